@@ -1,0 +1,421 @@
+"""The hand-written chain-rule engine: forward values, VJP, JVP, Jacobians and the trace.
+
+The engine walks a :class:`~gradcheck_suite.graph.Graph` and calls the rules of the
+primitive registry; it knows no op by name.  Reverse mode visits the nodes in reverse
+topological order (the graph's own order, so no recursion) and *accumulates* where a
+value feeds several nodes — that sum is the chain rule's
+``∂z/∂x = ∂z/∂u·∂u/∂x + ∂z/∂v·∂v/∂x``.  After every rule one shape check: a gradient
+has its argument's shape.
+
+Cotangents and tangents may carry leading batch axes (many of them in one pass): that
+is how full Jacobians are built without a Python loop over every element.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import EvalError
+from .graph import Graph, Node
+from .ops import registry
+from .ops.registry import NotDifferentiable, RuleError, normalise_params, unbroadcast
+
+__all__ = [
+    "Evaluation",
+    "Trace",
+    "evaluate",
+    "evaluate_batched",
+    "vjp",
+    "jvp",
+    "gradient",
+    "jacobian",
+    "local_jacobian",
+    "RuleError",
+]
+
+#: bytes one batched pass may use for its largest array (chunks are sized to this)
+CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass
+class Evaluation:
+    """A forward pass: every node's value and its normalised parameters."""
+
+    graph: Graph
+    dtype: np.dtype
+    values: list[np.ndarray]
+    params: list[dict[str, Any]]
+    requires_grad: list[bool]
+
+    def value(self, name: str) -> np.ndarray:
+        """The value of an input, constant or step by name."""
+        g = self.graph
+        for table in (g.steps, g.inputs, g.constants):
+            if name in table:
+                return self.values[table[name]]
+        raise KeyError(name)
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.values[self.graph.output]
+
+
+@dataclass
+class Trace:
+    """What a reverse pass saw, for the answer key.
+
+    ``upstream[i]`` is the gradient of the output with respect to node ``i`` (the sum
+    of ``contributions`` from its consumers); ``contributions[(j, k)]`` is what node
+    ``j`` sent back to its ``k``-th argument (upstream × local derivative).
+    """
+
+    upstream: dict[int, np.ndarray] = field(default_factory=dict)
+    contributions: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+
+# ---- forward ----------------------------------------------------------------------
+
+
+def _where(node: Node) -> dict[str, Any]:
+    return {"step": node.step, "line": node.line or None, "col": node.col or None}
+
+
+def _fail(node: Node, args: Sequence[np.ndarray], exc: Exception) -> EvalError:
+    shapes = ", ".join(str(tuple(a.shape)) for a in args)
+    text = str(exc).split("\n")[0]
+    what = f"{node.op}({node.source})" if node.source else node.op
+    return EvalError(f"{what} failed on arguments of shapes {shapes}: {text}", **_where(node))
+
+
+def _leaf_value(node: Node, leaves: Mapping[str, np.ndarray], dtype: np.dtype) -> np.ndarray:
+    if node.op == "literal":
+        return np.asarray(node.value, dtype=dtype)
+    if node.name not in leaves:
+        raise EvalError(f"no value given for {node.op} {node.name!r}", **_where(node))
+    return np.asarray(leaves[node.name], dtype=dtype)
+
+
+def _requires_grad(graph: Graph) -> list[bool]:
+    flags = [False] * len(graph)
+    for node in graph:
+        if node.op == "input":
+            flags[node.id] = True
+        elif not node.is_leaf:
+            prim = registry.get(node.op)
+            if prim.differentiable_output:
+                rules = prim.vjp * len(node.args) if prim.variadic else prim.vjp
+                flags[node.id] = any(
+                    flags[a] and not isinstance(r, NotDifferentiable) for a, r in zip(node.args, rules)
+                )
+    return flags
+
+
+def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.float64) -> Evaluation:
+    """Forward pass in ``dtype``; raises :class:`EvalError` naming the failing step."""
+    dtype = np.dtype(dtype)
+    values: list[np.ndarray] = []
+    params: list[dict[str, Any]] = []
+    with np.errstate(all="ignore"):
+        for node in graph:
+            if node.is_leaf:
+                values.append(_leaf_value(node, leaves, dtype))
+                params.append({})
+                continue
+            prim = registry.get(node.op)
+            args = [values[a] for a in node.args]
+            try:
+                p = normalise_params(prim, node.params, [a.ndim for a in args], 0,
+                                     args[0].shape if args else ())
+                out = np.asarray(prim.forward(*args, **p))
+            except (ValueError, TypeError, IndexError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+                raise _fail(node, args, exc) from None
+            if out.dtype != dtype and out.dtype != np.bool_:
+                out = out.astype(dtype)
+            values.append(out)
+            params.append(p)
+    return Evaluation(graph, dtype, values, params, _requires_grad(graph))
+
+
+def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Mapping[str, np.ndarray],
+                     nb: int, dtype: Any = np.float64, upto: int | None = None) -> np.ndarray:
+    """Forward pass where the leaves in ``batched`` carry ``nb`` leading batch axes.
+
+    Every other leaf is shared by all copies.  Returns the value of node ``upto`` (the
+    output by default) with the batch axes in front.  Used by the finite-difference
+    reference to evaluate many perturbed copies in one vectorised pass.
+    """
+    dtype = np.dtype(dtype)
+    target = graph.output if upto is None else upto
+    needed = graph.ancestors(target)
+    values: dict[int, np.ndarray] = {}
+    is_batched: dict[int, bool] = {}
+    bshape: tuple[int, ...] = next(iter(batched.values())).shape[:nb] if batched else ()
+    with np.errstate(all="ignore"):
+        for node in graph:
+            if node.id not in needed:
+                continue
+            if node.is_leaf:
+                if node.name in batched and node.op != "literal":
+                    values[node.id] = np.asarray(batched[node.name], dtype=dtype)
+                    is_batched[node.id] = True
+                else:
+                    values[node.id] = _leaf_value(node, leaves, dtype)
+                    is_batched[node.id] = False
+                continue
+            prim = registry.get(node.op)
+            raw = [values[a] for a in node.args]
+            flags = [is_batched[a] for a in node.args]
+            if not any(flags):
+                args = raw
+                k = 0
+            else:
+                k = nb
+                cores = [v.ndim - (nb if f else 0) for v, f in zip(raw, flags)]
+                top = max(cores) if prim.broadcasts else 0
+                args = []
+                for v, f, c in zip(raw, flags, cores):
+                    core_shape = v.shape[nb:] if f else v.shape
+                    lead = v.shape[:nb] if f else (1,) * nb
+                    pad = (1,) * (top - c) if prim.broadcasts else ()
+                    args.append(v.reshape(lead + pad + core_shape))
+            cores = [a.ndim - k for a in args]
+            try:
+                p = normalise_params(prim, node.params, cores, k, args[0].shape if args else ())
+                out = np.asarray(prim.forward(*args, **p))
+            except (ValueError, TypeError, IndexError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+                raise _fail(node, args, exc) from None
+            if out.dtype != dtype and out.dtype != np.bool_:
+                out = out.astype(dtype)
+            values[node.id] = out
+            is_batched[node.id] = bool(k)
+    out = values[target]
+    if not is_batched[target]:
+        out = np.broadcast_to(out, bshape + out.shape)
+    return out
+
+
+# ---- reverse mode -----------------------------------------------------------------
+
+
+def _rule(prim: registry.Primitive, table: tuple, k: int):
+    return table[0] if prim.variadic else table[k]
+
+
+def _call(rule, prim, seed, ans, args, params, k):
+    if prim.variadic:
+        return rule(seed, ans, *args, argnum=k, **params)
+    return rule(seed, ans, *args, **params)
+
+
+def _check_shape(node: Node, prim, k: int, got: np.ndarray, want: tuple[int, ...], mode: str) -> None:
+    if tuple(got.shape) != want:
+        arg = prim.args[0] if prim.variadic else prim.args[k]
+        raise RuleError(
+            f"{prim.name}: the {mode} rule for argument {arg!r} (argument {k} of {node.name or node.op}) "
+            f"returned shape {tuple(got.shape)}, expected {want}"
+        )
+
+
+def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
+        wrt: Sequence[str] | None = None, trace: Trace | None = None) -> dict[str, np.ndarray]:
+    """Pull ``cotangent`` back from ``output`` to the inputs named in ``wrt``.
+
+    ``cotangent`` has the output's shape, optionally with leading batch axes; each
+    returned gradient has the same batch axes followed by its input's shape.  When a
+    :class:`Trace` is given, every upstream gradient and contribution is recorded.
+    """
+    graph = ev.graph
+    out_id = graph.output if output is None else output
+    out_shape = ev.values[out_id].shape
+    g0 = np.asarray(cotangent, dtype=ev.dtype)
+    nbatch = g0.ndim - len(out_shape)
+    if nbatch < 0 or g0.shape[nbatch:] != out_shape:
+        raise ValueError(f"cotangent of shape {g0.shape} does not end with the output shape {out_shape}")
+    batch = g0.shape[:nbatch]
+    names = list(graph.inputs) if wrt is None else list(wrt)
+    grads: dict[int, np.ndarray] = {out_id: g0}
+    needed = graph.ancestors(out_id)
+    for node in reversed(graph.nodes[: out_id + 1]):
+        if node.id not in needed or node.is_leaf or node.id not in grads:
+            continue
+        g = grads[node.id]
+        if trace is not None:
+            trace.upstream[node.id] = g
+        if not ev.requires_grad[node.id]:
+            continue
+        prim = registry.get(node.op)
+        ans = ev.values[node.id]
+        args = [ev.values[a] for a in node.args]
+        params = ev.params[node.id]
+        for k, a in enumerate(node.args):
+            if not ev.requires_grad[a]:
+                continue
+            rule = _rule(prim, prim.vjp, k)
+            if isinstance(rule, NotDifferentiable):
+                continue
+            contrib = np.asarray(_call(rule, prim, g, ans, args, params, k))
+            if prim.broadcasts:
+                contrib = unbroadcast(contrib, args[k].shape, ans.ndim)
+            _check_shape(node, prim, k, contrib, batch + args[k].shape, "VJP")
+            if contrib.dtype != ev.dtype:
+                contrib = contrib.astype(ev.dtype)
+            if trace is not None:
+                trace.contributions[(node.id, k)] = contrib
+            grads[a] = grads[a] + contrib if a in grads else contrib
+    result = {}
+    for name in names:
+        i = graph.inputs[name]
+        if i in grads:
+            result[name] = np.ascontiguousarray(grads[i])
+            if trace is not None:
+                trace.upstream[i] = grads[i]
+        else:
+            result[name] = np.zeros(batch + ev.values[i].shape, dtype=ev.dtype)
+    return result
+
+
+def gradient(ev: Evaluation, wrt: Sequence[str] | None = None, trace: Trace | None = None) -> dict[str, np.ndarray]:
+    """Gradient of a scalar output with respect to the inputs."""
+    out = ev.output
+    if out.size != 1:
+        raise ValueError(f"gradient needs a scalar output; the output has shape {out.shape}")
+    return vjp(ev, np.ones(out.shape, dtype=ev.dtype), wrt=wrt, trace=trace)
+
+
+# ---- forward mode -----------------------------------------------------------------
+
+
+def jvp(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output: int | None = None) -> np.ndarray:
+    """Push ``tangents`` (input name → batch axes + input shape) forward to ``output``.
+
+    Inputs without a tangent have a zero tangent.  Returns batch axes + output shape.
+    """
+    graph = ev.graph
+    out_id = graph.output if output is None else output
+    needed = graph.ancestors(out_id)
+    tans: dict[int, np.ndarray] = {}
+    batch: tuple[int, ...] | None = None
+    for name, t in tangents.items():
+        i = graph.inputs[name]
+        t = np.asarray(t, dtype=ev.dtype)
+        b = t.shape[: t.ndim - ev.values[i].ndim]
+        if t.ndim < ev.values[i].ndim or t.shape[len(b):] != ev.values[i].shape:
+            raise ValueError(f"tangent for {name!r} of shape {t.shape} does not end with {ev.values[i].shape}")
+        if batch is not None and b != batch:
+            raise ValueError("all tangents must have the same batch axes")
+        batch = b
+        tans[i] = t
+    batch = batch or ()
+    for node in graph.nodes[: out_id + 1]:
+        if node.is_leaf or node.id not in needed or not ev.requires_grad[node.id]:
+            continue
+        prim = registry.get(node.op)
+        ans = ev.values[node.id]
+        args = [ev.values[a] for a in node.args]
+        params = ev.params[node.id]
+        total = None
+        for k, a in enumerate(node.args):
+            if a not in tans:
+                continue
+            rule = _rule(prim, prim.jvp, k)
+            if isinstance(rule, NotDifferentiable):
+                continue
+            t = tans[a]
+            if prim.broadcasts and args[k].ndim < ans.ndim:
+                t = t.reshape(batch + (1,) * (ans.ndim - args[k].ndim) + args[k].shape)
+            contrib = np.asarray(_call(rule, prim, t, ans, args, params, k))
+            want = batch + ans.shape
+            if contrib.shape != want:
+                try:
+                    contrib = np.broadcast_to(contrib, want)
+                except ValueError:
+                    _check_shape(node, prim, k, contrib, want, "JVP")
+            total = contrib if total is None else total + contrib
+        if total is not None:
+            tans[node.id] = total.astype(ev.dtype, copy=False)
+    if out_id in tans:
+        return np.ascontiguousarray(tans[out_id])
+    return np.zeros(batch + ev.values[out_id].shape, dtype=ev.dtype)
+
+
+# ---- Jacobians --------------------------------------------------------------------
+
+
+def _chunk(n_batch: int, per_item_elems: int, itemsize: int) -> int:
+    return max(1, min(n_batch, CHUNK_BYTES // max(1, per_item_elems * itemsize)))
+
+
+def _largest(ev: Evaluation) -> int:
+    return max((v.size for v in ev.values), default=1)
+
+
+def jacobian(ev: Evaluation, wrt: Sequence[str] | None = None, *, output: int | None = None,
+             mode: str = "auto") -> dict[str, np.ndarray]:
+    """Full Jacobian of ``output`` with respect to each input: shape output + input.
+
+    ``mode`` is ``"reverse"`` (one batched VJP per chunk of output elements),
+    ``"forward"`` (one batched JVP per chunk of input elements) or ``"auto"`` (the
+    cheaper of the two).
+    """
+    graph = ev.graph
+    out_id = graph.output if output is None else output
+    out_shape = ev.values[out_id].shape
+    m = int(np.prod(out_shape, dtype=np.int64))
+    names = list(graph.inputs) if wrt is None else list(wrt)
+    n_total = sum(ev.values[graph.inputs[n]].size for n in names)
+    if mode == "auto":
+        mode = "reverse" if m <= n_total else "forward"
+    big = _largest(ev)
+    result: dict[str, np.ndarray] = {}
+    if mode == "reverse":
+        parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        step = _chunk(m, big, ev.dtype.itemsize)
+        for start in range(0, m, step):
+            stop = min(m, start + step)
+            seeds = np.zeros((stop - start, m), dtype=ev.dtype)
+            seeds[np.arange(stop - start), np.arange(start, stop)] = 1
+            got = vjp(ev, seeds.reshape((stop - start,) + out_shape), output=out_id, wrt=names)
+            for n in names:
+                parts[n].append(got[n])
+        for n in names:
+            in_shape = ev.values[graph.inputs[n]].shape
+            result[n] = np.concatenate(parts[n], axis=0).reshape(out_shape + in_shape)
+        return result
+    for n in names:
+        in_shape = ev.values[graph.inputs[n]].shape
+        size = int(np.prod(in_shape, dtype=np.int64))
+        step = _chunk(size, big, ev.dtype.itemsize)
+        cols = []
+        for start in range(0, size, step):
+            stop = min(size, start + step)
+            seeds = np.zeros((stop - start, size), dtype=ev.dtype)
+            seeds[np.arange(stop - start), np.arange(start, stop)] = 1
+            cols.append(jvp(ev, {n: seeds.reshape((stop - start,) + in_shape)}, output=out_id)
+                        .reshape(stop - start, m))
+        jac = np.concatenate(cols, axis=0) if cols else np.zeros((0, m), dtype=ev.dtype)
+        result[n] = np.ascontiguousarray(jac.T).reshape(out_shape + in_shape)
+    return result
+
+
+def local_jacobian(ev: Evaluation, node_id: int, argpos: int) -> np.ndarray:
+    """The Jacobian of one node with respect to one of its arguments: shape node + argument.
+
+    Built from the node's own VJP rule with a batch of unit cotangents, so it shows
+    exactly what the engine multiplies by (the answer key's per-step Jacobians).
+    """
+    node = ev.graph[node_id]
+    prim = registry.get(node.op)
+    ans = ev.values[node_id]
+    args = [ev.values[a] for a in node.args]
+    rule = _rule(prim, prim.vjp, argpos)
+    m = ans.size
+    if isinstance(rule, NotDifferentiable):
+        return np.zeros(ans.shape + args[argpos].shape, dtype=ev.dtype)
+    seeds = np.eye(m, dtype=ev.dtype).reshape((m,) + ans.shape)
+    contrib = np.asarray(_call(rule, prim, seeds, ans, args, ev.params[node_id], argpos))
+    if prim.broadcasts:
+        contrib = unbroadcast(contrib, args[argpos].shape, ans.ndim)
+    _check_shape(node, prim, argpos, contrib, (m,) + args[argpos].shape, "VJP")
+    return contrib.reshape(ans.shape + args[argpos].shape)

@@ -1,0 +1,101 @@
+"""The expression graph: what a parsed case is, before any number is computed.
+
+A :class:`Graph` is a list of :class:`Node` in topological order (every node's
+arguments come before it).  Leaves are the case's inputs (differentiable), its
+constants and literals found in expressions (not differentiable).  Every other node
+applies one registered primitive.  The engine, the torch reference and the
+finite-difference reference all evaluate this same object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+__all__ = ["Node", "Graph", "LEAF_OPS"]
+
+#: ops of leaf nodes (nodes that apply no primitive)
+LEAF_OPS = ("input", "constant", "literal")
+
+
+@dataclass
+class Node:
+    """One value of the computation.
+
+    ``op`` is a primitive name or one of :data:`LEAF_OPS`; ``args`` are the ids of the
+    argument nodes; ``params`` the static keyword parameters as written in the case
+    (before normalisation); ``name`` a readable name (the step name for the node that
+    ends a step, ``step.1``, ``step.2`` … for the nodes inside it); ``source`` the text
+    of the sub-expression; ``line``/``col`` its position in the case file (1-based,
+    0 when unknown).
+    """
+
+    id: int
+    op: str
+    args: tuple[int, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    step: str | None = None
+    source: str = ""
+    line: int = 0
+    col: int = 0
+    value: Any = None  # literal nodes only: the literal's value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op in LEAF_OPS
+
+
+@dataclass
+class Graph:
+    """Nodes in topological order plus the names that matter to a case."""
+
+    nodes: list[Node] = field(default_factory=list)
+    inputs: dict[str, int] = field(default_factory=dict)
+    constants: dict[str, int] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+    output: int = -1
+
+    def add(self, op: str, args: tuple[int, ...] = (), **kw: Any) -> Node:
+        """Append a node and return it."""
+        node = Node(id=len(self.nodes), op=op, args=tuple(args), **kw)
+        self.nodes.append(node)
+        return node
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __getitem__(self, i: int) -> Node:
+        return self.nodes[i]
+
+    def consumers(self) -> list[list[int]]:
+        """For every node, the ids of the nodes that use it (in order, repeats kept)."""
+        users: list[list[int]] = [[] for _ in self.nodes]
+        for node in self.nodes:
+            for a in node.args:
+                users[a].append(node.id)
+        return users
+
+    def ancestors(self, node_id: int) -> set[int]:
+        """Ids of every node ``node_id`` depends on, itself included (iterative)."""
+        seen = {node_id}
+        stack = [node_id]
+        while stack:
+            for a in self.nodes[stack.pop()].args:
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        return seen
+
+    def depends_on_inputs(self) -> list[bool]:
+        """For every node: does its value depend on a differentiable input?"""
+        flags = [False] * len(self.nodes)
+        for node in self.nodes:
+            flags[node.id] = node.op == "input" or any(flags[a] for a in node.args)
+        return flags
+
+    def primitives_used(self) -> set[str]:
+        """Names of the primitives this graph applies."""
+        return {n.op for n in self.nodes if not n.is_leaf}
