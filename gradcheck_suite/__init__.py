@@ -1,2 +1,25 @@
-"""gradcheck-suite: a PyTorch-verified gradient checker with a hand-written chain-rule engine."""
+"""gradcheck-suite: a PyTorch-verified gradient checker with a hand-written chain-rule engine.
+
+The Python API (imported lazily, so ``import gradcheck_suite`` stays cheap)::
+
+    from gradcheck_suite import load, run, check_case, assert_case
+
+    result = run(["cases/"], dtypes=["float64"])     # RunResult: .table, .exit_code, ...
+    print(result.table.status.value_counts())
+"""
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["load", "run", "check_case", "assert_case", "__version__"]
+
+_LAZY = {"load": "api", "run": "api", "check_case": "api", "assert_case": "gate"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,139 @@
+"""The gate's Python face: assert a case from your own tests, and the compact failure table.
+
+``assert_case`` is the documented one-function API for users' own test suites; the
+pytest plugin uses the same :func:`failure_table`, so a failing case reads the same
+wherever it fails::
+
+    from gradcheck_suite import assert_case
+
+    def test_my_layer():
+        assert_case("cases/my_layer.yaml", name="my_layer")   # raises AssertionError with a table
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .case import Case
+from .errors import CaseError, GradcheckError
+
+__all__ = ["GradcheckFailure", "assert_case", "failure_table", "nondiff_note", "verdict"]
+
+#: statuses that make an item fail / error; everything else passes
+FAIL, ERROR = "fail", "error"
+
+
+class GradcheckFailure(AssertionError):
+    """A case whose checks failed; ``str()`` is the compact table."""
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return "—"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _value_at(arrays: Mapping | None, row: Mapping, which: str) -> Any:
+    """The ``which`` (ours/torch/fd) gradient at the row's worst element, when kept."""
+    if not arrays:
+        return None
+    entry = arrays.get((row["case"], row["dtype"], row["input"]))
+    if not entry or entry.get(which) is None or not row.get("worst_index"):
+        return None
+    try:
+        idx = tuple(int(i) for i in str(row["worst_index"]).strip("()").split(",") if i.strip())
+        return float(np.asarray(entry[which])[idx])
+    except (ValueError, IndexError, TypeError):
+        return None
+
+
+def failure_table(table: pd.DataFrame, arrays: Mapping | None = None,
+                  statuses: Iterable[str] = (FAIL, ERROR)) -> str:
+    """A compact text table of the rows with the given statuses.
+
+    Columns: the check, the input, the worst element, ours / torch / FD at that element
+    (where the harness kept the arrays; otherwise the compared value and its reference),
+    the error and the tolerance, then each row's message.
+    """
+    rows = table[table["status"].isin(list(statuses))]
+    header = ["check", "input", "worst", "ours", "torch", "fd", "|err|", "tol"]
+    body = []
+    messages = []
+    for row in rows.to_dict("records"):
+        ours = _value_at(arrays, row, "ours")
+        torch = _value_at(arrays, row, "torch")
+        fd = _value_at(arrays, row, "fd")
+        check = row["check"]
+        if ours is None and torch is None and fd is None:
+            first, second = check.split("_vs_") if "_vs_" in check else ("", "")
+            named = {first: row.get("actual"), second: row.get("expected")}
+            ours, torch, fd = named.get("hand"), named.get("torch"), named.get("fd")
+            if first == "expect":  # a claim against torch: show the claim in the "ours" column
+                ours = named.get("expect")
+        tol = row.get("atol", float("nan")) + row.get("rtol", float("nan")) * abs(row.get("expected") or 0.0)
+        if isinstance(row.get("fd_err_est"), float) and not np.isnan(row["fd_err_est"]) and "fd" in check:
+            tol += row["fd_err_est"]
+        body.append([check, f"{row['input']}", _fmt(row.get("worst_index")), _fmt(ours), _fmt(torch), _fmt(fd),
+                     _fmt(row.get("max_abs_err")), _fmt(tol)])
+        messages.append(f"- [{row['status']}] {row['message']}")
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in body]
+    return "\n".join(lines + [""] + messages)
+
+
+def nondiff_note(table: pd.DataFrame) -> str:
+    """One line per nondiff row (these never fail an item, but they are worth knowing)."""
+    rows = table[table["status"] == "nondiff"]
+    return "\n".join(f"nondiff {r['check']} for {r['input']!r}: {r['message']}" for r in rows.to_dict("records"))
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """``"error"`` if any row errored, else ``"fail"`` if any failed, else ``"pass"``."""
+    statuses = set(table["status"])
+    return ERROR if ERROR in statuses else FAIL if FAIL in statuses else "pass"
+
+
+def _resolve(case: Case | str | Path, name: str | None) -> Case:
+    if isinstance(case, Case):
+        return case
+    from .loader import load_paths
+
+    loaded = load_paths([case])
+    if loaded.errors:
+        raise loaded.errors[0]
+    matches = [c for c in loaded.cases if name is None or c.name == name]
+    if len(matches) != 1:
+        known = ", ".join(c.name for c in loaded.cases)
+        what = f"no case named {name!r}" if name else f"{len(matches)} cases (pass name=...)"
+        raise CaseError(f"{what}; the file holds: {known}", file=str(case))
+    return matches[0]
+
+
+def assert_case(case: Case | str | Path, *, name: str | None = None, dtypes: list[str] | None = None,
+                seed: int = 0, mode: str | None = None) -> pd.DataFrame:
+    """Check one case; raise :class:`GradcheckFailure` (an AssertionError) with the table if it fails.
+
+    ``case`` is a :class:`Case` or the path of a case file (``name`` picks one case of a
+    file that holds several).  Evaluation errors raise the located
+    :class:`~gradcheck_suite.errors.GradcheckError`.  Returns the results table.
+    """
+    from .api import check_case
+
+    resolved = _resolve(case, name)
+    result = check_case(resolved, dtypes=dtypes, seed=seed, mode=mode)
+    table = result.table
+    status = verdict(table)
+    if status == ERROR:
+        row = table[table["status"] == ERROR].iloc[0]
+        raise GradcheckError(str(row["message"]))
+    if status == FAIL:
+        raise GradcheckFailure(f"case {resolved.name!r} failed its gradient checks:\n"
+                               + failure_table(table, getattr(result, "arrays", None)))
+    return table
