@@ -279,6 +279,8 @@ def _normalise_axis(axis: Any, core_ndim: int) -> tuple[int, ...]:
         a = int(a)
         if not -core_ndim <= a < max(core_ndim, 1) and not (core_ndim == 0 and a in (0, -1)):
             raise ValueError(f"axis {a} is out of range for an array of {core_ndim} dimension(s)")
+        if core_ndim == 0:  # axis 0 / -1 of a 0-d array (as torch allows): no axis to reduce
+            continue
         out.append(a - core_ndim if a >= 0 else a)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
@@ -321,7 +323,8 @@ def normalise_params(prim: Primitive, params: Mapping[str, Any], core_ndims: lis
                 out[key] = tuple(range(-1, -core - 1, -1))
             else:
                 perm = [int(a) for a in value]
-                if sorted(a % core if core else a for a in perm) != list(range(core)):
+                in_range = all(-core <= a < core for a in perm)
+                if not in_range or sorted(a % core for a in perm) != list(range(core)):
                     raise ValueError(f"axes {tuple(value)} is not a permutation of {core} axes")
                 out[key] = tuple((a % core) - core for a in perm)
         elif kind == "shape":
