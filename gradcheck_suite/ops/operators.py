@@ -1,14 +1,22 @@
-"""Arithmetic operators: add, sub, mul, div, pow, neg, pos (matmul lives in linalg).
+"""Arithmetic operators and comparisons: add, sub, mul, div, pow, neg, pos, < <= > >= == !=.
 
 Binary operators broadcast like numpy: each VJP rule returns the gradient in the
-output's shape and the registry sums it back to the argument's shape.
+output's shape and the registry sums it back to the argument's shape.  (matmul lives
+in linalg.)
+
+The comparisons are what the parser makes of ``< <= > >= == !=``; they only appear in
+the condition of ``where``.  Their output is a bool array and is not differentiable;
+their kink is where the two sides meet, because that is where ``where`` switches branch.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .registry import register
+from .registry import NOT_DIFFERENTIABLE, register
+
+__all__: list[str] = []  # this module only registers primitives
+
 
 # ---- operators ----------------------------------------------------------------
 
@@ -26,3 +34,136 @@ register(
     doc="x + y",
     broadcasts=True,
 )
+
+register(
+    "sub",
+    forward=np.subtract,
+    args=("x", "y"),
+    vjp=(lambda g, ans, x, y: g,  # d(x−y)/dx = 1
+         lambda g, ans, x, y: -g),  # d(x−y)/dy = −1
+    jvp=(lambda t, ans, x, y: t,
+         lambda t, ans, x, y: -t),
+    torch=torch.sub,
+    derivative=("∂({x}−{y})/∂{x} = 1", "∂({x}−{y})/∂{y} = −1"),
+    category="operators",
+    doc="x − y",
+    broadcasts=True,
+)
+
+register(
+    "mul",
+    forward=np.multiply,
+    args=("x", "y"),
+    vjp=(lambda g, ans, x, y: g * y,  # d(xy)/dx = y
+         lambda g, ans, x, y: g * x),  # d(xy)/dy = x
+    jvp=(lambda t, ans, x, y: t * y,
+         lambda t, ans, x, y: t * x),
+    torch=torch.mul,
+    derivative=("∂({x}·{y})/∂{x} = {y}", "∂({x}·{y})/∂{y} = {x}"),
+    category="operators",
+    doc="x · y (elementwise)",
+    broadcasts=True,
+)
+
+register(
+    "div",
+    forward=np.divide,
+    args=("x", "y"),
+    vjp=(lambda g, ans, x, y: g / y,  # d(x/y)/dx = 1/y
+         lambda g, ans, x, y: -g * x / (y * y)),  # d(x/y)/dy = −x/y²
+    jvp=(lambda t, ans, x, y: t / y,
+         lambda t, ans, x, y: -t * x / (y * y)),
+    torch=torch.div,
+    derivative=("∂({x}/{y})/∂{x} = 1/{y}", "∂({x}/{y})/∂{y} = −{x}/{y}²"),
+    category="operators",
+    doc="x / y (true division)",
+    broadcasts=True,
+)
+
+
+def _pow_dx(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """d/dx x**y = y·x**(y−1), and 0 where y == 0 (torch's convention, also at x == 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, 0.0, y * np.power(x, y - 1))
+
+
+def _pow_dy(ans: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """d/dy x**y = x**y·log x, and 0 where x == 0 and y >= 0 (torch's convention)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((x == 0) & (y >= 0), 0.0, ans * np.log(x))
+
+
+register(
+    "pow",
+    forward=np.power,
+    args=("x", "y"),
+    vjp=(lambda g, ans, x, y: g * _pow_dx(x, y),
+         lambda g, ans, x, y: g * _pow_dy(ans, x, y)),
+    jvp=(lambda t, ans, x, y: t * _pow_dx(x, y),
+         lambda t, ans, x, y: t * _pow_dy(ans, x, y)),
+    torch=torch.pow,
+    derivative=("∂({x}^{y})/∂{x} = {y}·{x}^({y}−1)", "∂({x}^{y})/∂{y} = {x}^{y}·log {x}"),
+    category="operators",
+    doc="x ** y; the exponent may be a tensor (log x needs x > 0; at x = 0 torch's zeros are used)",
+    broadcasts=True,
+)
+
+register(
+    "neg",
+    forward=np.negative,
+    args=("x",),
+    vjp=(lambda g, ans, x: -g,),  # d(−x)/dx = −1
+    jvp=(lambda t, ans, x: -t,),
+    torch=torch.neg,
+    derivative=("∂(−{x})/∂{x} = −1",),
+    category="operators",
+    doc="−x",
+)
+
+register(
+    "pos",
+    forward=np.positive,
+    args=("x",),
+    vjp=(lambda g, ans, x: g,),  # d(+x)/dx = 1
+    jvp=(lambda t, ans, x: t,),
+    torch=torch.positive,
+    derivative=("∂(+{x})/∂{x} = 1",),
+    category="operators",
+    doc="+x (the identity)",
+)
+
+
+# ---- comparisons ----------------------------------------------------------------
+
+
+def _distance_to_tie(x: np.ndarray, y: np.ndarray) -> float:
+    """min |x − y| over the broadcast elements (inf when there are none)."""
+    gap = np.abs(np.subtract(x, y))
+    return float(np.min(gap)) if gap.size else float("inf")
+
+
+def _comparison(name: str, symbol: str, forward, torch_op) -> None:
+    register(
+        name,
+        forward=forward,
+        args=("x", "y"),
+        vjp=(NOT_DIFFERENTIABLE, NOT_DIFFERENTIABLE),
+        jvp=(NOT_DIFFERENTIABLE, NOT_DIFFERENTIABLE),
+        torch=torch_op,
+        derivative=(f"{{x}} {symbol} {{y}} is a condition: not differentiable in {{x}}",
+                    f"{{x}} {symbol} {{y}} is a condition: not differentiable in {{y}}"),
+        category="comparisons",
+        doc=f"x {symbol} y as a bool array (only inside the condition of where)",
+        analytic=False,
+        kink=_distance_to_tie,
+        broadcasts=True,
+        differentiable_output=False,
+    )
+
+
+_comparison("less", "<", np.less, torch.lt)
+_comparison("less_equal", "<=", np.less_equal, torch.le)
+_comparison("greater", ">", np.greater, torch.gt)
+_comparison("greater_equal", ">=", np.greater_equal, torch.ge)
+_comparison("equal", "==", np.equal, torch.eq)
+_comparison("not_equal", "!=", np.not_equal, torch.ne)

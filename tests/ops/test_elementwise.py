@@ -1,0 +1,256 @@
+"""Property tests of the elementwise primitives against torch, at kinks, and by complex step.
+
+* Random tests: ``check_primitive`` (forward, VJP, JVP, batching against torch, float64)
+  on random shapes including 0-d scalars, inputs inside each domain and away from kinks.
+* Kink tests: the subgradient conventions at the kink point itself, against torch.
+* Complex step: for every analytic primitive Im f(x + ih)/h equals its VJP.
+"""
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gradcheck_suite.ops import NOT_DIFFERENTIABLE, get
+from tests.ops.checks import check_primitive
+
+EXAMPLES = settings(max_examples=20, deadline=None)
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)
+
+
+def between(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def grid_plus(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """k + u with k an integer in [−3, 2] and u in [lo, hi]: keeps clear of integers + other offsets."""
+    return st.builds(lambda k, u: k + u, st.integers(-3, 2), between(lo, hi))
+
+
+#: |x| ≥ 0.1: away from a kink at 0
+off_zero = grid_plus(0.1, 0.4)
+#: paired with off_zero, |x − y| ≥ 0.2: away from ties
+off_tie = grid_plus(0.6, 0.9)
+
+
+@st.composite
+def broadcastable(draw, *elements):
+    """Arrays of mutually broadcastable shapes (0-d included), one per element strategy."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=len(elements), min_dims=0, max_dims=3,
+                                                    max_side=3))
+    return [draw(hnp.arrays(np.float64, s, elements=e)) for s, e in zip(shapes.input_shapes, elements)]
+
+
+# name, elements inside the domain (and away from kinks), params
+UNARY = [
+    ("exp", between(-3, 3), {}),
+    ("expm1", between(-3, 3), {}),
+    ("log", between(0.1, 5), {}),
+    ("log1p", between(-0.9, 5), {}),
+    ("sqrt", between(0.1, 5), {}),
+    ("square", between(-3, 3), {}),
+    ("abs", off_zero, {}),
+    ("sign", off_zero, {}),
+    ("sin", between(-4, 4), {}),
+    ("cos", between(-4, 4), {}),
+    ("tan", between(-1.4, 1.4), {}),
+    ("arcsin", between(-0.95, 0.95), {}),
+    ("arccos", between(-0.95, 0.95), {}),
+    ("arctan", between(-4, 4), {}),
+    ("sinh", between(-3, 3), {}),
+    ("cosh", between(-3, 3), {}),
+    ("tanh", between(-3, 3), {}),
+    ("sigmoid", between(-8, 8), {}),
+    ("softplus", between(-8, 8), {}),
+    ("relu", off_zero, {}),
+    ("leaky_relu", off_zero, {}),
+    ("leaky_relu", off_zero, {"negative_slope": 0.2}),
+    ("elu", off_zero, {}),
+    ("elu", off_zero, {"alpha": 0.5}),
+    ("gelu", between(-4, 4), {}),
+    ("erf", between(-3, 3), {}),
+    ("clip", off_zero, {"a_min": -1.5, "a_max": 1.5}),
+    ("clip", off_zero, {"a_min": -0.5, "a_max": None}),
+    ("clip", off_zero, {"a_min": None, "a_max": 0.5}),
+    ("clip", off_zero, {"a_min": 1.5, "a_max": -0.5}),  # a_min > a_max: everything is a_max
+]
+BINARY = [
+    ("maximum", off_zero, off_tie),
+    ("minimum", off_zero, off_tie),
+]
+
+
+def _id(row) -> str:
+    return row[0] + "".join(f"-{k}={v}" for k, v in row[-1].items()) if isinstance(row[-1], dict) else row[0]
+
+
+@pytest.mark.parametrize("name, elements, params", UNARY, ids=[_id(row) for row in UNARY])
+@EXAMPLES
+@given(data=st.data())
+def test_unary_matches_torch(name, elements, params, data):
+    check_primitive(name, [data.draw(hnp.arrays(np.float64, data.draw(SHAPES), elements=elements))], params)
+
+
+@pytest.mark.parametrize("name, x_elements, y_elements", BINARY, ids=[row[0] for row in BINARY])
+@EXAMPLES
+@given(data=st.data())
+def test_binary_matches_torch(name, x_elements, y_elements, data):
+    check_primitive(name, data.draw(broadcastable(x_elements, y_elements)))
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_where_matches_torch(data):
+    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3))
+    condition = data.draw(hnp.arrays(np.bool_, shapes.input_shapes[0]))
+    x, y = (data.draw(hnp.arrays(np.float64, s, elements=between(-3, 3))) for s in shapes.input_shapes[1:])
+    check_primitive("where", [condition, x, y])
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_where_of_a_comparison_condition(data):
+    x, y = data.draw(broadcastable(between(-3, 3), between(-3, 3)))
+    condition = get("greater").forward(x, 0.0)
+    check_primitive("where", [condition, x, y])
+
+
+def test_where_condition_is_not_differentiable():
+    assert get("where").vjp[0] is NOT_DIFFERENTIABLE and get("where").jvp[0] is NOT_DIFFERENTIABLE
+
+
+# ---- stability: large |x| ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, values, atol", [
+    ("sigmoid", [-800.0, -40.0, -1e-3, 0.0, 40.0, 800.0], 1e-300),
+    ("softplus", [-800.0, -40.0, 19.5, 20.0, 20.5, 40.0, 800.0], 1e-300),
+    ("log1p", [1e-15, -1e-15, 1e-8], 1e-300),
+    ("expm1", [1e-15, -1e-15, 1e-8], 1e-300),
+    # torch's x·½(1 + erf(x/√2)) cancels for x ≪ 0 (2 % off at −8, by 1e−16); ours uses erfc
+    ("gelu", [-40.0, -8.0, 8.0, 40.0], 1e-15),
+    ("erf", [-8.0, 8.0], 1e-300),
+    ("tanh", [-400.0, 400.0], 1e-300),
+])
+def test_stable_at_extreme_values(name, values, atol):
+    x = np.array(values)
+    prim = get(name)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no overflow on the way
+        ans = prim.forward(x)
+        slope = prim.vjp[0](np.ones(x.shape), ans, x)
+    assert np.all(np.isfinite(ans)) and np.all(np.isfinite(slope))
+    check_primitive(name, [x], rtol=1e-12, atol=atol)
+
+
+def test_gelu_is_accurate_far_left():
+    x = np.array([-8.0, -20.0])
+    exact = [float(v * mpmath.ncdf(v)) for v in (mpmath.mpf(-8), mpmath.mpf(-20))]
+    np.testing.assert_allclose(get("gelu").forward(x), exact, rtol=1e-13)
+
+
+# ---- kinks: torch's subgradient conventions at the kink itself ---------------------------
+
+
+@pytest.mark.parametrize("name, x, params", [
+    ("relu", [0.0, -1.0, 1.0], {}),  # relu'(0) = 0
+    ("abs", [0.0, -1.0, 1.0], {}),  # abs'(0) = 0
+    ("sign", [0.0, -1.0, 1.0], {}),  # sign' = 0
+    ("leaky_relu", [0.0, -1.0, 1.0], {"negative_slope": 0.2}),  # slope at 0: negative_slope
+    ("elu", [0.0, -1.0, 1.0], {"alpha": 0.5}),  # slope at 0: alpha
+    ("clip", [-1.0, 1.0, 0.0, 2.0], {"a_min": -1.0, "a_max": 1.0}),  # gradient passes at the bounds
+    ("clip", [-1.0, 1.0], {"a_min": -1.0, "a_max": None}),
+    ("clip", [-1.0, 1.0], {"a_min": None, "a_max": 1.0}),
+    ("clip", [-1.0, 1.0, 0.0], {"a_min": 1.0, "a_max": -1.0}),
+], ids=lambda v: str(v) if isinstance(v, str) else None)
+def test_unary_kink_convention_matches_torch(name, x, params):
+    x = np.array(x)
+    check_primitive(name, [x], params)
+    assert get(name).kink(x, **{**get(name).params, **params}) == 0.0
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@pytest.mark.parametrize("x, y", [
+    ([1.0, 2.0, 3.0], [1.0, 1.0, 3.0]),  # ties split ½ / ½
+    ([[1.0], [2.0]], [1.0, 2.0, 2.0]),  # ties under broadcasting
+    (2.0, 2.0),
+])
+def test_tie_convention_matches_torch(name, x, y):
+    x, y = np.array(x), np.array(y)
+    check_primitive(name, [x, y])
+    assert get(name).kink(x, y) == 0.0
+
+
+def test_tie_splits_evenly():
+    x = y = np.array([1.0, -2.0])
+    for name in ("maximum", "minimum"):
+        prim = get(name)
+        ans = prim.forward(x, y)
+        for rule in prim.vjp:
+            np.testing.assert_array_equal(rule(np.ones(2), ans, x, y), [0.5, 0.5])
+
+
+@pytest.mark.parametrize("name, args, params, distance", [
+    ("abs", ([-0.3, 2.0],), {}, 0.3),
+    ("relu", ([0.5, -0.25],), {}, 0.25),
+    ("sign", (1.0,), {}, 1.0),
+    ("leaky_relu", ([-0.75],), {"negative_slope": 0.01}, 0.75),
+    ("elu", ([-0.75, 3.0],), {"alpha": 1.0}, 0.75),
+    ("clip", ([0.0, 2.25],), {"a_min": -0.5, "a_max": 2.0}, 0.25),
+    ("clip", ([0.0, 2.25],), {"a_min": None, "a_max": 2.0}, 0.25),
+    ("clip", ([0.0, 2.25],), {"a_min": -0.5, "a_max": None}, 0.5),
+    ("maximum", ([1.0, 3.0], 1.5), {}, 0.5),
+    ("minimum", ([[1.0], [4.0]], [3.0, 0.0]), {}, 1.0),
+])
+def test_kink_distance(name, args, params, distance):
+    assert get(name).kink(*map(np.array, args), **params) == pytest.approx(distance)
+
+
+def test_analytic_primitives_have_no_kink_and_kinked_ones_are_not_analytic():
+    for name in NAMES:
+        prim = get(name)
+        assert prim.category == "elementwise"
+        assert not (prim.analytic and prim.kink is not None), name
+
+
+# ---- complex step ------------------------------------------------------------------------
+
+#: every primitive of ops/elementwise.py
+NAMES = ["exp", "expm1", "log", "log1p", "sqrt", "square", "abs", "sign", "sin", "cos", "tan", "arcsin",
+         "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "softplus", "relu", "leaky_relu", "elu",
+         "gelu", "erf", "clip", "maximum", "minimum", "where"]
+ANALYTIC = {name: elements for name, elements, params in UNARY if get(name).analytic}
+
+
+def test_every_primitive_is_property_tested():
+    tested = {row[0] for row in UNARY + BINARY} | {"where"}
+    assert tested == set(NAMES)
+
+
+def test_every_analytic_primitive_is_complex_step_tested():
+    assert {n for n in NAMES if get(n).analytic} == set(ANALYTIC)
+
+
+@pytest.mark.parametrize("name", sorted(ANALYTIC))
+@EXAMPLES
+@given(data=st.data())
+def test_complex_step_equals_vjp(name, data):
+    prim = get(name)
+    x = data.draw(hnp.arrays(np.float64, data.draw(SHAPES), elements=ANALYTIC[name]))
+    h = 1e-20
+    complex_step = np.imag(prim.forward(x + 1j * h)) / h
+    ours = prim.vjp[0](np.ones(x.shape), prim.forward(x), x)
+    np.testing.assert_allclose(ours, complex_step, rtol=1e-10, atol=1e-12,
+                               err_msg=f"{name}: VJP differs from the complex step")
+
+
+# sigmoid's VJP σ(1 − σ) cancels for x ≫ 0 (as torch's), so it is checked far out on the left only
+@pytest.mark.parametrize("name, values", [
+    ("sigmoid", [-40.0, -19.0, -5.0]),
+    ("softplus", [-40.0, -19.0, 19.5, 20.5, 40.0]),
+    ("gelu", [-20.0, -8.0, 8.0, 40.0]),
+])
+def test_complex_step_far_out(name, values):
+    x = np.array(values)
+    complex_step = np.imag(get(name).forward(x + 1e-20j)) / 1e-20
+    ours = get(name).vjp[0](np.ones(x.shape), get(name).forward(x), x)
+    np.testing.assert_allclose(ours, complex_step, rtol=1e-10, atol=1e-300)
