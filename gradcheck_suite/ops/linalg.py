@@ -1,0 +1,412 @@
+"""Linear algebra: matmul (the ``@`` operator), dot, outer, trace, diag, inv, det, solve.
+
+Conventions (numpy's, except where said)
+----------------------------------------
+``matmul(x, y)``  numpy.matmul, i.e. ``x @ y``.  A 1-D left operand is a row vector and a
+                  1-D right operand a column vector; the promoted axis is dropped from the
+                  result (vector @ vector is the inner product, a scalar).  Operands of three
+                  or more dimensions are stacks of matrices; the stack axes broadcast.
+``dot(x, y)``     numpy.dot for 1-D and 2-D operands, where it equals matmul: vector·vector
+                  (inner product), matrix·vector, vector·matrix, matrix·matrix.  A 0-D or a
+                  >2-D operand is refused with a ValueError (use ``*`` for a scalar and
+                  ``matmul``/``@`` for stacks: numpy.dot's sum-product over the last axis of
+                  x and the second-to-last of y is rarely what a case means).
+``outer(x, y)``   numpy.outer: both operands are flattened first, so the result is always
+                  the matrix ``(x.size, y.size)`` with ``out[i, j] = x.flat[i] * y.flat[j]``.
+``trace(x)``      the sum of the diagonal of the *last two* axes (numpy.trace's default is
+                  the first two); a stack gives a stack of traces; rectangular allowed.
+``diag(x)``       numpy.diag with k=0: 1-D → the square matrix with that diagonal, 2-D → its
+                  diagonal (``min(n, m)`` entries).  Other ranks are refused.
+``inv(a)``, ``det(a)``  of a square matrix or of a stack of them.
+``solve(a, b)``   numpy 2: the ``x`` with ``a @ x = b``.  ``b`` is a vector only when it is
+                  1-D — ``(M,)`` gives ``x`` of shape ``(..., M)`` — and otherwise a (stack
+                  of) matrix ``(..., M, K)`` giving ``(..., M, K)``; stack axes broadcast.
+                  (torch.linalg.solve would read ``b`` of shape ``(..., M)`` with
+                  ``b.ndim == a.ndim - 1`` as a stack of vectors; our torch counterpart
+                  spells the numpy meaning out.)
+
+All are real-analytic where defined (matmul, dot, outer are bilinear, trace and diag
+linear, det a polynomial, inv and solve rational), so none declares a kink.  In
+particular det is differentiable at singular matrices too: its VJP uses the cofactor
+matrix ``adj(a)ᵀ`` (computed from an SVD), which equals ``det(a)·a⁻ᵀ`` where ``a`` is
+invertible and stays correct where it is not.  inv and solve at a singular matrix are
+poles, not kinks: the forward fails there with a clear error.
+
+Stacks and batch axes
+---------------------
+The stack axes broadcast among themselves, matrix cores do not, so the registry's
+generic unbroadcast (which treats the whole core elementwise) is not used: every
+primitive here has ``broadcasts=False``, undoes stack broadcasting inside its VJP rules
+and declares ``needs_nb=True`` so that its forward can tell a 1-D operand from a stack
+of them.  Rules place the leading batch axes of a cotangent/tangent in front of the
+stack axes by padding the shorter stacks with size-1 axes *after* the batch axes
+(:func:`_lift`).  JVP rules reuse the forward: the tangent is the batched argument and
+the other arguments get size-1 batch axes.  The forward helpers are written with
+operations numpy arrays and torch tensors share, so the torch counterparts use them
+too (with torch's own solve) when they are handed batch axes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .registry import register, unbroadcast
+
+__all__: list[str] = []  # this module only registers primitives
+
+
+# ---- shared machinery: batch axes, stacks, vectors as matrices --------------------
+
+
+def _lift(a: Any, nb: int, core_ndim: int) -> Any:
+    """Insert size-1 axes after the ``nb`` leading batch axes so the core has ``core_ndim`` axes."""
+    pad = core_ndim - (a.ndim - nb)
+    if pad <= 0:
+        return a
+    return a.reshape(tuple(a.shape[:nb]) + (1,) * pad + tuple(a.shape[nb:]))
+
+
+def _with_batch(a: np.ndarray, lead: int) -> np.ndarray:
+    """``a`` with ``lead`` size-1 batch axes in front (an unbatched argument of a batched call)."""
+    return a.reshape((1,) * lead + a.shape)
+
+
+def _swap(a: Any) -> Any:
+    """Transpose of the last two axes (a stack of matrices)."""
+    return a.swapaxes(-1, -2) if isinstance(a, np.ndarray) else a.transpose(-1, -2)
+
+
+def _core(a: Any, nb: int) -> int:
+    return a.ndim - nb
+
+
+def _square(op: str, a: Any, nb: int) -> None:
+    """Refuse anything but a square matrix or a stack of them."""
+    if _core(a, nb) < 2 or a.shape[-1] != a.shape[-2]:
+        shape = tuple(a.shape[nb:])
+        raise ValueError(f"{op} needs a square matrix (or a stack of them); got shape {shape}")
+
+
+# ---- matmul and dot -----------------------------------------------------------------
+
+
+def _matmul(x: Any, y: Any, nb: int = 0) -> Any:
+    """numpy.matmul where both operands carry ``nb`` leading batch axes (numpy or torch)."""
+    cx, cy = _core(x, nb), _core(y, nb)
+    if cx < 1 or cy < 1:
+        raise ValueError("matmul needs operands of at least 1 dimension (use * to multiply by a scalar)")
+    xm = x[..., None, :] if cx == 1 else x  # a 1-D left operand is a row vector
+    ym = y[..., :, None] if cy == 1 else y  # a 1-D right operand is a column vector
+    if xm.shape[-1] != ym.shape[-2]:
+        which = "length" if cy == 1 else "second-to-last axis"
+        raise ValueError(f"matmul: the last axis of x has size {xm.shape[-1]} but the {which} "
+                         f"of y has size {ym.shape[-2]}")
+    core = max(xm.ndim, ym.ndim) - nb
+    out = _lift(xm, nb, core) @ _lift(ym, nb, core)
+    if cx == 1 and cy == 1:
+        return out[..., 0, 0]
+    if cx == 1:
+        return out[..., 0, :]
+    return out[..., 0] if cy == 1 else out
+
+
+def _as_matrices(g: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cotangent, x and y of ``x @ y`` with the axes of 1-D operands put back."""
+    if y.ndim == 1:
+        g, y = g[..., None], y[:, None]
+    if x.ndim == 1:
+        g, x = g[..., None, :], x[None, :]
+    return g, x, y
+
+
+def _matmul_vjp_x(g: np.ndarray, ans: np.ndarray, x: np.ndarray, y: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = g.ndim - ans.ndim
+    gm, xm, ym = _as_matrices(g, x, y)
+    dx = gm @ _swap(ym)  # x̄ = ḡ @ yᵀ, then summed over the stack axes x was broadcast along
+    return unbroadcast(dx, xm.shape, gm.ndim - lead).reshape(g.shape[:lead] + x.shape)
+
+
+def _matmul_vjp_y(g: np.ndarray, ans: np.ndarray, x: np.ndarray, y: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = g.ndim - ans.ndim
+    gm, xm, ym = _as_matrices(g, x, y)
+    dy = _swap(xm) @ gm  # ȳ = xᵀ @ ḡ
+    return unbroadcast(dy, ym.shape, gm.ndim - lead).reshape(g.shape[:lead] + y.shape)
+
+
+def _matmul_jvp_x(t: np.ndarray, ans: np.ndarray, x: np.ndarray, y: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = t.ndim - x.ndim
+    return _matmul(t, _with_batch(y, lead), lead)  # d(x @ y) = dx @ y
+
+
+def _matmul_jvp_y(t: np.ndarray, ans: np.ndarray, x: np.ndarray, y: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = t.ndim - y.ndim
+    return _matmul(_with_batch(x, lead), t, lead)  # d(x @ y) = x @ dy
+
+
+register(
+    "matmul",
+    forward=_matmul,
+    args=("x", "y"),
+    vjp=(_matmul_vjp_x, _matmul_vjp_y),
+    jvp=(_matmul_jvp_x, _matmul_jvp_y),
+    torch=lambda x, y, nb=0: torch.matmul(x, y) if nb == 0 else _matmul(x, y, nb),
+    derivative=("∂({x} @ {y})/∂{x} · ḡ = ḡ @ {y}ᵀ", "∂({x} @ {y})/∂{y} · ḡ = {x}ᵀ @ ḡ"),
+    category="operators",
+    doc="x @ y (numpy.matmul): 1-D operands are row/column vectors, stack axes broadcast",
+    needs_nb=True,
+)
+
+
+def _dot(x: Any, y: Any, nb: int = 0) -> Any:
+    """numpy.dot for 1-D and 2-D operands (where it equals matmul); other ranks are refused."""
+    for name, a in (("x", x), ("y", y)):
+        if not 1 <= _core(a, nb) <= 2:
+            raise ValueError(f"dot takes 1-D or 2-D operands, but {name} has {_core(a, nb)} dimension(s) "
+                             "(use * for a scalar, matmul / @ for stacks of matrices)")
+    return _matmul(x, y, nb)
+
+
+register(
+    "dot",
+    forward=_dot,
+    args=("x", "y"),
+    vjp=(_matmul_vjp_x, _matmul_vjp_y),  # on 1-D/2-D operands dot is matmul
+    jvp=(_matmul_jvp_x, _matmul_jvp_y),
+    torch=lambda x, y, nb=0: torch.matmul(x, y) if nb == 0 else _dot(x, y, nb),
+    derivative=("∂dot({x}, {y})/∂{x} · ḡ = ḡ @ {y}ᵀ", "∂dot({x}, {y})/∂{y} · ḡ = {x}ᵀ @ ḡ"),
+    category="linalg",
+    doc="vector·vector (inner product), matrix·vector, vector·matrix, matrix·matrix; 1-D/2-D only",
+    needs_nb=True,
+)
+
+
+# ---- outer ------------------------------------------------------------------------
+
+
+def _flat(a: Any, nb: int) -> Any:
+    """``a`` with its core flattened to one axis (numpy.outer flattens its operands)."""
+    return a.reshape(tuple(a.shape[:nb]) + (math.prod(a.shape[nb:]),))
+
+
+def _outer(x: Any, y: Any, nb: int = 0) -> Any:
+    return _flat(x, nb)[..., :, None] * _flat(y, nb)[..., None, :]
+
+
+def _outer_vjp_x(g: np.ndarray, ans: np.ndarray, x: np.ndarray, y: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = g.ndim - ans.ndim
+    return (g @ y.reshape(-1)).reshape(g.shape[:lead] + x.shape)  # x̄ = ḡ @ y
+
+
+def _outer_vjp_y(g: np.ndarray, ans: np.ndarray, x: np.ndarray, y: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = g.ndim - ans.ndim
+    return (x.reshape(-1) @ g).reshape(g.shape[:lead] + y.shape)  # ȳ = ḡᵀ @ x
+
+
+register(
+    "outer",
+    forward=_outer,
+    args=("x", "y"),
+    vjp=(_outer_vjp_x, _outer_vjp_y),
+    jvp=(lambda t, ans, x, y, nb=0: _outer(t, _with_batch(y, t.ndim - x.ndim), t.ndim - x.ndim),
+         lambda t, ans, x, y, nb=0: _outer(_with_batch(x, t.ndim - y.ndim), t, t.ndim - y.ndim)),
+    torch=lambda x, y, nb=0: torch.outer(x.reshape(-1), y.reshape(-1)) if nb == 0 else _outer(x, y, nb),
+    derivative=("∂outer({x}, {y})/∂{x} · ḡ = ḡ @ {y}", "∂outer({x}, {y})/∂{y} · ḡ = ḡᵀ @ {x}"),
+    category="linalg",
+    doc="outer product of the flattened operands (numpy.outer): shape (x.size, y.size)",
+    needs_nb=True,
+)
+
+
+# ---- trace and diag ---------------------------------------------------------------
+
+
+def _trace(x: Any, nb: int = 0) -> Any:
+    if _core(x, nb) < 2:
+        raise ValueError(f"trace needs a matrix (or a stack of them); got {_core(x, nb)} dimension(s)")
+    return np.trace(x, axis1=-2, axis2=-1)
+
+
+def _trace_vjp(g: np.ndarray, ans: np.ndarray, x: np.ndarray, nb: int = 0) -> np.ndarray:
+    return g[..., None, None] * np.eye(x.shape[-2], x.shape[-1], dtype=g.dtype)  # ∂tr(x)/∂x = I
+
+
+register(
+    "trace",
+    forward=_trace,
+    args=("x",),
+    vjp=(_trace_vjp,),
+    jvp=(lambda t, ans, x, nb=0: np.trace(t, axis1=-2, axis2=-1),),
+    torch=lambda x, nb=0: torch.diagonal(x, dim1=-2, dim2=-1).sum(-1),
+    derivative=("∂tr({x})/∂{x} = I",),
+    category="linalg",
+    doc="sum of the diagonal of the last two axes (a stack gives a stack of traces)",
+    needs_nb=True,
+)
+
+
+def _embed_diagonal(d: np.ndarray, n: int, m: int) -> np.ndarray:
+    """Zeros of shape d's leading axes + (n, m) with ``d`` (last axis min(n, m)) on the diagonal."""
+    out = np.zeros(d.shape[:-1] + (n, m), dtype=d.dtype)
+    i = np.arange(min(n, m))
+    out[..., i, i] = d
+    return out
+
+
+def _diag(x: Any, nb: int = 0) -> Any:
+    core = _core(x, nb)
+    if core == 1:
+        return _embed_diagonal(x, x.shape[-1], x.shape[-1])
+    if core == 2:
+        return np.diagonal(x, axis1=-2, axis2=-1).copy()
+    raise ValueError(f"diag takes a 1-D array (→ a diagonal matrix) or a 2-D array (→ its diagonal); "
+                     f"got {core} dimension(s)")
+
+
+def _diag_vjp(g: np.ndarray, ans: np.ndarray, x: np.ndarray, nb: int = 0) -> np.ndarray:
+    if x.ndim == 1:
+        return np.diagonal(g, axis1=-2, axis2=-1).copy()  # x̄ = diagonal of ḡ
+    return _embed_diagonal(g, *x.shape)  # x̄ = diag(ḡ)
+
+
+def _torch_diag(x: torch.Tensor, nb: int = 0) -> torch.Tensor:
+    if nb == 0:
+        return torch.diag(x)
+    return torch.diag_embed(x) if _core(x, nb) == 1 else torch.diagonal(x, dim1=-2, dim2=-1)
+
+
+register(
+    "diag",
+    forward=_diag,
+    args=("x",),
+    vjp=(_diag_vjp,),
+    jvp=(lambda t, ans, x, nb=0: _diag(t, t.ndim - x.ndim),),
+    torch=_torch_diag,
+    derivative=("∂diag({x})/∂{x} · ḡ = diag(ḡ)",),
+    category="linalg",
+    doc="1-D → the square matrix with that diagonal; 2-D → its diagonal (numpy.diag, k=0)",
+    needs_nb=True,
+)
+
+
+# ---- inv and det ------------------------------------------------------------------
+
+
+def _inv(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    _square("inv", a, nb)
+    return np.linalg.inv(a)
+
+
+register(
+    "inv",
+    forward=_inv,
+    args=("a",),
+    vjp=(lambda g, ans, a, nb=0: -(_swap(ans) @ g @ _swap(ans)),),  # ā = −a⁻ᵀ ḡ a⁻ᵀ
+    jvp=(lambda t, ans, a, nb=0: -(ans @ t @ ans),),  # d(a⁻¹) = −a⁻¹ da a⁻¹
+    torch=lambda a, nb=0: torch.linalg.inv(a),
+    derivative=("∂{a}⁻¹/∂{a} · ḡ = −{out}ᵀ ḡ {out}ᵀ",),
+    category="linalg",
+    doc="inverse of a square matrix (or of each matrix of a stack)",
+    needs_nb=True,
+)
+
+
+def _det(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    _square("det", a, nb)
+    return np.linalg.det(a)
+
+
+def _cofactor(a: np.ndarray) -> np.ndarray:
+    """The cofactor matrix adj(a)ᵀ = ∂det(a)/∂a, also where ``a`` is singular.
+
+    With a = U·diag(s)·Vh: adj(a)ᵀ = det(U)·det(Vh) · U·diag(Π_{j≠i} s_j)·Vh; the
+    products leave s_i out by prefix × suffix products, so nothing is divided by zero.
+    """
+    n = a.shape[-1]
+    if n == 0:
+        return np.zeros_like(a)
+    u, s, vh = np.linalg.svd(a)
+    one = np.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    before = np.cumprod(np.concatenate([one, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([one, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * ((u * (before * after)[..., None, :]) @ vh)
+
+
+register(
+    "det",
+    forward=_det,
+    args=("a",),
+    vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _cofactor(a),),  # ā = ḡ·adj(a)ᵀ
+    jvp=(lambda t, ans, a, nb=0: np.sum(_cofactor(a) * t, axis=(-2, -1)),),  # d det = ⟨adj(a)ᵀ, da⟩
+    torch=lambda a, nb=0: torch.linalg.det(a),
+    derivative=("∂det({a})/∂{a} = adj({a})ᵀ = det({a})·{a}⁻ᵀ",),
+    category="linalg",
+    doc="determinant of a square matrix (or of each matrix of a stack)",
+    needs_nb=True,
+)
+
+
+# ---- solve ------------------------------------------------------------------------
+
+
+def _solve(a: Any, b: Any, nb: int = 0, linalg_solve: Callable[[Any, Any], Any] = np.linalg.solve) -> Any:
+    """numpy 2's solve(a, b) where both carry ``nb`` leading batch axes (numpy or torch)."""
+    _square("solve", a, nb)
+    cb = _core(b, nb)
+    if cb < 1:
+        raise ValueError("solve: b must be a vector (M,) or a matrix (..., M, K); got a scalar")
+    bm = b[..., None] if cb == 1 else b  # a 1-D b is one right-hand side
+    if bm.shape[-2] != a.shape[-1]:
+        what = "length" if cb == 1 else "number of rows"
+        raise ValueError(f"solve: a is {a.shape[-1]}×{a.shape[-1]} but b has {what} {bm.shape[-2]}")
+    core = max(_core(a, nb), bm.ndim - nb)
+    x = linalg_solve(_lift(a, nb, core), _lift(bm, nb, core))
+    return x[..., 0] if cb == 1 else x
+
+
+def _solve_b_bar(g: np.ndarray, ans: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """b̄ = a⁻ᵀ ḡ in matrix form (before unbroadcasting), the solution as matrices, batch count."""
+    lead = g.ndim - ans.ndim
+    gm, xm = (g[..., None], ans[..., None]) if b.ndim == 1 else (g, ans)
+    return np.linalg.solve(_swap(a), gm), xm, lead
+
+
+def _solve_vjp_a(g: np.ndarray, ans: np.ndarray, a: np.ndarray, b: np.ndarray, nb: int = 0) -> np.ndarray:
+    bbar, xm, lead = _solve_b_bar(g, ans, a, b)
+    da = -(bbar @ _swap(xm))  # ā = −b̄ xᵀ
+    return unbroadcast(da, a.shape, bbar.ndim - lead)
+
+
+def _solve_vjp_b(g: np.ndarray, ans: np.ndarray, a: np.ndarray, b: np.ndarray, nb: int = 0) -> np.ndarray:
+    bbar, xm, lead = _solve_b_bar(g, ans, a, b)
+    bm_shape = b.shape + (1,) if b.ndim == 1 else b.shape
+    return unbroadcast(bbar, bm_shape, bbar.ndim - lead).reshape(g.shape[:lead] + b.shape)
+
+
+def _solve_jvp_a(t: np.ndarray, ans: np.ndarray, a: np.ndarray, b: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = t.ndim - a.ndim  # dx = −a⁻¹ (da @ x)
+    xm = ans[..., None] if b.ndim == 1 else ans  # solutions as columns, like the right-hand sides
+    dx = -_solve(_with_batch(a, lead), _matmul(t, _with_batch(xm, lead), lead), lead)
+    return dx[..., 0] if b.ndim == 1 else dx
+
+
+def _solve_jvp_b(t: np.ndarray, ans: np.ndarray, a: np.ndarray, b: np.ndarray, nb: int = 0) -> np.ndarray:
+    lead = t.ndim - b.ndim  # dx = a⁻¹ db
+    return _solve(_with_batch(a, lead), t, lead)
+
+
+register(
+    "solve",
+    forward=_solve,
+    args=("a", "b"),
+    vjp=(_solve_vjp_a, _solve_vjp_b),
+    jvp=(_solve_jvp_a, _solve_jvp_b),
+    torch=lambda a, b, nb=0: _solve(a, b, nb, torch.linalg.solve),
+    derivative=("∂solve({a}, {b})/∂{a} · ḡ = −({a}⁻ᵀ ḡ) {out}ᵀ", "∂solve({a}, {b})/∂{b} · ḡ = {a}⁻ᵀ ḡ"),
+    category="linalg",
+    doc="x with a @ x = b (numpy 2: b is a vector only when 1-D, else a matrix (..., M, K))",
+    needs_nb=True,
+)
