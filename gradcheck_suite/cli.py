@@ -1,0 +1,391 @@
+"""The command line: ``gradcheck-suite run | list | validate | ops`` (and plug-in commands).
+
+Exit codes (a contract, see the README and ``docs/reports.md``):
+
+* ``0`` every check passed (``nondiff`` and ``skip`` rows allowed);
+* ``1`` at least one check failed;
+* ``2`` at least one case could not be loaded or evaluated, no case matched, or the
+  command line was wrong (argparse's own usage errors exit 2 too);
+* ``130`` the run was interrupted (Ctrl-C): the reports of the finished cases are still
+  written, marked incomplete.
+
+A user never sees a Python traceback: errors are printed as one located line
+(``--debug`` shows the traceback instead).
+
+Commands that live in other packages are listed in :data:`PLUGIN_COMMANDS` and imported
+only when used; each such module exposes ``add_parser(subparsers)`` (returning the
+parser it added) and ``main(args) -> int``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .errors import GradcheckError
+
+__all__ = ["main", "build_parser", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
+           "EXIT_INTERRUPTED"]
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: (command, module, one-line help) of commands other packages provide.  The module is
+#: imported only when its command is run; a module that does not exist (yet) hides it.
+PLUGIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("explain", "gradcheck_suite.explain.command", "explain a case step by step (the answer key)"),
+    ("grade", "gradcheck_suite.explain.grade_command", "grade a file of claimed derivatives"),
+    ("mutate", "gradcheck_suite.mutation.command", "mutation score of a case library"),
+)
+
+DTYPE_CHOICES = ("float64", "float32")
+MODE_CHOICES = ("auto", "full", "projected")
+DEFAULT_PATHS = ("cases/",)
+
+
+# ---- argument types -----------------------------------------------------------------
+
+
+def _comma_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in choices]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(map(repr, bad)) or repr(text)} (choose from {', '.join(choices)})")
+        return items
+    parse.__name__ = what
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return n
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return x
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    try:
+        shard = (int(k), int(n))
+    except ValueError:
+        shard = (0, 0)
+    if not sep or not 1 <= shard[0] <= shard[1]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
+    return shard
+
+
+def _flatten(lists: list[list[str]] | None) -> list[str] | None:
+    if not lists:
+        return None
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+# ---- the parser ---------------------------------------------------------------------
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="case files or folders searched for *.yaml/*.yml (default: cases/)")
+    p.add_argument("-k", dest="name_filter", metavar="SUBSTRING",
+                   help="only cases whose name contains SUBSTRING")
+    p.add_argument("--tag", action="append", metavar="TAG", help="only cases with TAG (repeatable; any of them)")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``command`` names the sub-command about to run (plug-ins load lazily)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+
+    parser = argparse.ArgumentParser(
+        prog="gradcheck-suite",
+        description="A PyTorch-verified gradient checker: hand-written chain rule vs torch.autograd "
+                    "vs finite differences.",
+        epilog="exit codes: 0 all checks passed, 1 a check failed, 2 an error (case not loadable or "
+               "evaluable, or a usage error), 130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"gradcheck-suite {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="check the cases and write reports",
+                         description="Load every case file under the paths, run the checks, write the "
+                                     "reports into --out and print a summary.")
+    _add_selection(run)
+    run.add_argument("--dtype", action="append", type=_comma_list(DTYPE_CHOICES, "dtype"), metavar="DTYPE",
+                     help="float64 and/or float32 (repeatable or comma list; default: each case's own)")
+    run.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: reports/)")
+    run.add_argument("--format", dest="formats", type=_comma_list(_format_names(), "format"),
+                     default=None, metavar="LIST", help="comma list of csv,html,junit,md,json (default: all)")
+    run.add_argument("--seed", type=int, default=0, help="run seed added to every generated input (default 0)")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                     help="check cases in N parallel processes (default 1)")
+    run.add_argument("--shard", type=_shard, metavar="K/N", help="check only shard K of N (stable split by name)")
+    run.add_argument("--mode", choices=MODE_CHOICES, default=None,
+                     help="full Jacobians, random projections, or auto by --threshold (default: each case's own)")
+    run.add_argument("--threshold", type=_positive_int, default=None, metavar="ELEMENTS",
+                     help="inputs with more elements are checked by projections in auto mode (default 2000)")
+    run.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
+                     help="give up on a case after SECONDS (an error row)")
+    run.add_argument("--element-limit", type=_positive_int, default=None, metavar="N",
+                     help="show gradients side by side and error heatmaps in report.html for inputs of at "
+                          "most N elements (default 64)")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="no progress bar; print only failures, errors and the status line")
+    run.set_defaults(handler=cmd_run)
+
+    lst = sub.add_parser("list", parents=[common], help="list cases with tags, inputs and dtypes")
+    _add_selection(lst)
+    lst.set_defaults(handler=cmd_list)
+
+    val = sub.add_parser("validate", parents=[common], help="check case files (schema, parse, shapes) "
+                                                            "without computing gradients")
+    _add_selection(val)
+    val.set_defaults(handler=cmd_validate)
+
+    ops = sub.add_parser("ops", parents=[common], help="list every primitive with its signature and derivative")
+    ops.add_argument("--format", dest="ops_format", choices=("text", "md"), default="text")
+    ops.add_argument("--category", help="only primitives of this category")
+    ops.set_defaults(handler=cmd_ops)
+
+    for name, module, help_text in PLUGIN_COMMANDS:
+        if not _module_exists(module):
+            continue
+        if name == command:
+            plugin = importlib.import_module(module)
+            p = plugin.add_parser(sub)
+            if not any("--debug" in a.option_strings for a in p._actions):
+                p.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+            p.set_defaults(handler=plugin.main)
+        else:
+            sub.add_parser(name, help=help_text)
+    return parser
+
+
+def _format_names() -> tuple[str, ...]:
+    return ("csv", "html", "junit", "md", "json")
+
+
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+# ---- main ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``gradcheck-suite`` and ``python -m gradcheck_suite``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
+    debug = getattr(args, "debug", False)
+    try:
+        return int(args.handler(args))
+    except GradcheckError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # output piped into `head` and closed: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: say so, without a traceback
+        if debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in gradcheck-suite; run again with --debug for the traceback and report it.",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+# ---- run ----------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import torch
+
+    return {"gradcheck-suite": __version__, "numpy": numpy.__version__, "torch": torch.__version__,
+            "python": platform.python_version()}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``run``: check the cases, write the reports, print the summary."""
+    from . import api
+    from .report import FORMATS, Report, exit_code, progress_bar, render_summary, write_reports
+    from .report.html import ELEMENT_LIMIT
+
+    paths = args.paths or list(DEFAULT_PATHS)
+    formats = _flatten([args.formats]) if args.formats else list(FORMATS)
+    meta: dict[str, Any] = {
+        "seed": args.seed, "paths": paths, "versions": _versions(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": "gradcheck-suite " + " ".join(sys.argv[1:]),
+        "options": {"name_filter": args.name_filter, "tags": args.tag, "dtypes": _flatten(args.dtype),
+                    "mode": args.mode, "threshold": args.threshold, "jobs": args.jobs,
+                    "shard": list(args.shard) if args.shard else None, "time_limit": args.time_limit},
+    }
+    incomplete = False
+    result = None
+    with progress_bar(not args.quiet) as progress:
+        try:
+            result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
+                             seed=args.seed, mode=args.mode, threshold=args.threshold, jobs=args.jobs,
+                             shard=args.shard, time_limit=args.time_limit, progress=progress)
+            incomplete = bool(getattr(result, "incomplete", False))
+        except KeyboardInterrupt as exc:
+            if args.debug:
+                raise
+            incomplete = True
+            result = getattr(exc, "partial", None)  # what finished, if the harness handed it over
+    report = Report(
+        table=getattr(result, "table", None),
+        cases=getattr(result, "cases", None) or {},
+        arrays=getattr(result, "arrays", None) or {},
+        meta=meta,
+        incomplete=incomplete,
+    )
+    if not len(report.table) and not incomplete:
+        print(f"error: no case found under {', '.join(paths)}"
+              + (f" matching -k {args.name_filter!r}" if args.name_filter else "")
+              + (f" with tag(s) {', '.join(args.tag)}" if args.tag else ""), file=sys.stderr)
+        return EXIT_ERROR
+    written = write_reports(report, Path(args.out), formats,
+                            element_limit=args.element_limit or ELEMENT_LIMIT)
+    sys.stdout.write(render_summary(report, written, quiet=args.quiet))
+    if incomplete:
+        return EXIT_INTERRUPTED
+    return max(exit_code(report.table), int(getattr(result, "exit_code", 0) or 0))
+
+
+# ---- list and validate --------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace):
+    """Load the cases under the paths, filtered like ``run`` filters them."""
+    from .loader import load_paths
+
+    loaded = load_paths(args.paths or list(DEFAULT_PATHS))
+    cases = [c for c in loaded.cases
+             if (not args.name_filter or args.name_filter in c.name)
+             and (not args.tag or set(args.tag) & set(c.tags))]
+    return cases, list(loaded.errors), loaded
+
+
+def _shape_text(spec: Any) -> str:
+    import numpy as np
+
+    shape = np.shape(spec.literal) if spec.literal is not None else tuple(spec.shape or ())
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _print_errors(errors: Sequence[Exception]) -> None:
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``list``: every case with its tags, inputs (with shapes) and dtypes."""
+    cases, errors, _ = _load(args)
+    for case in cases:
+        print(f"{case.name}  ({case.file}:{case.line})")
+        if case.title:
+            print(f"    {case.title}")
+        print(f"    inputs: {', '.join(f'{n} {_shape_text(s)}' for n, s in case.inputs.items()) or '-'}")
+        if case.constants:
+            print(f"    constants: {', '.join(f'{n} {_shape_text(s)}' for n, s in case.constants.items())}")
+        print(f"    dtypes: {', '.join(case.dtypes)}" + (f"    tags: {', '.join(case.tags)}" if case.tags else ""))
+    _print_errors(errors)
+    print(f"{len(cases)} case(s)" + (f", {len(errors)} error(s)" if errors else ""))
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``validate``: schema, parse and shapes (one forward pass per dtype), no gradients."""
+    from . import engine
+
+    cases, errors, loaded = _load(args)
+    for case in cases:
+        for dtype in case.dtypes:
+            try:
+                engine.evaluate(case.graph, case.leaves(), dtype)
+            except GradcheckError as exc:
+                errors.append(exc.located(file=case.file, case=case.name))
+                break
+    _print_errors(errors)
+    files = len(getattr(loaded, "files", []) or [])
+    if errors:
+        print(f"{len(errors)} error(s); {len(cases)} case(s) in {files} file(s)")
+        return EXIT_ERROR
+    print(f"OK: {len(cases)} case(s) in {files} file(s)")
+    return EXIT_OK
+
+
+# ---- ops ----------------------------------------------------------------------------
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    """``ops``: every primitive with its category, signature and derivative text."""
+    from .ops import all_primitives
+
+    prims = [p for p in all_primitives() if not args.category or p.category == args.category]
+    if args.category and not prims:
+        raise GradcheckError(f"no primitive has the category {args.category!r}")
+    out: list[str] = []
+    category = None
+    for prim in prims:
+        if prim.category != category:
+            category = prim.category
+            if args.ops_format == "md":
+                out += ["", f"## {category}", "", "| primitive | signature | derivative | notes |",
+                        "| --- | --- | --- | --- |"]
+            else:
+                out += ["", f"# {category}"]
+        notes = ", ".join(n for n in (prim.doc, "" if prim.analytic else "not analytic",
+                                      "has kinks" if prim.kink else "") if n)
+        derivative = prim.derivative_text() if prim.differentiable_output else ["not differentiable"]
+        if args.ops_format == "md":
+            cell = lambda s: s.replace("|", "\\|")  # noqa: E731
+            out.append(f"| `{prim.name}` | `{cell(prim.signature())}` | {cell('; '.join(derivative))} "
+                       f"| {cell(notes)} |")
+        else:
+            out.append(f"  {prim.signature()}" + (f"    — {notes}" if notes else ""))
+            out += [f"      {d}" for d in derivative]
+    out += ["", f"{len(prims)} primitive(s)"]
+    print("\n".join(out).lstrip("\n"))
+    return EXIT_OK

@@ -1,0 +1,53 @@
+"""Renderers of the results table: CSV, HTML, JUnit XML, Markdown, JSON and the terminal.
+
+Every renderer reads one :class:`~gradcheck_suite.report.results.Report` (the harness
+table, the parsed cases, the small arrays, the run's metadata) and returns text;
+:func:`write_reports` writes the files atomically.  No renderer computes a gradient.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .atomic import append_text, write_atomic
+from .csv import render_csv
+from .html import ELEMENT_LIMIT, render_html
+from .json import render_json
+from .junit import render_junit
+from .markdown import render_markdown
+from .results import COLUMNS, STATUSES, Report, exit_code, status_counts
+from .terminal import progress_bar, render_summary
+
+__all__ = [
+    "FORMATS", "Report", "COLUMNS", "STATUSES", "write_reports", "exit_code", "status_counts",
+    "render_csv", "render_html", "render_json", "render_junit", "render_markdown",
+    "render_summary", "progress_bar",
+]
+
+#: format name (as ``--format`` spells it) → (file name, renderer)
+FORMATS: dict[str, tuple[str, Callable[[Report], str]]] = {
+    "csv": ("results.csv", render_csv),
+    "html": ("report.html", render_html),
+    "junit": ("junit.xml", render_junit),
+    "md": ("summary.md", render_markdown),
+    "json": ("results.json", render_json),
+}
+
+
+def write_reports(report: Report, out_dir: str | os.PathLike, formats: Iterable[str] = tuple(FORMATS), *,
+                  element_limit: int = ELEMENT_LIMIT) -> list[Path]:
+    """Write the requested reports into ``out_dir`` (created if needed); returns their paths.
+
+    With ``md`` among the formats and ``$GITHUB_STEP_SUMMARY`` set, the summary is also
+    appended to that file.
+    """
+    out = Path(out_dir)
+    written = []
+    for name in formats:
+        file_name, render = FORMATS[name]
+        text = render_html(report, element_limit) if name == "html" else render(report)
+        written.append(write_atomic(out / file_name, text))
+        if name == "md" and os.environ.get("GITHUB_STEP_SUMMARY"):
+            append_text(os.environ["GITHUB_STEP_SUMMARY"], text)
+    return written

@@ -1,0 +1,72 @@
+"""``results.json``: the same table for programs, plus the run's metadata.
+
+Shape::
+
+    {"format": "gradcheck-suite/results", "version": 1,
+     "incomplete": false,
+     "meta": {"seed": 0, "versions": {...}, ...},
+     "counts": {"pass": 10, "nondiff": 0, "skip": 0, "fail": 1, "error": 0},
+     "exit_code": 1,
+     "columns": ["case", ...],
+     "rows": [{"case": "...", ...}, ...]}       # pandas "records" orient
+
+Not-a-number cells are ``null``; infinities are the strings ``"inf"``/``"-inf"`` so the
+file stays strict JSON.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .results import COLUMNS, FLOAT_COLUMNS, Report, cell_text, exit_code, status_counts
+
+__all__ = ["render_json", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+
+def render_json(report: Report) -> str:
+    """The JSON text of the table and the run metadata."""
+    rows = [
+        {col: _value(col, v) for col, v in zip(COLUMNS, row)}
+        for row in report.table.itertuples(index=False, name=None)
+    ]
+    doc = {
+        "format": "gradcheck-suite/results",
+        "version": FORMAT_VERSION,
+        "incomplete": bool(report.incomplete),
+        "meta": _plain(dict(report.meta)),
+        "counts": status_counts(report.table),
+        "exit_code": exit_code(report.table),
+        "columns": list(COLUMNS),
+        "rows": rows,
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _value(column: str, value: Any) -> Any:
+    if column in FLOAT_COLUMNS:
+        x = float(value)
+        if math.isnan(x):
+            return None
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+    if column == "seed":
+        text = cell_text(value)
+        return int(text) if text else None
+    return cell_text(value) if column in ("shape", "worst_index") else _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """Metadata made JSON-safe (tuples to lists, numpy scalars to Python, others to str)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    return str(value)

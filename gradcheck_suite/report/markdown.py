@@ -1,0 +1,123 @@
+"""``summary.md``: the status of a run for a CI job summary or a pull-request comment.
+
+Status first (one heading a reader can stop at), then a table of the failures and
+errors, then everything else folded inside ``<details>``.  The text is kept under
+:data:`MAX_BYTES` (GitHub refuses job summaries over 1 MiB): rows that do not fit are
+dropped with a note saying how many and where to find them.  Every cell is escaped
+(``|``, newlines, and ``< > &`` since GitHub renders inline HTML).
+"""
+from __future__ import annotations
+
+import html
+
+from .results import Report, cell_text, status_counts
+
+__all__ = ["render_markdown", "MAX_BYTES"]
+
+#: size limit of the summary (GitHub's job-summary limit is 1 MiB; keep a margin)
+MAX_BYTES = 1_000_000
+
+_ICON = {"ok": "✅", "fail": "❌", "error": "💥"}
+_PROBLEM_COLUMNS = ("status", "case", "dtype", "input", "check", "max_abs_err", "max_rel_err",
+                    "worst_index", "message")
+_ALL_COLUMNS = ("case", "dtype", "input", "check", "status", "max_abs_err", "max_rel_err",
+                "atol", "rtol", "method")
+
+
+def _cell(value: object, column: str = "") -> str:
+    if column in ("max_abs_err", "max_rel_err", "atol", "rtol") and isinstance(value, float):
+        text = "" if value != value else f"{value:.3g}"
+    else:
+        text = cell_text(value)
+    text = html.escape(" ".join(text.split()), quote=False)
+    return text.replace("|", "\\|").replace("`", "\\`")
+
+
+def _row(values: list[str]) -> str:
+    return "| " + " | ".join(values) + " |\n"
+
+
+def _header(columns: tuple[str, ...]) -> str:
+    return _row(list(columns)) + _row(["---"] * len(columns))
+
+
+def status_line(report: Report) -> str:
+    """The first line: overall verdict and counts."""
+    counts = status_counts(report.table)
+    total = sum(counts.values())
+    if counts["error"]:
+        icon, verdict = _ICON["error"], f"{counts['error']} error(s), {counts['fail']} failure(s)"
+    elif counts["fail"]:
+        icon, verdict = _ICON["fail"], f"{counts['fail']} failure(s)"
+    else:
+        icon, verdict = _ICON["ok"], "all checks passed"
+    return f"## {icon} gradcheck-suite: {verdict} ({total} checks)\n"
+
+
+def render_markdown(report: Report, max_bytes: int = MAX_BYTES) -> str:
+    """The Markdown summary, at most ``max_bytes`` bytes of UTF-8."""
+    table = report.table
+    counts = status_counts(table)
+    head = [status_line(report), "\n"]
+    if report.incomplete:
+        head.append("> **Incomplete run** — interrupted before every case finished; "
+                    "only the finished cases are reported.\n\n")
+    head.append(" · ".join(f"{s} **{n}**" for s, n in counts.items()) + "\n\n")
+    meta = report.meta
+    facts = [f"seed `{_cell(meta.get('seed', ''))}`", f"{table['case'].nunique()} case(s)"]
+    versions = dict(meta.get("versions", {}))
+    facts += [f"{_cell(k)} {_cell(v)}" for k, v in versions.items()]
+    head.append(", ".join(facts) + "\n\n")
+
+    writer = _Budget(max_bytes - 2000)  # room for the forced structure and notes
+    writer.force("".join(head))
+    problems = table[table["status"].isin(["fail", "error"])]
+    if len(problems):
+        writer.force("### Failures and errors\n\n" + _header(_PROBLEM_COLUMNS))
+        shown = writer.add_rows(_row([_cell(r[c], c) for c in _PROBLEM_COLUMNS]) for _, r in problems.iterrows())
+        if shown < len(problems):
+            writer.force(f"\n*{len(problems) - shown} more failure/error rows not shown "
+                         "(size limit); see results.csv.*\n")
+        writer.force("\n")
+    writer.force(f"<details><summary>All {len(table)} checks</summary>\n\n" + _header(_ALL_COLUMNS))
+    shown = writer.add_rows(_row([_cell(r[c], c) for c in _ALL_COLUMNS]) for _, r in table.iterrows())
+    if shown < len(table):
+        writer.force(f"\n*{len(table) - shown} more rows not shown (summary kept under "
+                     f"{max_bytes // 1000} kB); see results.csv.*\n")
+    writer.force("\n</details>\n")
+    return writer.text()
+
+
+class _Budget:
+    """Collects text while it fits in a byte budget; ``force`` always appends (notes)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.full = False
+
+    def add(self, text: str) -> bool:
+        n = len(text.encode("utf-8"))
+        if self.full or self.size + n > self.limit:
+            self.full = True
+            return False
+        self.parts.append(text)
+        self.size += n
+        return True
+
+    def add_rows(self, rows) -> int:
+        count = 0
+        for row in rows:
+            if not self.add(row):
+                break
+            count += 1
+        return count
+
+    def force(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text.encode("utf-8"))
+
+    def text(self) -> str:
+        return "".join(self.parts)
+

@@ -1,0 +1,165 @@
+"""The results model every renderer reads: the harness table, conformed, plus run facts.
+
+The harness produces one tidy table (one row per check).  Renderers never compute a
+gradient; they read a :class:`Report` — that table with its columns in the contract
+order, the parsed cases (for expressions, steps and inputs), the small arrays kept
+for side-by-side display, and the run's metadata — and turn it into text.
+
+This module also holds the few facts every renderer shares: the column contract,
+the statuses and checks, how a cell is written as text (reproducibly), how a case's
+status is summarised and how the exit code follows from the table.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS", "STATUSES", "CHECKS", "STATUS_ORDER",
+    "Report", "conform", "cell_text", "status_counts", "worst_status", "exit_code",
+    "anchor_id", "safe_name", "case_groups",
+]
+
+#: the table's columns, in the order every tabular report writes them (a contract)
+COLUMNS = (
+    "case", "file", "dtype", "input", "shape", "check", "status",
+    "max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "worst_index",
+    "actual", "expected", "method", "mode", "message", "seed",
+    "time_hand_s", "time_torch_s", "time_fd_s",
+)
+#: timing columns: the only ones allowed to differ between two runs with the same seed
+TIME_COLUMNS = ("time_hand_s", "time_torch_s", "time_fd_s")
+#: columns holding floating-point numbers
+FLOAT_COLUMNS = ("max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "actual",
+                 "expected") + TIME_COLUMNS
+#: row statuses (a contract), mildest first
+STATUSES = ("pass", "nondiff", "skip", "fail", "error")
+#: checks of gradient rows; "evaluate" and "load" mark error rows
+CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
+#: how bad a status is, for "worst first" orderings (error worst)
+STATUS_ORDER = {"error": 0, "fail": 1, "nondiff": 2, "skip": 3, "pass": 4}
+
+
+@dataclass
+class Report:
+    """Everything a renderer may read.
+
+    ``table`` has exactly :data:`COLUMNS` (see :func:`conform`); ``cases`` maps a case
+    name to its parsed :class:`~gradcheck_suite.case.Case`; ``arrays`` maps
+    ``(case, dtype, input)`` to ``{"ours", "torch", "fd", "abs_err"}`` arrays for small
+    inputs; ``meta`` holds the run's facts (seed, versions, paths, options);
+    ``incomplete`` is true when the run was interrupted before every case finished.
+    """
+
+    table: pd.DataFrame
+    cases: Mapping[str, Any] = field(default_factory=dict)
+    arrays: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    incomplete: bool = False
+
+    def __post_init__(self) -> None:
+        self.table = conform(self.table)
+        if not isinstance(self.cases, Mapping):
+            self.cases = {c.name: c for c in self.cases}
+
+
+def conform(table: pd.DataFrame | None) -> pd.DataFrame:
+    """The table with exactly :data:`COLUMNS`, in order (missing ones empty), index 0..n-1."""
+    if table is None:
+        table = pd.DataFrame(columns=list(COLUMNS))
+    out = table.reindex(columns=list(COLUMNS)).reset_index(drop=True)
+    for col in FLOAT_COLUMNS:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    out["seed"] = pd.to_numeric(out["seed"], errors="coerce").astype("Int64")
+    for col in ("case", "file", "dtype", "input", "check", "status", "method", "mode", "message"):
+        out[col] = out[col].map(lambda v: "" if _missing(v) else str(v)).astype(object)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value)) if not isinstance(value, (tuple, list, np.ndarray)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text, the same on every run: floats in shortest round-trip form.
+
+    Missing values (None, NaN in a non-result sense) are written as "" — but a NaN
+    *result* is a real finding, so callers that must show it use :func:`number_text`.
+    """
+    if _missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return number_text(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(cell_text(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return str(value)
+
+
+def number_text(value: Any) -> str:
+    """A float in shortest round-trip form (``repr``); "nan", "inf", "-inf" as such."""
+    x = float(value)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return repr(x)
+
+
+def status_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Rows per status, every status present (0 when absent), in :data:`STATUSES` order."""
+    counts = table["status"].value_counts() if len(table) else {}
+    return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The worst of several statuses (error > fail > nondiff > skip > pass); "pass" if none."""
+    seen = [s for s in statuses if s in STATUS_ORDER]
+    return min(seen, key=STATUS_ORDER.__getitem__) if seen else "pass"
+
+
+def exit_code(table: pd.DataFrame) -> int:
+    """0 every check passed (nondiff/skip allowed), 1 a fail, 2 an error."""
+    statuses = set(table["status"])
+    if "error" in statuses:
+        return 2
+    if "fail" in statuses:
+        return 1
+    return 0
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def safe_name(name: str) -> str:
+    """A name usable in a file name or an HTML id: letters, digits, ``_ . -`` only, no ``..``."""
+    text = _UNSAFE.sub("-", str(name)).strip(".-") or "unnamed"
+    return re.sub(r"\.{2,}", ".", text)
+
+
+def anchor_id(case: str) -> str:
+    """The HTML anchor of a case (``case-<sanitised name>``), which the answer key links to."""
+    return "case-" + safe_name(case)
+
+
+def case_groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(case, rows)`` in first-seen order; rows keep the table's order."""
+    if not len(table):
+        return []
+    order = list(dict.fromkeys(table["case"]))
+    return [(name, table[table["case"] == name]) for name in order]
