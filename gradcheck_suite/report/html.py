@@ -136,7 +136,7 @@ def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], lim
 
 def _case_view(name: str, rows, report: Report, limit: int) -> CaseView:
     case = report.cases.get(name)
-    view = CaseView(name=name or "(file)", anchor=anchor_id(name or rows["file"].iloc[0]),
+    view = CaseView(name=name or rows["file"].iloc[0] or "(unnamed)", anchor=anchor_id(name or rows["file"].iloc[0]),
                     status=worst_status(rows["status"]), file=rows["file"].iloc[0],
                     dtypes=[d for d in dict.fromkeys(rows["dtype"]) if d],
                     counts={s: n for s, n in status_counts(rows).items() if n})

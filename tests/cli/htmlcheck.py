@@ -1,0 +1,38 @@
+"""Reading report.html back: every tag with its attributes, and the page's text."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+__all__ = ["parse_page", "external_references"]
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse_page(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+def external_references(html: str) -> list[str]:
+    """Every src/href/xlink:href/action/srcset that is not an in-page anchor."""
+    found = []
+    for tag, attrs in parse_page(html).tags:
+        for name in ("src", "href", "xlink:href", "action", "srcset", "data", "poster"):
+            if name in attrs and not attrs[name].startswith("#"):
+                found.append(f"<{tag} {name}={attrs[name]!r}>")
+    return found

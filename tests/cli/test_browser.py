@@ -1,0 +1,39 @@
+"""A real browser opens report.html: the summary is in the DOM and the page's script ran.
+
+Runs only where Debian's headless Chromium is installed (``apt-get install chromium``);
+the flags keep it from touching the network.
+"""
+import os
+import subprocess
+
+import pytest
+
+from gradcheck_suite.report import Report, write_reports
+from tests.cli.sample import SCRIPT, case, mixed_table
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="headless Chromium not installed (apt-get install chromium)")
+
+
+def dump_dom(path, tmp_path) -> str:
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_browser_shows_the_summary_and_runs_the_filter_script(tmp_path):
+    evil = case("sig", title=SCRIPT, description=SCRIPT)
+    write_reports(Report(mixed_table(), cases=[evil]), tmp_path, ["html"])
+    dom = dump_dom(tmp_path / "report.html", tmp_path)
+    assert 'id="summary"' in dom
+    assert "pass 4" in dom and "fail 1" in dom and "error 2" in dom
+    # filled in by the page's inline script: proves the CSP lets it run
+    assert "showing 5 of 5 cases" in dom
+    # the case file's script text stayed text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and SCRIPT not in dom

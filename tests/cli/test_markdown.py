@@ -1,0 +1,45 @@
+"""summary.md: status first, failures table, details folded, size-bounded, escaped."""
+from gradcheck_suite.report import Report, render_markdown
+from tests.cli.sample import SCRIPT, mixed_table, row, table
+
+
+def test_status_comes_first():
+    assert render_markdown(Report(table(row()))).startswith("## ✅ gradcheck-suite: all checks passed")
+    assert render_markdown(Report(table(row(), row(status="fail")))).splitlines()[0].startswith("## ❌")
+    assert "2 error(s), 1 failure(s)" in render_markdown(Report(mixed_table())).splitlines()[0]
+
+
+def test_failures_and_errors_table_then_details():
+    text = render_markdown(Report(mixed_table()))
+    problems, details = text.split("<details>")
+    assert "### Failures and errors" in problems
+    assert "| fail | sig | float64 | x | expect_vs_torch |" in problems
+    assert "unknown key 'inptus'" in problems  # the load error, found by file
+    assert "relu_kink" not in problems and "relu_kink" in details
+    assert details.rstrip().endswith("</details>")
+
+
+def test_incomplete_runs_say_so():
+    assert "Incomplete run" in render_markdown(Report(table(row()), incomplete=True))
+    assert "Incomplete run" not in render_markdown(Report(table(row())))
+
+
+def test_cells_are_escaped():
+    text = render_markdown(Report(table(row(status="fail", message=f"a | b\n{SCRIPT}"))))
+    assert SCRIPT not in text
+    assert "a \\| b &lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_large_runs_are_truncated_under_the_limit_with_a_note():
+    big = table(*[row(case=f"case_{i:05d}", status="fail" if i % 2 else "pass", message="m" * 80)
+                  for i in range(3000)])
+    limit = 100_000
+    text = render_markdown(Report(big), max_bytes=limit)
+    assert len(text.encode("utf-8")) <= limit
+    assert "more failure/error rows not shown" in text and "see results.csv" in text
+    assert text.count("<details>") == 1 and text.rstrip().endswith("</details>")
+
+
+def test_default_limit_is_under_one_mebibyte():
+    big = table(*[row(case=f"case_{i:05d}", status="fail", message="x" * 300) for i in range(5000)])
+    assert len(render_markdown(Report(big)).encode("utf-8")) < 2**20
