@@ -1,0 +1,161 @@
+"""The two commands of the answer key: ``explain`` and ``grade``.
+
+``gradcheck-suite explain CASE [--path PATH ...] [--format text|md|html] [--blank] [--out FILE]``
+prints (or writes) the answer key of one case; ``--blank`` gives the exercise sheet.
+``gradcheck-suite grade ANSWERS.yaml [--path PATH ...]`` grades a student's claims:
+exit 0 every claim right, 1 any wrong, 2 errors (unreadable file, unknown case, a claim
+that does not parse).
+
+Each command has ``add_*_parser(subparsers)`` and a ``*_main(args) -> int``;
+``add_parser``/``main`` add and run both (dispatching on ``args.command``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from ..errors import CaseError, GradcheckError, suggest
+
+__all__ = ["add_parser", "main", "add_explain_parser", "explain_main", "add_grade_parser", "grade_main",
+           "find_case", "render", "render_grades", "DEFAULT_PATHS", "FORMATS"]
+
+DEFAULT_PATHS = ("cases/",)
+FORMATS = ("text", "md", "html")
+
+
+def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "explain", help="explain a case step by step (the answer key)",
+        description="The answer key of one case: decomposition, forward and backward pass, Jacobian "
+                    "chain, closed form, the three routes, graded claims, graph and step-size pictures.")
+    p.add_argument("case", metavar="CASE", help="name of the case")
+    p.add_argument("--path", action="append", metavar="PATH", help="case file or folder (repeatable; default cases/)")
+    p.add_argument("--format", dest="explain_format", choices=FORMATS, default="text", help="default: text")
+    p.add_argument("--blank", action="store_true", help="the exercise sheet: every derivative value blanked")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--dtype", choices=("float64", "float32"), help="default: the case's first dtype")
+    p.add_argument("--seed", type=int, default=0, help="run seed added to generated inputs (default 0)")
+    p.add_argument("--full", action="store_true", help="text format: every element of every array")
+    p.add_argument("--no-harness", action="store_true", help="skip the three-routes section (faster)")
+    p.set_defaults(handler=explain_main)
+    return p
+
+
+def add_grade_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "grade", help="grade a file of claimed derivatives",
+        description="Grade a student's claimed derivatives (see docs/answer-key.md for the file). "
+                    "Exit 0 every claim right, 1 any wrong, 2 errors.")
+    p.add_argument("answers", metavar="ANSWERS.yaml", help="the answers file")
+    p.add_argument("--path", action="append", metavar="PATH", help="case file or folder (repeatable; default cases/)")
+    p.add_argument("--format", dest="grade_format", choices=("text", "md"), default="text")
+    p.set_defaults(handler=grade_main)
+    return p
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add both commands; returns the ``explain`` parser."""
+    p = add_explain_parser(subparsers)
+    add_grade_parser(subparsers)
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the command named by ``args.command`` (``explain`` or ``grade``)."""
+    return grade_main(args) if getattr(args, "command", "") == "grade" else explain_main(args)
+
+
+def find_case(name: str, paths: list[str]) -> Any:
+    """Load the cases under ``paths`` and return the one called ``name`` (CaseError if none)."""
+    from ..loader import load_paths
+
+    loaded = load_paths(paths)
+    for case in loaded.cases:
+        if case.name == name:
+            return case
+    for err in loaded.errors:
+        print(f"warning: {err}", file=sys.stderr)
+    known = [c.name for c in loaded.cases]
+    raise CaseError(f"no case named {name!r} under {', '.join(paths)}{suggest(name, known)}")
+
+
+def render(ex: Any, fmt: str, *, colour: bool = False, full: bool = False) -> str:
+    """The explanation in ``fmt`` (text, md or html)."""
+    if fmt == "html":
+        from .html import render_html
+        return render_html(ex)
+    if fmt == "md":
+        from .markdown import render_markdown
+        return render_markdown(ex)
+    from .text import render_text
+    return render_text(ex, colour=colour, full=full)
+
+
+def _write(text: str, out: str | None) -> None:
+    if not out:
+        sys.stdout.write(text)
+        return
+    tmp = f"{out}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, out)
+
+
+def explain_main(args: argparse.Namespace) -> int:
+    """``explain``: 0 written, 2 the case could not be found, loaded or evaluated."""
+    from .build import explain_case
+
+    paths = args.path or list(DEFAULT_PATHS)
+    case = find_case(args.case, paths)
+    try:
+        ex = explain_case(case, dtype=args.dtype, run_seed=args.seed, harness=not args.no_harness,
+                          sweep=True)
+    except GradcheckError as exc:
+        raise exc.located(file=case.file, case=case.name)
+    if args.blank:
+        ex = ex.blanked()
+    colour = args.explain_format == "text" and not args.out and sys.stdout.isatty() \
+        and "NO_COLOR" not in os.environ
+    _write(render(ex, args.explain_format, colour=colour, full=args.full), args.out)
+    if args.out:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def render_grades(report: Any, fmt: str = "text") -> str:
+    """A grade report as text or Markdown: one line per claim, then the totals."""
+    from .wording import claim_where
+
+    right = sum(g.verdict == "right" for g in report.grades)
+    lines = []
+    if fmt == "md":
+        lines += [f"# Grades for {report.file}" + (f" ({report.student})" if report.student else ""), "",
+                  "| case | input | claim | verdict | where and by how much |", "|---|---|---|---|---|"]
+        for g in report.grades:
+            cells = [g.case, g.input, f"`{g.claim}`", f"**{g.verdict}**", claim_where(g)]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    else:
+        if report.student:
+            lines.append(f"student: {report.student}")
+        for g in report.grades:
+            lines.append(f"{g.verdict.upper():5}  {g.case}: ∂/∂{g.input} = {g.claim}")
+            where = claim_where(g)
+            if g.verdict != "right" and where:
+                lines.append(f"       {where}")
+    for e in report.errors:
+        lines.append(f"error: {e}")
+    lines.append(f"{right} of {len(report.grades)} claim(s) right" +
+                 (f"; {len(report.errors)} error(s)" if report.errors else ""))
+    return "\n".join(lines) + "\n"
+
+
+def grade_main(args: argparse.Namespace) -> int:
+    """``grade``: 0 every claim right, 1 any wrong, 2 errors."""
+    from .grade import grade_answers
+
+    report = grade_answers(args.answers, args.path or list(DEFAULT_PATHS))
+    sys.stdout.write(render_grades(report, getattr(args, "grade_format", "text")))
+    return report.exit_code

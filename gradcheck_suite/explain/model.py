@@ -1,0 +1,375 @@
+"""The explanation object: one case's answer key as a tree of dataclasses.
+
+Everything a renderer shows is in here, already computed from the engine's trace
+(``gradcheck_suite.explain.build`` fills it in); renderers only format.  Every number
+on the page is a :class:`Shown`, which knows whether it is a *derivative* value (an
+upstream gradient, a local derivative, a contribution, a gradient, a Jacobian entry,
+a closed-form derivative, a claimed answer) or a forward value.  :meth:`Explanation.blanked`
+returns the exercise sheet: the same tree with every derivative value blanked, so no
+renderer has to know what to hide.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Shown",
+    "show",
+    "format_number",
+    "BLANK",
+    "ForwardRow",
+    "LocalTerm",
+    "BackwardRow",
+    "PathTerm",
+    "PathSum",
+    "JacobianFactor",
+    "JacobianChain",
+    "ClosedFormRow",
+    "ClosedForm",
+    "RouteRow",
+    "ClaimGrade",
+    "StepSizeSweep",
+    "Explanation",
+    "derivative_values",
+]
+
+#: what the exercise sheet prints in place of a derivative value
+BLANK = "______"
+
+#: arrays with more elements than this are summarised in the compact form
+COMPACT_THRESHOLD = 12
+
+
+def format_number(x: Any, digits: int = 6) -> str:
+    """One number as the answer key prints it (``digits`` significant digits)."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    x = float(x)
+    if x == 0:
+        return "0"
+    return f"{x:.{digits}g}"
+
+
+def _array_text(a: np.ndarray, *, compact: bool) -> str:
+    if a.dtype == np.bool_:
+        fmt = {"bool": lambda v: str(bool(v))}
+    else:
+        digits = 4 if compact else 10
+        fmt = {"float_kind": lambda v: format_number(v, digits), "int_kind": lambda v: str(v)}
+    return np.array2string(
+        a,
+        separator=", ",
+        formatter=fmt,
+        threshold=COMPACT_THRESHOLD if compact else sys.maxsize,
+        edgeitems=2,
+        max_line_width=sys.maxsize if compact else 100,
+    ).replace("\n", "" if compact else "\n")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A number or an array as the page shows it.
+
+    ``compact`` fits on one line; ``full`` lists every element (shown on demand);
+    ``derivative`` marks a value the exercise sheet blanks; ``blank`` is set on the sheet.
+    """
+
+    compact: str
+    full: str
+    shape: tuple[int, ...] = ()
+    derivative: bool = False
+    blank: bool = False
+
+    @property
+    def text(self) -> str:
+        """The compact text, or the blank on the exercise sheet."""
+        return BLANK if self.blank else self.compact
+
+    @property
+    def full_text(self) -> str:
+        return BLANK if self.blank else self.full
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == () or int(np.prod(self.shape)) == 1
+
+    @property
+    def shape_text(self) -> str:
+        return "scalar" if self.shape == () else "×".join(str(s) for s in self.shape)
+
+    def blanked(self) -> "Shown":
+        return dataclasses.replace(self, blank=True) if self.derivative else self
+
+
+def show(value: Any, *, derivative: bool = False) -> Shown:
+    """Format a value for the page."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        text = format_number(a.item())
+        full = repr(float(a)) if a.dtype.kind == "f" else str(a.item())
+        return Shown(text, full, (), derivative)
+    compact = _array_text(a, compact=True)
+    full = _array_text(a, compact=False)
+    return Shown(compact, full, tuple(a.shape), derivative)
+
+
+# ---- sections -----------------------------------------------------------------------
+
+
+@dataclass
+class ForwardRow:
+    """One node of the decomposition and its forward value.
+
+    ``kind`` is ``input``, ``constant``, ``literal`` or ``step`` (a node that ends a
+    named step) or ``inner`` (a node inside a step).  ``expression`` writes the node in
+    terms of its arguments' names (``y.2 = exp(y.1)``); ``source`` is the case text.
+    """
+
+    node_id: int
+    name: str
+    op: str
+    kind: str
+    expression: str
+    source: str
+    args: tuple[int, ...]
+    value: Shown
+    gradient: Shown | None = None  # upstream gradient reaching this node (None: none flows)
+    consumers: int = 0
+
+
+@dataclass
+class LocalTerm:
+    """What one node sends back to one argument: upstream × local derivative."""
+
+    arg_id: int
+    arg_name: str
+    argpos: int
+    formula: str
+    local: Shown | None  # None: too large to show
+    local_kind: str  # "scalar", "elementwise", "jacobian", "too large"
+    contribution: Shown
+
+
+@dataclass
+class BackwardRow:
+    """One node of the reverse pass, visited in reverse order."""
+
+    node_id: int
+    name: str
+    op: str
+    expression: str
+    upstream: Shown
+    terms: list[LocalTerm] = field(default_factory=list)
+    constant_args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PathTerm:
+    """One path into a value that feeds several nodes: ∂z/∂u · ∂u/∂x."""
+
+    consumer: str
+    argpos: int
+    upstream: Shown  # ∂z/∂u
+    local: Shown | None  # ∂u/∂x
+    contribution: Shown
+
+
+@dataclass
+class PathSum:
+    """∂z/∂x = Σ over the consumers u of x of ∂z/∂u · ∂u/∂x, with the numbers."""
+
+    name: str
+    output: str
+    terms: list[PathTerm]
+    total: Shown
+
+
+@dataclass
+class JacobianFactor:
+    """J_of(wrt): one step's Jacobian matrix (rows: elements of ``of``)."""
+
+    of: str
+    wrt: str
+    rows: int
+    cols: int
+    matrix: Shown
+
+
+@dataclass
+class JacobianChain:
+    """J_y(v) = J_y(u) · J_u(v) for one input, and the check against the full Jacobian."""
+
+    input: str
+    output: str
+    factors: list[JacobianFactor]
+    product: Shown
+    full: Shown
+    max_abs_diff: float
+    agree: bool
+
+
+@dataclass
+class ClosedFormRow:
+    """The symbolic derivative with respect to one input, at the point."""
+
+    input: str
+    text: str
+    latex: str
+    value: Shown
+    chain_rule: Shown
+    abs_diff: float
+
+
+@dataclass
+class ClosedForm:
+    """The function and its derivatives in closed form (scalar cases), or why not."""
+
+    function_text: str = ""
+    function_latex: str = ""
+    rows: list[ClosedFormRow] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class RouteRow:
+    """One row of the harness table: a route compared with another."""
+
+    dtype: str
+    input: str
+    check: str
+    status: str
+    max_abs_err: float | None
+    max_rel_err: float | None
+    fd_err_est: float | None
+    actual: Shown | None
+    expected: Shown | None
+    message: str = ""
+
+
+@dataclass
+class ClaimGrade:
+    """A claimed derivative graded right, wrong or error, with where and by how much."""
+
+    case: str
+    input: str
+    claim: str
+    verdict: str  # "right", "wrong", "error"
+    claimed: Shown | None = None
+    correct: Shown | None = None
+    worst_index: str = ""
+    claimed_at_worst: Shown | None = None
+    correct_at_worst: Shown | None = None
+    abs_diff: float | None = None
+    rel_diff: float | None = None
+    wrong_elements: int = 0
+    total_elements: int = 0
+    message: str = ""
+    source: str = "expect"  # "expect" (case file) or the answers file's name
+
+    @property
+    def right(self) -> bool:
+        return self.verdict == "right"
+
+
+@dataclass
+class StepSizeSweep:
+    """Finite-difference error against the step h for one input element."""
+
+    input: str
+    index: str
+    steps: list[float]
+    errors: list[float]
+    step_used: float
+    eps_cube_root: float
+    reference: str = "chain rule"
+
+
+@dataclass
+class Explanation:
+    """The whole answer key for one case."""
+
+    case: str
+    title: str
+    description: str
+    file: str
+    dtype: str
+    inputs: list[str]
+    constants: list[str]
+    steps: list[tuple[str, str]]  # as written in the case
+    output: str
+    output_shape: tuple[int, ...]
+    forward: list[ForwardRow]
+    backward: list[BackwardRow]
+    backward_seed: str
+    path_sums: list[PathSum]
+    gradients: dict[str, Shown]
+    chains: list[JacobianChain]
+    chain_note: str
+    closed_form: ClosedForm
+    routes: list[RouteRow]
+    routes_note: str
+    claims: list[ClaimGrade]
+    stepsize: StepSizeSweep | None
+    stepsize_note: str = ""
+    blank: bool = False
+
+    def row(self, name: str) -> ForwardRow:
+        """The forward row of the node called ``name``."""
+        for r in self.forward:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def blanked(self) -> "Explanation":
+        """The exercise sheet: every derivative value blanked, forward values kept."""
+        out = _blank(self)
+        out.blank = True
+        return out
+
+
+def _blank(obj: Any) -> Any:
+    if isinstance(obj, Shown):
+        return obj.blanked()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: _blank(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        new = dataclasses.replace(obj, **changes)
+        if isinstance(new, ClaimGrade):
+            new.claim = BLANK
+            new.verdict = "—"
+            new.message = ""
+        if isinstance(new, RouteRow):
+            new.message = ""
+        if isinstance(new, ClosedFormRow):
+            new.text = BLANK
+            new.latex = BLANK
+        return new
+    if isinstance(obj, list):
+        return [_blank(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_blank(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _blank(v) for k, v in obj.items()}
+    return obj
+
+
+def derivative_values(obj: Any) -> list[Shown]:
+    """Every derivative :class:`Shown` in a model tree (the values the sheet blanks)."""
+    found: list[Shown] = []
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, Shown):
+            if o.derivative:
+                found.append(o)
+        elif dataclasses.is_dataclass(o) and not isinstance(o, type):
+            stack.extend(getattr(o, f.name) for f in dataclasses.fields(o))
+        elif isinstance(o, (list, tuple)):
+            stack.extend(o)
+        elif isinstance(o, dict):
+            stack.extend(o.values())
+    return found
