@@ -499,7 +499,7 @@ register(
          lambda t, ans, condition, x, y: np.where(_as_condition(condition), t, 0.0),
          lambda t, ans, condition, x, y: np.where(_as_condition(condition), 0.0, t)),
     torch=lambda condition, x, y: torch.where(condition.to(torch.bool), x, y),
-    derivative=("{condition} is a condition: not differentiable",
+    derivative=("{condition} is a branch condition: not differentiable",
                 "∂where({condition}, {x}, {y})/∂{x} = 1 where {condition}, else 0",
                 "∂where({condition}, {x}, {y})/∂{y} = 0 where {condition}, else 1"),
     category="elementwise",
