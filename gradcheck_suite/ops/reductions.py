@@ -283,10 +283,21 @@ def _norm_kink(x: np.ndarray, axis: tuple[int, ...], **_: object) -> float:
     return float(np.min(np.sqrt(np.sum(r * r, axis=axis))))
 
 
+def _norm(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """s·√Σ(x/s)·(x/s) with s the largest |Re x| of the group (a constant: no under/overflow).
+
+    x·x rather than |x|² keeps it holomorphic, so complex step is allowed.
+    """
+    scale = np.max(np.abs(np.real(x)), axis=axis, keepdims=True) if x.size else np.ones(())
+    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+    y = x / scale
+    out = scale * np.sqrt(np.sum(y * y, axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
 register(
     "norm",
-    # √Σ x·x (not |x|²): holomorphic, so complex step is allowed
-    forward=lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+    forward=_norm,
     args=("x",),
     params={"axis": None, "keepdims": False},
     param_kinds={"axis": "axis"},
