@@ -69,6 +69,7 @@ def grade_claim(case: str, input_name: str, claim: str, claim_graph: Graph | Non
         grade.message = "the claim could not be compiled"
         return grade
     correct = engine.gradient(ev, [input_name])[input_name]
+    correct = correct.reshape(ev.values[ev.graph.inputs[input_name]].shape)
     try:
         claimed = engine.evaluate(claim_graph, leaves, ev.dtype).output
     except GradcheckError as exc:

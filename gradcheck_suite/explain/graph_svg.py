@@ -127,16 +127,11 @@ def layout(rows: list[ForwardRow]) -> Layout:
             settle(lvl, down)
     left = min(x.values(), default=0) - BOX_W / 2
     out = Layout()
-    for v in x:
-        cx = x[v] - left + MARGIN
-        cy = MARGIN + vlayer[v] * (BOX_H + GAP_Y) + BOX_H / 2
-        if v >= 0:
-            out.pos[v] = (cx, cy)
-        else:
-            out.pos[v] = (cx, cy)
+    every = {v: (x[v] - left + MARGIN, MARGIN + vlayer[v] * (BOX_H + GAP_Y) + BOX_H / 2) for v in x}
+    out.pos = {v: p for v, p in every.items() if v >= 0}
     for a, b, dummies in edges:
-        out.edges.append((a, b, [out.pos[d] for d in dummies]))
-    out.width = max((p[0] for p in out.pos.values()), default=0) + BOX_W / 2 + MARGIN
+        out.edges.append((a, b, [every[d] for d in dummies]))
+    out.width = max((p[0] for p in every.values()), default=0) + BOX_W / 2 + MARGIN
     out.height = MARGIN * 2 + depth * (BOX_H + GAP_Y) - GAP_Y
     return out
 

@@ -88,6 +88,8 @@ def claim_where(g: ClaimGrade) -> str:
         return (f"at {g.worst_index}: claimed {g.claimed_at_worst.text}, correct {g.correct_at_worst.text}; "
                 f"off by {format_number(g.abs_diff, 3)} (relative {format_number(g.rel_diff, 3)}); "
                 f"{g.wrong_elements} of {g.total_elements} wrong")
+    if g.verdict == "right" and g.claimed is not None and g.correct is not None:
+        return f"claimed {g.claimed.text}, chain rule {g.correct.text}; {g.message}"
     return g.message
 
 
