@@ -85,14 +85,12 @@ def _positive_float(text: str) -> float:
 
 
 def _shard(text: str) -> tuple[int, int]:
-    k, sep, n = text.partition("/")
+    from .shard import parse_shard
+
     try:
-        shard = (int(k), int(n))
-    except ValueError:
-        shard = (0, 0)
-    if not sep or not 1 <= shard[0] <= shard[1]:
-        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
-    return shard
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _flatten(lists: list[list[str]] | None) -> list[str] | None:
@@ -110,6 +108,8 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", dest="name_filter", metavar="SUBSTRING",
                    help="only cases whose name contains SUBSTRING")
     p.add_argument("--tag", action="append", metavar="TAG", help="only cases with TAG (repeatable; any of them)")
+    p.add_argument("--element-limit", type=_positive_int, default=None, metavar="N",
+                   help="refuse inputs and constants of more than N elements (default 10,000,000)")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -146,9 +146,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                      help="inputs with more elements are checked by projections in auto mode (default 2000)")
     run.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
                      help="give up on a case after SECONDS (an error row)")
-    run.add_argument("--element-limit", type=_positive_int, default=None, metavar="N",
-                     help="show gradients side by side and error heatmaps in report.html for inputs of at "
-                          "most N elements (default 64)")
+    run.add_argument("--baseline", metavar="RESULTS", help="compare with an earlier results.csv or results.json")
+    run.add_argument("--fail-on-regression", action="store_true",
+                     help="with --baseline: exit non-zero only for regressions, not for known failures")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar; print only failures, errors and the status line")
     run.set_defaults(handler=cmd_run)
@@ -186,10 +186,12 @@ def _format_names() -> tuple[str, ...]:
 
 
 def _module_exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
+    """Does the module exist?  Looked up without importing it (or its heavy parent package)."""
+    package, _, rest = module.partition(".")
+    if package != __package__:
+        return importlib.util.find_spec(package) is not None
+    base = Path(__file__).parent.joinpath(*rest.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -248,7 +250,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``run``: check the cases, write the reports, print the summary."""
     from . import api
     from .report import FORMATS, Report, exit_code, progress_bar, render_summary, write_reports
-    from .report.html import ELEMENT_LIMIT
 
     paths = args.paths or list(DEFAULT_PATHS)
     formats = _flatten([args.formats]) if args.formats else list(FORMATS)
@@ -256,17 +257,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         "seed": args.seed, "paths": paths, "versions": _versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": "gradcheck-suite " + " ".join(sys.argv[1:]),
-        "options": {"name_filter": args.name_filter, "tags": args.tag, "dtypes": _flatten(args.dtype),
+        "options": {"element_limit": args.element_limit, "baseline": args.baseline, "name_filter": args.name_filter, "tags": args.tag, "dtypes": _flatten(args.dtype),
                     "mode": args.mode, "threshold": args.threshold, "jobs": args.jobs,
                     "shard": list(args.shard) if args.shard else None, "time_limit": args.time_limit},
     }
     incomplete = False
     result = None
+    if args.fail_on_regression and not args.baseline:
+        raise GradcheckError("--fail-on-regression needs --baseline RESULTS")
+    options: dict[str, Any] = {}
+    if args.element_limit is not None:
+        options["element_limit"] = args.element_limit
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
                              seed=args.seed, mode=args.mode, threshold=args.threshold, jobs=args.jobs,
-                             shard=args.shard, time_limit=args.time_limit, progress=progress)
+                             shard=args.shard, time_limit=args.time_limit, progress=progress, **options)
             incomplete = bool(getattr(result, "incomplete", False))
         except KeyboardInterrupt as exc:
             if args.debug:
@@ -285,12 +291,27 @@ def cmd_run(args: argparse.Namespace) -> int:
               + (f" matching -k {args.name_filter!r}" if args.name_filter else "")
               + (f" with tag(s) {', '.join(args.tag)}" if args.tag else ""), file=sys.stderr)
         return EXIT_ERROR
-    written = write_reports(report, Path(args.out), formats,
-                            element_limit=args.element_limit or ELEMENT_LIMIT)
+    diff = _compare_with_baseline(args.baseline, report) if args.baseline else None
+    written = write_reports(report, Path(args.out), formats)
     sys.stdout.write(render_summary(report, written, quiet=args.quiet))
+    if diff is not None:
+        print("\n".join(diff.summary_lines()))
     if incomplete:
         return EXIT_INTERRUPTED
+    if diff is not None and args.fail_on_regression:
+        return max((EXIT_ERROR if r["status"] == "error" else EXIT_FAIL for r in diff.regressions),
+                   default=EXIT_OK)
     return max(exit_code(report.table), int(getattr(result, "exit_code", 0) or 0))
+
+
+def _compare_with_baseline(path: str, report: Any):
+    """The baseline diff (also recorded in the run's metadata, so results.json carries it)."""
+    from .baseline import compare, read_table
+
+    diff = compare(read_table(path), report.table)
+    report.meta["baseline"] = {"path": path, "summary": diff.summary_lines()[0],
+                               "regressions": len(diff.regressions)}
+    return diff
 
 
 # ---- list and validate --------------------------------------------------------------
@@ -300,7 +321,8 @@ def _load(args: argparse.Namespace):
     """Load the cases under the paths, filtered like ``run`` filters them."""
     from .loader import load_paths
 
-    loaded = load_paths(args.paths or list(DEFAULT_PATHS))
+    limit = {"element_limit": args.element_limit} if args.element_limit else {}
+    loaded = load_paths(args.paths or list(DEFAULT_PATHS), **limit)
     cases = [c for c in loaded.cases
              if (not args.name_filter or args.name_filter in c.name)
              and (not args.tag or set(args.tag) & set(c.tags))]

@@ -8,7 +8,7 @@ Shape::
      "counts": {"pass": 10, "nondiff": 0, "skip": 0, "fail": 1, "error": 0},
      "exit_code": 1,
      "columns": ["case", ...],
-     "rows": [{"case": "...", ...}, ...]}       # pandas "records" orient
+     "results": [{"case": "...", ...}, ...]}    # pandas "records" orient
 
 Not-a-number cells are ``null``; infinities are the strings ``"inf"``/``"-inf"`` so the
 file stays strict JSON.
@@ -40,7 +40,7 @@ def render_json(report: Report) -> str:
         "counts": status_counts(report.table),
         "exit_code": exit_code(report.table),
         "columns": list(COLUMNS),
-        "rows": rows,
+        "results": rows,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 

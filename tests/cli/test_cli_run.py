@@ -72,6 +72,9 @@ def test_options_reach_the_harness(fake_api, tmp_path):
     assert options["mode"] == "projected" and options["threshold"] == 100 and options["time_limit"] == 2.5
     assert options["shard"] == (2, 3)
     assert options["progress"] is None  # stderr is not a terminal under pytest
+    assert "element_limit" not in options
+    run_cli(tmp_path, "--element-limit", "500")
+    assert fake_api.calls[1][1]["element_limit"] == 500
 
 
 def test_default_path_and_formats(fake_api, tmp_path, monkeypatch):
@@ -161,3 +164,36 @@ def test_usage_errors_exit_2(argv, capsys):
         cli.main(argv)
     assert exc.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def _baseline(tmp_path, tab, fmt):
+    from gradcheck_suite.report import Report, write_reports
+
+    write_reports(Report(tab), tmp_path / "old", [fmt])
+    return str(tmp_path / "old" / ("results.csv" if fmt == "csv" else "results.json"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_baseline_known_failures_do_not_fail_the_gate(fake_api, tmp_path, capsys, fmt):
+    known = table(row(), row(case="b", status="fail"))
+    baseline = _baseline(tmp_path, known, fmt)
+    fake_api.outcome = run_result(known)
+    assert run_cli(tmp_path, "--baseline", baseline) == 1  # without the flag: the table decides
+    assert run_cli(tmp_path, "--baseline", baseline, "--fail-on-regression") == 0
+    assert "baseline: 0 newly failing" in capsys.readouterr().out
+
+
+def test_baseline_regressions_fail_the_gate(fake_api, tmp_path, capsys):
+    baseline = _baseline(tmp_path, table(row(), row(case="b", status="fail")), "csv")
+    fake_api.outcome = run_result(table(row(status="fail"), row(case="b", status="fail")))
+    assert run_cli(tmp_path, "--baseline", baseline, "--fail-on-regression") == 1
+    assert "newly fail: sig" in capsys.readouterr().out
+    fake_api.outcome = run_result(table(row(status="error"), row(case="b", status="fail")))
+    assert run_cli(tmp_path, "--baseline", baseline, "--fail-on-regression") == 2
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["meta"]["baseline"]["regressions"] == 1
+
+
+def test_fail_on_regression_needs_a_baseline(fake_api, tmp_path, capsys):
+    assert run_cli(tmp_path, "--fail-on-regression") == 2
+    assert "needs --baseline" in capsys.readouterr().err

@@ -62,9 +62,9 @@ def test_json_has_records_counts_and_meta():
     doc = json.loads(render_json(Report(mixed_table(), meta={"seed": 5, "versions": {"numpy": np.__version__}},
                                         incomplete=True)))
     assert doc["columns"] == list(COLUMNS)
-    assert len(doc["rows"]) == len(mixed_table())
-    assert doc["rows"][0]["case"] == "sig" and doc["rows"][0]["shape"] == "(3,)"
-    assert doc["rows"][-1]["max_abs_err"] is None  # NaN → null, strict JSON
+    assert len(doc["results"]) == len(mixed_table())
+    assert doc["results"][0]["case"] == "sig" and doc["results"][0]["shape"] == "(3,)"
+    assert doc["results"][-1]["max_abs_err"] is None  # NaN → null, strict JSON
     assert doc["counts"]["error"] == 2 and doc["exit_code"] == 2
     assert doc["meta"]["seed"] == 5 and doc["incomplete"] is True
 
@@ -72,4 +72,4 @@ def test_json_has_records_counts_and_meta():
 def test_json_is_strict_even_with_infinities():
     text = render_json(Report(table(row(max_abs_err=float("inf"), status="fail"))))
     doc = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    assert doc["rows"][0]["max_abs_err"] == "inf"
+    assert doc["results"][0]["max_abs_err"] == "inf"
