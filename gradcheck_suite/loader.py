@@ -214,6 +214,7 @@ class _Document:
         if root is None:
             raise self.error("the file is empty; a case file holds one case (a mapping) "
                              "or `cases:` with a list of cases")
+        self.check_tag(root)
         if not isinstance(root, yaml.MappingNode):
             raise self.error(f"a case file holds one case (a mapping) or `cases:` with a list of cases; "
                              f"this file holds {_kind(root)}", root)
@@ -261,6 +262,25 @@ class _Document:
         if not ok:
             raise self.error(f"YAML tag {node.tag!r} is not allowed in a case file "
                              "(only plain values, lists and mappings are)", node, **where)
+
+    def check_tree(self, node: yaml.Node, **where: Any) -> None:
+        """Check every tag below ``node`` and refuse aliases of lists and mappings (iteratively)."""
+        seen: set[int] = set()
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            self.check_tag(n, **where)
+            if isinstance(n, yaml.ScalarNode):
+                continue
+            if id(n) in seen:
+                raise self.error("YAML aliases of lists and mappings (*name) are not supported "
+                                 "in case files; write the value out", n, **where)
+            seen.add(id(n))
+            if isinstance(n, yaml.SequenceNode):
+                stack.extend(reversed(n.value))
+            else:
+                for k, v in reversed(n.value):
+                    stack.extend((v, k))
 
     def scalar(self, node: yaml.ScalarNode, **where: Any) -> Any:
         """The value of a scalar node (str, int, float, bool or None)."""
@@ -388,6 +408,7 @@ class _CaseReader:
         entries = doc.items(self.node, "a case")
         keys = {k: (kn, vn) for k, kn, vn in entries}
         self.name = self._name(keys)
+        doc.check_tree(self.node, case=self.name)
         for k, kn, _ in entries:
             if k not in CASE_KEYS:
                 raise self.error(f"unknown key {k!r}{suggest(k, CASE_KEYS)}", kn, key=k)
