@@ -103,7 +103,7 @@ def point_text(ex: Explanation) -> str:
 
 
 def route_label(r: RouteRow) -> str:
-    names = {"hand_vs_torch": "chain rule vs torch.autograd", "hand_vs_fd": "chain rule vs finite differences",
-             "torch_vs_fd": "torch.autograd vs finite differences", "expect_vs_torch": "claim vs torch.autograd"}
+    names = {"hand_vs_torch": "chain rule vs torch", "hand_vs_fd": "chain rule vs FD",
+             "torch_vs_fd": "torch vs FD", "expect_vs_torch": "claim vs torch"}
     return names.get(r.check, r.check)
 

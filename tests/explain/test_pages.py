@@ -131,7 +131,7 @@ def test_three_routes_rows_come_from_the_harness_table(explained):
     assert rows[1].fd_err_est == 1e-10 and rows[0].fd_err_est is None
     ex = dataclasses.replace(explained["seed_two_paths"], routes=rows)
     page = render_markdown(ex, pictures=False)
-    assert "chain rule vs finite differences" in page and "3e-11" in page and "**pass**" in page
+    assert "chain rule vs FD" in page and "3e-11" in page and "**pass**" in page
     assert "3e-11" in render_text(ex)
 
 
@@ -146,3 +146,12 @@ def test_explain_command_writes_each_format(tmp_path, capsys):
     assert BLANK in capsys.readouterr().out
     assert cli_main(["explain", "seed_two_path", "--path", str(SEED)]) == 2
     assert "did you mean 'seed_two_paths'" in capsys.readouterr().err
+
+
+def test_three_routes_from_the_real_harness(seed_cases):
+    ex = explain_case(seed_cases["seed_sigmoid_affine"], sweep=False)
+    checks = {(r.input, r.check): r for r in ex.routes}
+    for check in ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch"):
+        assert checks[("x", check)].status == "pass"
+    assert checks[("x", "hand_vs_fd")].fd_err_est is not None
+    assert ex.routes_note == ""
