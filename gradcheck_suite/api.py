@@ -1,0 +1,98 @@
+"""The Python API: load case files, check them, get one tidy table.
+
+::
+
+    from gradcheck_suite import api
+
+    loaded = api.load(["cases/"])                 # LoadResult: .cases, .errors, .files
+    one = api.check_case(loaded.cases[0])         # CaseResult: .table, .arrays
+    result = api.run(["cases/"], dtypes=["float64", "float32"], jobs=2)
+    result.table        # pandas DataFrame, one row per check (columns below)
+    result.exit_code    # 0 all pass/nondiff/skip · 1 any fail · 2 any error
+
+``load(paths, *, element_limit=10**7) -> LoadResult``
+    Every case file under ``paths`` (files or directories); errors are collected, never raised.
+
+``check_case(case, *, dtypes=None, seed=0, mode=None, threshold=2000) -> CaseResult``
+    All checks of one :class:`~gradcheck_suite.case.Case`.  ``dtypes`` replaces the
+    case's own list (``["float64"]`` by default in a case file); ``seed`` shifts every
+    generated input value and the projection probes; ``mode`` (``auto``/``full``/
+    ``projected``) replaces the case's; in ``auto`` mode an input with more than
+    ``threshold`` elements is checked by random projections.
+
+``run(paths_or_cases, *, name_filter=None, tags=None, dtypes=None, seed=0, mode=None,
+threshold=2000, jobs=1, shard=None, time_limit=None, progress=None) -> RunResult``
+    Paths are loaded (their load errors become ``error`` rows with check ``load``);
+    :class:`Case` objects are used as they are.  ``name_filter`` keeps names containing
+    the substring, ``tags`` cases with any of the tags, ``shard=(k, n)`` the k-th of n
+    stable shards (1-based, by SHA-256 of the name).  ``jobs > 1`` runs cases in
+    worker processes (identical results); ``time_limit`` (seconds per case) runs each
+    case in a process that is terminated on time-out (an ``error`` row "timed out
+    after N s").  ``progress(done, total, case_name)`` is called after every case.
+    ``RunResult`` has ``.table``, ``.cases`` (the cases run), ``.errors`` (load
+    errors), ``.arrays`` and ``.exit_code``.  On Ctrl-C the KeyboardInterrupt carries
+    ``.partial``: the RunResult of the cases that finished (``incomplete=True``).
+
+The table (:data:`COLUMNS`, in this order), one row per case × dtype × input × check:
+``case, file, dtype, input, shape, check, status, max_abs_err, max_rel_err, atol, rtol,
+fd_err_est, worst_index, actual, expected, method, mode, message, seed, time_hand_s,
+time_torch_s, time_fd_s``.  ``check`` is one of ``hand_vs_torch``, ``hand_vs_fd``,
+``torch_vs_fd``, ``expect_vs_torch`` (or ``evaluate``/``load`` for error rows, whose
+``input`` is empty); ``status`` one of ``pass``, ``fail``, ``nondiff``, ``error``,
+``skip``.  An element passes when ``|actual − expected| ≤ atol + rtol·|expected|``
+(+ ``fd_err_est`` for FD rows); the defaults are documented in
+:mod:`gradcheck_suite.harness.tolerances`.  ``worst_index`` indexes the compared
+array (the gradient, or the Jacobian ``output shape + input shape``).
+
+``arrays[(case, dtype, input)]`` holds, for compared arrays of at most 400 elements,
+``ours``, ``torch``, ``fd``, ``abs_err`` (|ours − torch|), ``fd_err_est``, ``nondiff``
+(bool mask) and ``kind`` (``gradient``/``jacobian``) for the HTML report.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .case import Case
+from .harness.checks import CaseResult
+from .harness.checks import check_case as _check_case
+from .harness.run import RunResult, run_cases, select
+from .harness.verdict import CHECKS, COLUMNS, STATUSES
+
+__all__ = ["load", "check_case", "run", "CaseResult", "RunResult", "COLUMNS", "CHECKS", "STATUSES"]
+
+
+def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7):
+    """Load every case file under ``paths``; returns the loader's ``LoadResult``."""
+    from .loader import load_paths
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    return load_paths(list(paths), element_limit=element_limit)
+
+
+def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0, mode: str | None = None,
+               threshold: int = 2000) -> CaseResult:
+    """Every check of one case; see the module docstring."""
+    return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode, threshold=threshold)
+
+
+def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name_filter: str | None = None,
+        tags: Sequence[str] | None = None, dtypes: Sequence[str] | None = None, seed: int = 0,
+        mode: str | None = None, threshold: int = 2000, jobs: int = 1, shard: tuple[int, int] | None = None,
+        time_limit: float | None = None, progress: Callable[..., None] | None = None,
+        element_limit: int = 10**7) -> RunResult:
+    """Load (where given paths), select and check cases; see the module docstring."""
+    if isinstance(paths_or_cases, (str, Path, Case)):
+        paths_or_cases = [paths_or_cases]
+    items = list(paths_or_cases)
+    cases = [c for c in items if isinstance(c, Case)]
+    paths = [p for p in items if not isinstance(p, Case)]
+    errors: list[Any] = []
+    if paths:
+        loaded = load(paths, element_limit=element_limit)
+        cases += loaded.cases
+        errors = list(loaded.errors)
+    chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)
+    return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
+                     threshold=threshold, jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress)

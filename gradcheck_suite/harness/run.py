@@ -1,0 +1,189 @@
+"""Many cases: selection, shards, parallel processes, time limits, progress — one table.
+
+Cases run in this process (``jobs=1``), in a pool of worker processes (``jobs>1``,
+results identical to a serial run: every number depends only on the case and the
+seed), or — when ``time_limit`` is set — each in its own worker process that is
+terminated when it runs out of time.  Workers come from a *forkserver* that imported
+the package before torch did any work, so no thread pool is forked mid-flight.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
+
+from ..case import Case
+from ..errors import EvalError, GradcheckError
+from ..shard import in_shard
+from .checks import CaseResult, check_case, sort_table
+from .verdict import COLUMNS, make_row
+
+__all__ = ["RunResult", "run_cases", "select", "load_error_rows"]
+
+
+@dataclass
+class RunResult:
+    """All rows of a run (load errors included), the cases run, the load errors and the arrays."""
+
+    table: pd.DataFrame
+    cases: list[Case] = field(default_factory=list)
+    errors: list[GradcheckError] = field(default_factory=list)
+    arrays: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    incomplete: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0: every row passed (nondiff/skip allowed); 1: a ``fail``; 2: an ``error``."""
+        statuses = set(self.table["status"]) if len(self.table) else set()
+        return 2 if "error" in statuses else 1 if "fail" in statuses else 0
+
+
+def select(cases: Iterable[Case], *, name_filter: str | None = None, tags: Sequence[str] | None = None,
+           shard: tuple[int, int] | None = None) -> list[Case]:
+    """Cases whose name contains ``name_filter``, carrying any of ``tags``, in shard ``(k, n)`` (1-based)."""
+    if shard is not None:
+        k, n = shard
+        if not 1 <= k <= n:
+            raise ValueError(f"shard ({k}, {n}): K must be between 1 and N (shards are numbered from 1)")
+    out = []
+    for case in cases:
+        if name_filter and name_filter not in case.name:
+            continue
+        if tags and not set(tags) & set(case.tags):
+            continue
+        if shard is not None and not in_shard(case.name, *shard):
+            continue
+        out.append(case)
+    return out
+
+
+def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[str, Any]]:
+    """One ``error`` row (check ``load``) per file or case that could not be loaded."""
+    return [make_row(case=err.case or "", file=err.file or "", check="load", status="error", message=str(err),
+                     seed=seed) for err in errors]
+
+
+def _work(case: Case, dtypes, seed, mode, threshold) -> CaseResult:
+    try:
+        return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
+    except Exception as exc:  # a bug in the harness or a primitive: an error row, never a lost case
+        text = f"internal error while checking: {type(exc).__name__}: {exc}".splitlines()[0]
+        return _error_result(case, dtypes, seed, str(EvalError(text, file=case.file, case=case.name)))
+
+
+def _error_result(case: Case, dtypes, seed, message: str) -> CaseResult:
+    rows = [make_row(case=case.name, file=case.file, dtype=d, check="evaluate", status="error", message=message,
+                     seed=seed) for d in (dtypes or case.dtypes)]
+    return CaseResult(case, sort_table(rows))
+
+
+def _timed_entry(conn, args) -> None:
+    try:
+        conn.send(_work(*args))
+    finally:
+        conn.close()
+
+
+def _context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["gradcheck_suite.harness.run"])
+    return ctx
+
+
+def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, limit: float,
+                done: Callable[[Case, CaseResult], None]) -> None:
+    """Each case in its own process, at most ``jobs`` at once, terminated after ``limit`` seconds."""
+    ctx = _context()
+    queue = list(cases)
+    live: dict[Any, tuple[Case, Any, float]] = {}
+    try:
+        while queue or live:
+            while queue and len(live) < jobs:
+                case = queue.pop(0)
+                parent, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_timed_entry, args=(child, args(case)), daemon=True)
+                proc.start()
+                child.close()
+                live[parent] = (case, proc, time.monotonic() + limit)
+            now = time.monotonic()
+            wait = max(0.0, min(d for _, _, d in live.values()) - now)
+            ready = multiprocessing.connection.wait(list(live), timeout=wait)
+            for conn in ready:
+                case, proc, _ = live.pop(conn)
+                try:
+                    result = conn.recv()
+                except EOFError:
+                    result = _error_result(case, args(case)[1], args(case)[2], str(EvalError(
+                        f"the worker checking this case died (exit code {proc.exitcode})", file=case.file,
+                        case=case.name)))
+                proc.join()
+                done(case, result)
+            now = time.monotonic()
+            for conn, (case, proc, deadline) in list(live.items()):
+                if now >= deadline:
+                    proc.terminate()
+                    proc.join()
+                    live.pop(conn)
+                    done(case, _error_result(case, args(case)[1], args(case)[2], str(EvalError(
+                        f"timed out after {limit:g} s", file=case.file, case=case.name))))
+    finally:
+        for _, proc, _ in live.values():
+            proc.terminate()
+            proc.join()
+
+
+def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtypes: list[str] | None = None,
+              seed: int = 0, mode: str | None = None, threshold: int = 2000, jobs: int = 1,
+              time_limit: float | None = None,
+              progress: Callable[..., None] | None = None) -> RunResult:
+    """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`."""
+    results: dict[str, CaseResult] = {}
+    total = len(cases)
+
+    def done(case: Case, result: CaseResult) -> None:
+        results[case.name] = result
+        if progress is not None:
+            progress(len(results), total, case.name)
+
+    def args(case: Case) -> tuple:
+        return (case, dtypes, seed, mode, threshold)
+
+    try:
+        if time_limit:
+            _with_limit(cases, args, max(1, jobs), float(time_limit), done)
+        elif jobs > 1 and len(cases) > 1:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+                futures = {pool.submit(_work, *args(c)): c for c in cases}
+                for future in _as_completed(futures):
+                    done(futures[future], future.result())
+        else:
+            for case in cases:
+                done(case, _work(*args(case)))
+    except KeyboardInterrupt as exc:
+        exc.partial = _gather(cases, results, errors, seed, incomplete=True)  # type: ignore[attr-defined]
+        raise
+    return _gather(cases, results, errors, seed)
+
+
+def _as_completed(futures):
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def _gather(cases: list[Case], results: dict[str, CaseResult], errors: Sequence[GradcheckError], seed: int,
+            incomplete: bool = False) -> RunResult:
+    rows: list[dict[str, Any]] = load_error_rows(errors, seed)
+    arrays: dict = {}
+    finished = [c for c in cases if c.name in results]
+    for case in finished:
+        rows.extend(results[case.name].table.to_dict("records"))
+        arrays.update(results[case.name].arrays)
+    order = {c.name: {n: i for i, n in enumerate(c.graph.inputs)} for c in finished}
+    table = sort_table(rows, order) if rows else pd.DataFrame(columns=COLUMNS)
+    return RunResult(table, finished, list(errors), arrays, incomplete)
