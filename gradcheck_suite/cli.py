@@ -265,13 +265,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = None
     if args.fail_on_regression and not args.baseline:
         raise GradcheckError("--fail-on-regression needs --baseline RESULTS")
-    options: dict[str, Any] = {}
-    if args.element_limit is not None:
-        options["element_limit"] = args.element_limit
+    # options left unset keep the harness's own defaults
+    options = {k: v for k, v in (("element_limit", args.element_limit), ("threshold", args.threshold))
+               if v is not None}
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
-                             seed=args.seed, mode=args.mode, threshold=args.threshold, jobs=args.jobs,
+                             seed=args.seed, mode=args.mode, jobs=args.jobs,
                              shard=args.shard, time_limit=args.time_limit, progress=progress, **options)
             incomplete = bool(getattr(result, "incomplete", False))
         except KeyboardInterrupt as exc:

@@ -82,6 +82,8 @@ def _value_text(spec: Any, limit: int) -> tuple[str, str]:
     if getattr(spec, "literal", None) is not None:
         arr = np.asarray(spec.literal, dtype=float)
         shape = cell_text(arr.shape)
+        if arr.ndim == 0:
+            return shape, number_text(arr)
         if arr.size <= limit:
             return shape, np.array2string(arr, precision=6, separator=", ", threshold=limit)
         return shape, f"literal array of {arr.size} elements"

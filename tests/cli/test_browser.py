@@ -17,11 +17,13 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason="headless Chromium not installed (apt-get install chromium)")
 
 
-def dump_dom(path, tmp_path) -> str:
+def dump_dom(path, tmp_path, fragment: str = "") -> str:
+    """The DOM after the page's scripts ran (a fresh profile per call)."""
+    profile = tmp_path / f"profile{len(list(tmp_path.glob('profile*')))}"
     proc = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.resolve().as_uri()],
+         f"--user-data-dir={profile}", "--dump-dom", path.resolve().as_uri() + fragment],
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -37,3 +39,14 @@ def test_browser_shows_the_summary_and_runs_the_filter_script(tmp_path):
     assert "showing 5 of 5 cases" in dom
     # the case file's script text stayed text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and SCRIPT not in dom
+
+
+def test_a_link_to_a_case_opens_its_details(tmp_path):
+    write_reports(Report(mixed_table()), tmp_path, ["html"])
+    page = tmp_path / "report.html"
+    closed = dump_dom(page, tmp_path)
+    section = closed[closed.index('id="case-relu_kink"'):]
+    assert section[:section.index("</section>")].count("<details>") == 1  # nondiff: folded
+    linked = dump_dom(page, tmp_path, "#case-relu_kink")
+    section = linked[linked.index('id="case-relu_kink"'):]
+    assert '<details open="">' in section[:section.index("</section>")]
