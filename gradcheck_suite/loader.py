@@ -109,8 +109,12 @@ def load_paths(paths: Iterable[str | Path], *, element_limit: int = DEFAULT_ELEM
     """
     result = LoadResult()
     first_seen: dict[str, Case] = {}
+    read: set[Path] = set()
     for path in paths:
         for file in _case_files(Path(path), result):
+            if Path(file).resolve() in read:  # named twice (a folder and a file in it): read once
+                continue
+            read.add(Path(file).resolve())
             result.files.append(file)
             cases, errors = load_file(file, element_limit=element_limit, limits=limits)
             result.errors.extend(errors)
@@ -236,9 +240,15 @@ class _Document:
         return list(value.value)
 
     def _compose(self) -> yaml.Node | None:
-        loader = yaml.SafeLoader(self.text)
+        loader = None
         try:
+            loader = yaml.SafeLoader(self.text)
             return loader.get_single_node()
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+            before = self.text[: exc.position]
+            line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+            raise CaseError(f"YAML: character {exc.character!r} is not allowed (control characters are not)",
+                            file=self.file, line=line, col=col) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = " ".join(p for p in (exc.context, exc.problem) if p) or "unreadable YAML"
@@ -249,7 +259,8 @@ class _Document:
         except RecursionError:
             raise CaseError("YAML: the document nests too deeply", file=self.file) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     def check_tag(self, node: yaml.Node, **where: Any) -> None:
         """Refuse every tag outside plain YAML (e.g. ``!!python/object/apply``)."""
@@ -720,6 +731,12 @@ class _CaseReader:
             return engine.evaluate(graph, leaves, np.float64)
         except GradcheckError as exc:
             raise _as_case_error(exc, self.doc.file).located(case=self.name) from None
+        except MemoryError:
+            raise self.error("evaluating the case needs more memory than this machine has", self.node,
+                             kind=LimitError) from None
+        except Exception as exc:  # a primitive that fails in an undeclared way: report, do not crash
+            raise self.error(f"evaluating the case failed ({type(exc).__name__}: {exc}); "
+                             "this is probably a bug in a primitive", self.node) from None
 
     def _expect_graphs(self, graph: Graph, ev: engine.Evaluation, expect: dict, inputs: dict, steps: dict,
                        leaves: dict, keys: dict) -> dict[str, Graph]:
