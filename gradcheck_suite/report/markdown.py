@@ -51,6 +51,8 @@ def status_line(report: Report) -> str:
         icon, verdict = _ICON["fail"], f"{counts['fail']} failure(s)"
     else:
         icon, verdict = _ICON["ok"], "all checks passed"
+    if report.incomplete:
+        icon, verdict = "⚠️", f"incomplete run; of the finished checks, {verdict}"
     return f"## {icon} gradcheck-suite: {verdict} ({total} checks)\n"
 
 

@@ -35,6 +35,8 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
         where = f"{row['case']}[{row['dtype']}]" if row["dtype"] else (row["case"] or row["file"])
         lines.append(f"{row['status'].upper():5} {where}: {check_summary(row)}")
     status = "FAILED" if counts["fail"] or counts["error"] else "OK"
+    if report.incomplete:
+        status = f"INTERRUPTED ({status.lower()} so far)"
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
     cases = table["case"].nunique() if len(table) else 0
     lines.append(f"{status}: {tally} ({len(table)} checks, {cases} cases)")

@@ -113,7 +113,8 @@ def test_interrupt_reports_what_finished_marked_incomplete(fake_api, tmp_path, c
     assert 'id="incomplete"' in (out / "report.html").read_text()
     assert "Incomplete run" in (out / "summary.md").read_text()
     assert json.loads((out / "results.json").read_text())["incomplete"] is True
-    assert capsys.readouterr().out.startswith("INCOMPLETE")
+    out = capsys.readouterr().out
+    assert out.startswith("INCOMPLETE") and "INTERRUPTED (ok so far): 2 pass" in out
 
 
 def test_interrupt_without_partial_results_still_writes_marked_reports(fake_api, tmp_path):

@@ -258,3 +258,27 @@ def test_usage_error_exits_2(tmp_path):
     proc = gradcheck("run", "--format", "pdf", cwd=tmp_path)
     assert proc.returncode == 2 and "unknown format 'pdf'" in proc.stderr
     no_traceback(proc)
+
+
+@needs_harness
+def test_ctrl_c_reports_the_finished_cases_marked_incomplete(tmp_path, monkeypatch, capsys):
+    """Ctrl-C during the real harness: what finished is written, marked, exit 130."""
+    import contextlib
+
+    write_cases(tmp_path / "cases", passing=PASSING, claim=WRONG_CLAIM)
+
+    @contextlib.contextmanager
+    def interrupting_progress(enabled):
+        def progress(done, total, name=""):
+            if done == 2:  # Ctrl-C arrives after the second case finished
+                raise KeyboardInterrupt
+        yield progress
+
+    monkeypatch.setattr("gradcheck_suite.report.progress_bar", interrupting_progress)
+    code = cli.main(["run", str(tmp_path / "cases"), "--out", str(tmp_path / "out")])
+    assert code == 130
+    _, rows = read_csv(tmp_path / "out" / "results.csv")
+    assert len({r["case"] for r in rows}) == 2  # of three cases
+    props = {p.get("name"): p.get("value") for p in ET.parse(tmp_path / "out" / "junit.xml").iter("property")}
+    assert props["incomplete"] == "true"
+    assert "INTERRUPTED" in capsys.readouterr().out
