@@ -132,8 +132,9 @@ class _Run:
                 f"the torch reference's output is not finite: {num(bad[1])} at {index_text(bad[0])} "
                 "(our forward is finite there)")))
         self.torch_dtype_problem = self._torch_dtype_problem()
-        for name in self.graph.inputs:
-            self.one_input(name)
+        with np.errstate(all="ignore"):  # non-finite values become error rows, not warnings
+            for name in self.graph.inputs:
+                self.one_input(name)
 
     def _output_finite(self) -> bool:
         bad = first_nonfinite(self.ev.output)
@@ -179,7 +180,7 @@ class _Run:
                     self.row(**common, mode="projected", **r)
                 self.expect_row(name, common, "projected")
                 return
-            self.full(name, common, note=outcome.note)
+            self.full(name, common, note=f"random projections disagreed ({outcome.note})")
             return
         self.full(name, common)
 
@@ -203,6 +204,17 @@ class _Run:
             hand_problem = f"wrong dtype: our gradient is {hand.dtype}, the case runs in {self.dtype}"
         if hand is not None and not hand_problem:
             hand = hand.reshape(cmp_shape)
+        # ours again in forward mode (the JVP rules), where a Jacobian column by column is affordable
+        hand_fwd = None
+        if hand is not None and not hand_problem and x_size_ok(self.point[name].size, self.ev):
+            t0 = time.perf_counter()
+            try:
+                hand_fwd = engine.jacobian(self.ev, wrt=[name], mode="forward")[name].reshape(cmp_shape)
+            except RuleError as exc:
+                hand_problem = f"our JVP rule is broken: {exc}"
+            except Exception as exc:
+                hand_problem, hand_status = f"our engine failed in forward mode: {self.located(exc)}", "error"
+            timing["time_hand_s"] += time.perf_counter() - t0
         # torch
         theirs, torch_problem, torch_status = None, self.torch_dtype_problem, "fail"
         t0 = time.perf_counter()
@@ -265,7 +277,7 @@ class _Run:
                          + "; ".join(p for p in (a_problem, r_problem) if p), **base, **extra)
                 continue
             self.compare_row(check, name, a, r, fde if fd_row else None, nondiff if fd_row else None,
-                             fwd, bwd, kink_text, base, extra, pre)
+                             fwd, bwd, kink_text, base, extra, pre, hand_fwd if a is hand else None)
         if hand is not None and theirs is not None and fdv is not None and hand.size <= ARRAY_LIMIT \
                 and not hand_problem and not torch_problem:
             self.arrays[(self.case.name, self.dtype, name)] = {
@@ -288,9 +300,12 @@ class _Run:
         diff = diff[np.isfinite(diff)]
         return 2.0 * float(diff.max()) if diff.size else 0.0
 
-    def compare_row(self, check, name, a, r, fde, nondiff, fwd, bwd, kink_text, base, extra, pre) -> None:
+    def compare_row(self, check, name, a, r, fde, nondiff, fwd, bwd, kink_text, base, extra, pre,
+                    a_forward: np.ndarray | None = None) -> None:
         labels = LABELS[check]
-        for label, arr in zip(labels, (a, r)):
+        for label, arr in zip(labels + ("ours (forward mode)",), (a, r, a_forward)):
+            if arr is None:
+                continue
             bad = first_nonfinite(arr)
             if bad is not None:
                 self.row(check=check, status="error", worst_index=index_text(bad[0]), **base, **extra,
@@ -299,6 +314,10 @@ class _Run:
                 return
         tol = tolerance_for(check, self.dtype, r, self.case.tolerance, getattr(self, "rounding", 0.0))
         c = compare(a, r, tol, fde, nondiff)
+        if a_forward is not None and c.passed:
+            c_forward = compare(a_forward, r, tol, fde, nondiff)
+            if not c_forward.passed:  # the VJP rules agree but a JVP rule does not
+                a, c, labels = a_forward, c_forward, ("ours (forward mode, JVP rules)", labels[1])
         nums = dict(max_abs_err=c.max_abs_err, max_rel_err=c.max_rel_err, atol=tol.atol, rtol=tol.rtol,
                     fd_err_est=float(np.max(fde)) if fde is not None and fde.size else float("nan"),
                     worst_index=index_text(c.worst_index), actual=c.actual, expected=c.expected)
@@ -362,6 +381,16 @@ class _Run:
         if not hasattr(self, "rounding") or mode == "projected":
             self.rounding = self._rounding(name, True, theirs, shape)
         self.compare_row("expect_vs_torch", name, claim, theirs, None, None, None, None, "", base, {}, "")
+
+
+#: a forward-mode Jacobian (one JVP per input element) is computed when
+#: input elements × graph elements stays under this
+FORWARD_BUDGET = 20_000_000
+
+
+def x_size_ok(n: int, ev: engine.Evaluation) -> bool:
+    """Is a forward-mode Jacobian of an input of ``n`` elements affordable?"""
+    return n * sum(int(np.size(v)) for v in ev.values) <= FORWARD_BUDGET
 
 
 def _probe_seed(seed: int, case: str, name: str) -> list[int]:

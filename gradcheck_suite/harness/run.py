@@ -91,7 +91,10 @@ def _timed_entry(conn, args) -> None:
 
 def _context():
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["gradcheck_suite.harness.run"])
+    # what every worker needs, imported once in the server (torch imports sympy lazily on the
+    # first backward pass with an explicit seed: 1-2 s that would count against a time limit)
+    ctx.set_forkserver_preload(["gradcheck_suite.harness.run", "gradcheck_suite.ops.table",
+                                "torch.fx.experimental.symbolic_shapes"])
     return ctx
 
 

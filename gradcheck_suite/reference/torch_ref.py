@@ -141,7 +141,9 @@ def gradient(tev: TorchEvaluation, wrt: Sequence[str] | None = None) -> dict[str
     """Gradient of a one-element output with respect to the inputs (input-shaped arrays)."""
     names = list(tev.inputs if wrt is None else wrt)
     out = tev.output
-    seed = torch.ones_like(out)
+    # no explicit seed for a one-element output: torch makes the ones itself, and an explicit
+    # tensor seed makes torch import sympy (1-2 s) on the first call
+    seed = None if out.numel() == 1 else torch.ones_like(out)
     return _fill(_grads(out, [tev.inputs[n] for n in names], seed, False), tev, names, ())
 
 
