@@ -189,7 +189,10 @@ def _module_exists(module: str) -> bool:
     """Does the module exist?  Looked up without importing it (or its heavy parent package)."""
     package, _, rest = module.partition(".")
     if package != __package__:
-        return importlib.util.find_spec(package) is not None
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ImportError:
+            return False
     base = Path(__file__).parent.joinpath(*rest.split("."))
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
