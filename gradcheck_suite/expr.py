@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Mapping
 
@@ -286,7 +287,9 @@ class _Builder:
 
     def _parse(self) -> ast.Expression:
         try:
-            return ast.parse(self.wrapped, mode="eval")
+            with warnings.catch_warnings():  # e.g. "invalid escape sequence" in a refused string
+                warnings.simplefilter("ignore")
+                return ast.parse(self.wrapped, mode="eval")
         except SyntaxError as exc:
             message = (exc.msg or "invalid syntax").split("\n")[0]
             if not message.startswith("invalid syntax"):
