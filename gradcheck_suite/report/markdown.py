@@ -66,7 +66,7 @@ def render_markdown(report: Report, max_bytes: int = MAX_BYTES) -> str:
                     "only the finished cases are reported.\n\n")
     head.append(" · ".join(f"{s} **{n}**" for s, n in counts.items()) + "\n\n")
     meta = report.meta
-    facts = [f"seed `{_cell(meta.get('seed', ''))}`", f"{table['case'].nunique()} case(s)"]
+    facts = [f"seed `{_cell(meta.get('seed', ''))}`", f"{table.loc[table['case'] != '', 'case'].nunique()} case(s)"]
     versions = dict(meta.get("versions", {}))
     facts += [f"{_cell(k)} {_cell(v)}" for k, v in versions.items()]
     head.append(", ".join(facts) + "\n\n")

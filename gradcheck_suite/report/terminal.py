@@ -38,11 +38,15 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
     if report.incomplete:
         status = f"INTERRUPTED ({status.lower()} so far)"
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
-    cases = table["case"].nunique() if len(table) else 0
-    lines.append(f"{status}: {tally} ({len(table)} checks, {cases} cases)")
+    cases = table.loc[table["case"] != "", "case"].nunique()
+    lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')})")
     if not quiet:
         lines.extend(f"report: {p}" for p in paths)
     return "\n".join(lines) + "\n"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @contextmanager

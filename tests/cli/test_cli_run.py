@@ -57,7 +57,7 @@ def test_reports_and_summary(fake_api, tmp_path, capsys):
         "junit.xml", "report.html", "results.csv", "results.json", "summary.md"]
     assert "FAIL  sig[float64]: expect_vs_torch x" in out
     assert "ERROR cases/broken.yaml: load — cases/broken.yaml:3:3: unknown key 'inptus'" in out
-    assert "FAILED: 4 pass, 1 nondiff, 1 skip, 1 fail, 2 error (9 checks, 5 cases)" in out
+    assert "FAILED: 4 pass, 1 nondiff, 1 skip, 1 fail, 2 error (9 checks, 4 cases)" in out
     assert f"report: {tmp_path / 'out' / 'report.html'}" in out
 
 

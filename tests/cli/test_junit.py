@@ -44,8 +44,9 @@ def test_nondiff_passes_with_a_note_and_skip_only_when_all_skipped():
     assert cases["c"].find("skipped") is None
 
 
-def test_time_is_the_sum_of_the_timings():
-    root = _parse(table(row(), row(check="hand_vs_fd")))
+def test_time_counts_each_inputs_timings_once():
+    # the rows of one input repeat that input's timings (0.001 + 0.002 + 0.003 s)
+    root = _parse(table(row(), row(check="hand_vs_fd"), row(input="y"), row(input="y", check="torch_vs_fd")))
     assert abs(float(root.find(".//testcase").get("time")) - 0.012) < 1e-9
 
 
