@@ -21,8 +21,10 @@ from gradcheck_suite import engine
 from gradcheck_suite.graph import Graph
 from gradcheck_suite.ops import get
 from gradcheck_suite.ops.registry import NotDifferentiable, normalise_params
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-__all__ = ["check_primitive", "one_node_graph"]
+__all__ = ["axes_of", "between", "broadcastable", "check_complex_step", "check_primitive", "one_node_graph"]
 
 
 def one_node_graph(name: str, n_args: int, params: dict[str, Any] | None = None,
@@ -122,3 +124,55 @@ def check_primitive(name: str, args: Sequence[np.ndarray], params: dict[str, Any
         single = engine.evaluate(graph, {**rest, n0: copies[j]}, np.float64).output
         np.testing.assert_allclose(batched[j], single, rtol=1e-12, atol=1e-12,
                                    err_msg=f"{name}: batched forward (copy {j}) differs")
+
+
+# ---- strategies and the complex-step check shared by the section tests ----------------
+
+
+def between(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Finite floats in [lo, hi]."""
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def broadcastable(draw, *elements):
+    """Arrays of mutually broadcastable shapes (0-d included), one per element strategy."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=len(elements), min_dims=0, max_dims=3,
+                                                    max_side=3))
+    return [draw(hnp.arrays(np.float64, s, elements=e)) for s, e in zip(shapes.input_shapes, elements)]
+
+@st.composite
+def axes_of(draw, ndim: int):
+    """None, one axis, or a tuple of distinct axes (each maybe negative) of an ndim array."""
+    if ndim == 0:
+        return draw(st.sampled_from([None, 0, -1, ()]))
+    signed = st.tuples(st.integers(0, ndim - 1), st.booleans())
+    picks = st.lists(signed, unique_by=lambda p: p[0], max_size=ndim)
+    return draw(st.one_of(
+        st.none(),
+        st.integers(-ndim, ndim - 1),
+        picks.map(lambda ps: tuple(a - ndim if neg else a for a, neg in ps)),
+    ))
+
+
+def check_complex_step(name: str, args: Sequence[np.ndarray], params: dict[str, Any] | None = None,
+                       seed: int = 0, atol: float = 1e-12) -> None:
+    """For each argument in turn: ⟨g, Im f(x + ih·v)/h⟩ equals ⟨VJP(g), v⟩ (random g, v; h = 1e-20)."""
+    params = dict(params or {})
+    prim = get(name)
+    args = [np.asarray(a, dtype=np.float64) for a in args]
+    graph = one_node_graph(name, len(args), params)
+    ev = engine.evaluate(graph, {f"a{i}": a for i, a in enumerate(args)}, np.float64)
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(ev.output.shape)
+    grads = engine.vjp(ev, g)
+    h = 1e-20
+    p = normalise_params(prim, params, [a.ndim for a in args], 0, args[0].shape)
+    for i, a in enumerate(args):
+        v = rng.standard_normal(a.shape)
+        shifted = [x + 1j * h * v if k == i else x.astype(complex) for k, x in enumerate(args)]
+        out = prim.forward(*shifted, **p)
+        assert np.iscomplexobj(out), f"{name}: the forward drops the imaginary part"
+        complex_step = np.sum(g * np.imag(out) / h)  # gᵀ J v to machine precision
+        np.testing.assert_allclose(np.sum(grads[f"a{i}"] * v), complex_step, rtol=1e-10, atol=atol,
+                                   err_msg=f"{name}: VJP of argument {i} differs from the complex step")

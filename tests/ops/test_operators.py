@@ -12,13 +12,10 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gradcheck_suite.ops import NOT_DIFFERENTIABLE, get
-from tests.ops.checks import check_primitive
+from tests.ops.checks import between, broadcastable, check_complex_step, check_primitive
 
 EXAMPLES = settings(max_examples=20, deadline=None)
 
-
-def between(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 #: |y| ≥ 0.5, so that x / y stays tame
@@ -26,13 +23,6 @@ away_from_zero = st.one_of(between(0.5, 3), between(-3, -0.5))
 #: small integers as floats, so that comparisons see ties
 integers = st.integers(-2, 2).map(float)
 
-
-@st.composite
-def broadcastable(draw, *elements):
-    """Arrays of mutually broadcastable shapes (0-d included), one per element strategy."""
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=len(elements), min_dims=0, max_dims=3,
-                                                    max_side=3))
-    return [draw(hnp.arrays(np.float64, s, elements=e)) for s, e in zip(shapes.input_shapes, elements)]
 
 
 # name: element strategies of the arguments, inside the domain
@@ -139,15 +129,5 @@ def test_every_analytic_operator_has_a_complex_step_domain():
 @EXAMPLES
 @given(data=st.data())
 def test_complex_step_equals_vjp(name, data):
-    prim = get(name)
-    elements = ANALYTIC[name]
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
-    args = [data.draw(hnp.arrays(np.float64, shape, elements=e)) for e in elements]
-    ans = prim.forward(*args)
-    h = 1e-20
-    for i in range(len(args)):
-        stepped = [a + 1j * h if j == i else a for j, a in enumerate(args)]
-        complex_step = np.imag(prim.forward(*stepped)) / h
-        ours = prim.vjp[i](np.ones(ans.shape), ans, *args)
-        np.testing.assert_allclose(ours, complex_step, rtol=1e-10, atol=1e-12,
-                                   err_msg=f"{name}: VJP for argument {i} differs from the complex step")
+    check_complex_step(name, [data.draw(hnp.arrays(np.float64, shape, elements=e)) for e in ANALYTIC[name]])

@@ -8,7 +8,6 @@
   cotangent, equals the VJP projected on v (:func:`check_complex_step`, shared with the
   shape and nn tests).
 """
-from typing import Any, Sequence
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 from gradcheck_suite import engine
 from gradcheck_suite.ops import get
 from gradcheck_suite.ops.registry import normalise_params
-from tests.ops.checks import check_primitive, one_node_graph
+from tests.ops.checks import axes_of, check_complex_step, check_primitive, one_node_graph
 
 EXAMPLES = settings(max_examples=25, deadline=None)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)
@@ -30,42 +29,6 @@ eighths = st.integers(-24, 24).map(lambda k: k / 8)
 
 #: every primitive of ops/reductions.py
 NAMES = ["sum", "mean", "prod", "max", "min", "logsumexp", "var", "std", "norm"]
-
-
-def check_complex_step(name: str, args: Sequence[np.ndarray], params: dict[str, Any] | None = None,
-                       seed: int = 0) -> None:
-    """⟨g, Im f(x + ih·v)/h⟩ equals ⟨VJP(g), v⟩ for random g and v (h = 1e-20)."""
-    params = dict(params or {})
-    prim = get(name)
-    args = [np.asarray(a, dtype=np.float64) for a in args]
-    graph = one_node_graph(name, len(args), params)
-    ev = engine.evaluate(graph, {f"a{i}": a for i, a in enumerate(args)}, np.float64)
-    rng = np.random.default_rng(seed)
-    g = rng.standard_normal(ev.output.shape)
-    directions = [rng.standard_normal(a.shape) for a in args]
-    h = 1e-20
-    p = normalise_params(prim, params, [a.ndim for a in args], 0, args[0].shape)
-    out = prim.forward(*[a + 1j * h * v for a, v in zip(args, directions)], **p)
-    assert np.iscomplexobj(out), f"{name}: the forward drops the imaginary part"
-    complex_step = np.sum(g * np.imag(out) / h)
-    grads = engine.vjp(ev, g)
-    ours = sum(np.sum(grads[f"a{i}"] * v) for i, v in enumerate(directions))
-    np.testing.assert_allclose(ours, complex_step, rtol=1e-10, atol=1e-12,
-                               err_msg=f"{name}: VJP differs from the complex step")
-
-
-@st.composite
-def axes_of(draw, ndim: int):
-    """None, one axis, or a tuple of distinct axes (each maybe negative) of an ndim array."""
-    if ndim == 0:
-        return draw(st.sampled_from([None, 0, -1, ()]))
-    signed = st.tuples(st.integers(0, ndim - 1), st.booleans())
-    picks = st.lists(signed, unique_by=lambda p: p[0], max_size=ndim)
-    return draw(st.one_of(
-        st.none(),
-        st.integers(-ndim, ndim - 1),
-        picks.map(lambda ps: tuple(a - ndim if neg else a for a, neg in ps)),
-    ))
 
 
 @st.composite

@@ -15,8 +15,7 @@ from hypothesis.extra import numpy as hnp
 from gradcheck_suite import engine
 from gradcheck_suite.errors import EvalError, GradcheckError
 from gradcheck_suite.ops import get
-from tests.ops.checks import check_primitive, one_node_graph
-from tests.ops.test_reductions import axes_of, check_complex_step
+from tests.ops.checks import axes_of, check_complex_step, check_primitive, one_node_graph
 
 EXAMPLES = settings(max_examples=25, deadline=None)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)
