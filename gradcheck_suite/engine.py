@@ -268,7 +268,7 @@ def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
     for name in names:
         i = graph.inputs[name]
         if i in grads:
-            result[name] = np.ascontiguousarray(grads[i])
+            result[name] = np.require(grads[i], requirements="C")
             if trace is not None:
                 trace.upstream[i] = grads[i]
         else:
@@ -336,7 +336,7 @@ def jvp(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output: int | Non
         if total is not None:
             tans[node.id] = total.astype(ev.dtype, copy=False)
     if out_id in tans:
-        return np.ascontiguousarray(tans[out_id])
+        return np.require(tans[out_id], requirements="C")
     return np.zeros(batch + ev.values[out_id].shape, dtype=ev.dtype)
 
 
