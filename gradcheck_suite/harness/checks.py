@@ -340,7 +340,8 @@ class _Run:
                 f"input {name!r} is at a kink at {where}{self._jacobian_words(name, idx)}: one-sided derivatives "
                 f"left {num(left)} vs right {num(right)} differ ({kink_text}), so finite differences cannot judge "
                 f"it; {labels[0]} {num(a[idx])}, {labels[1]} {num(r[idx])}. {int(nondiff.sum())} element(s) at "
-                f"kinks skipped; the other {c.n_compared} agree. hand_vs_torch is still enforced"))
+                f"kinks skipped" + (f"; the other {c.n_compared} agree" if c.n_compared else "")
+                + "; hand_vs_torch is still enforced"))
             return
         self.row(check=check, status="pass", **base, **extra, **nums, message=pre.rstrip(": ") if pre else "")
 
