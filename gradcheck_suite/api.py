@@ -40,9 +40,18 @@ time_torch_s, time_fd_s``.  ``check`` is one of ``hand_vs_torch``, ``hand_vs_fd`
 ``torch_vs_fd``, ``expect_vs_torch`` (or ``evaluate``/``load`` for error rows, whose
 ``input`` is empty); ``status`` one of ``pass``, ``fail``, ``nondiff``, ``error``,
 ``skip``.  An element passes when ``|actual − expected| ≤ atol + rtol·|expected|``
-(+ ``fd_err_est`` for FD rows); the defaults are documented in
+(+ ``fd_err_est`` for FD rows); ``atol`` is the value actually used (already scaled)
+and ``fd_err_est`` the FD error estimate at the worst element, so the rule holds with
+the row's own numbers.  The defaults are documented in
 :mod:`gradcheck_suite.harness.tolerances`.  ``worst_index`` indexes the compared
-array (the gradient, or the Jacobian ``output shape + input shape``).
+array (the gradient, or the Jacobian ``output shape + input shape``); ``actual`` and
+``expected`` are the two values there.  Rows with ``mode == "projected"`` compare
+projected scalars: their bound is ``atol + rtol·M + fd_err_est`` with ``M`` (the sum of
+the magnitudes of the projected terms) given in the message, and ``worst_index`` is "".
+``method`` is the FD method (``complex-step``, ``richardson``; "" for non-FD rows).
+
+Scripts that use ``jobs > 1`` or ``time_limit`` start worker processes with the
+``forkserver`` method and need the usual ``if __name__ == "__main__":`` guard.
 
 ``arrays[(case, dtype, input)]`` holds, for compared arrays of at most 400 elements,
 ``ours``, ``torch``, ``fd``, ``abs_err`` (|ours − torch|), ``fd_err_est``, ``nondiff``

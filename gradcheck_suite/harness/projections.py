@@ -133,7 +133,9 @@ def check(run: Any, name: str, rng: np.random.Generator, probes: int) -> Outcome
         _, k, s, err = worst
         rel = float(np.max(np.abs(s - s_fd) / np.where(s_fd != 0, np.abs(s_fd), np.inf)))
         rows.append(dict(check=check, status="pass", max_abs_err=float(np.max(np.abs(s - s_fd))), max_rel_err=rel,
-                         atol=tol.atol, rtol=tol.rtol, fd_err_est=float(e_fd.max()), worst_index="",
+                         atol=tol.atol * max(1.0, float(mag[k])), rtol=tol.rtol, fd_err_est=float(e_fd[k]), worst_index="",
                          actual=float(s[k]), expected=float(s_fd[k]), method=dirs.method,
-                         message=f"{probes} random projections agree (signed Gaussian probes)", **timing))
+                         message=f"{probes} random projections agree (signed Gaussian probes); worst probe {k}: "
+                                 f"|err| {err:.3g} ≤ atol·max(1, M) + rtol·M + FD error, M = Σ|terms| = "
+                                 f"{float(mag[k]):.3g}", **timing))
     return Outcome(True, rows)
