@@ -62,7 +62,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .case import Case
+from .case import DTYPES, Case
 from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
 from .harness.run import RunResult, run_cases, select
@@ -80,9 +80,23 @@ def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7
     return load_paths(list(paths), element_limit=element_limit)
 
 
+_MODES = ("auto", "full", "projected")
+
+
+def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None:
+    for d in dtypes or ():
+        if d not in DTYPES:
+            raise ValueError(f"unknown dtype {d!r}: use one of {', '.join(DTYPES)}")
+    if mode is not None and mode not in _MODES:
+        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(_MODES)}")
+    if int(seed) < 0:
+        raise ValueError(f"the seed must be a non-negative integer, got {seed}")
+
+
 def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0, mode: str | None = None,
                threshold: int = 2000) -> CaseResult:
-    """Every check of one case; see the module docstring."""
+    """Every check of one case; see the module docstring (ValueError for an unknown dtype or mode)."""
+    _validate(dtypes, mode, seed)
     return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode, threshold=threshold)
 
 
@@ -92,6 +106,7 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
         element_limit: int = 10**7) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
+    _validate(dtypes, mode, seed)
     if isinstance(paths_or_cases, (str, Path, Case)):
         paths_or_cases = [paths_or_cases]
     items = list(paths_or_cases)
