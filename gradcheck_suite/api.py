@@ -81,6 +81,8 @@ def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7
 
 
 _MODES = ("auto", "full", "projected")
+#: inputs with more elements than this are checked by random projections in ``auto`` mode
+DEFAULT_THRESHOLD = 2000
 
 
 def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None:
@@ -89,7 +91,7 @@ def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None
             raise ValueError(f"unknown dtype {d!r}: use one of {', '.join(DTYPES)}")
     if mode is not None and mode not in _MODES:
         raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(_MODES)}")
-    if int(seed) < 0:
+    if seed is not None and int(seed) < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
 
 
@@ -97,7 +99,8 @@ def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0
                threshold: int = 2000) -> CaseResult:
     """Every check of one case; see the module docstring (ValueError for an unknown dtype or mode)."""
     _validate(dtypes, mode, seed)
-    return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode, threshold=threshold)
+    return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
+                       threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold))
 
 
 def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name_filter: str | None = None,
@@ -119,4 +122,5 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         errors = list(loaded.errors)
     chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
-                     threshold=threshold, jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress)
+                     threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),
+                     jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress)
