@@ -166,12 +166,14 @@ class _Run:
 
     def one_input(self, name: str) -> None:
         x = self.point[name]
-        scalar = self.ev.output.size == 1
         projected = self.mode == "projected" or (self.mode == "auto" and x.size > self.threshold)
         common = {"input": name, "shape": str(tuple(x.shape))}
         if projected:
-            outcome = projections.check(self, name, np.random.default_rng(_probe_seed(self.seed, self.case.name,
-                                                                                     name)), PROBES)
+            rng = np.random.default_rng(_probe_seed(self.seed, self.case.name, name))
+            try:
+                outcome = projections.check(self, name, rng, PROBES)
+            except Exception as exc:  # a reference that cannot project: the full path says what is wrong
+                outcome = projections.Outcome(False, note=f"{type(exc).__name__}: {exc}".splitlines()[0])
             if not outcome.ok and x.size > FALLBACK_LIMIT:
                 outcome.rows = [dict(check=c, status=outcome.status_of(c), message=outcome.message_of(c, name))
                                 for c in ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd")]

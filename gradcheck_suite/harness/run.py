@@ -160,10 +160,13 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         if time_limit:
             _with_limit(cases, args, max(1, jobs), float(time_limit), done)
         elif jobs > 1 and len(cases) > 1:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+            try:
                 futures = {pool.submit(_work, *args(c)): c for c in cases}
                 for future in _as_completed(futures):
                     done(futures[future], future.result())
+            finally:  # on Ctrl-C: drop the cases not started, do not wait for the rest
+                pool.shutdown(wait=False, cancel_futures=True)
         else:
             for case in cases:
                 done(case, _work(*args(case)))
