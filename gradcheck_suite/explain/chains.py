@@ -22,7 +22,7 @@ __all__ = ["jacobian_chains", "dominators", "FACTOR_LIMIT", "GRAPH_LIMIT"]
 #: links with more Jacobian entries than this are not computed
 FACTOR_LIMIT = 40_000
 #: graphs with more nodes than this get no chain (the dominator search is quadratic)
-GRAPH_LIMIT = 400
+GRAPH_LIMIT = 200
 
 
 def _reaches(graph: Graph, start: int, target: int, skip: int | None) -> bool:
@@ -90,6 +90,9 @@ def jacobian_chains(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, An
     for name, x in graph.inputs.items():
         if x not in graph.ancestors(out_id) or not ev.requires_grad[x]:
             continue
+        between = graph.ancestors(out_id)
+        if all(ev.values[i].size == 1 for i in between if not graph[i].is_leaf) and ev.values[x].size == 1:
+            continue  # scalar all the way: the backward pass is the chain
         doms = dominators(graph, x, out_id)
         links = [d for d in doms if d in step_ids] or doms
         chain = [x] + links + [out_id]

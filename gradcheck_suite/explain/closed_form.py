@@ -130,8 +130,16 @@ def to_sympy(graph: Graph, ev: engine.Evaluation) -> tuple[sp.Expr | None, dict[
     """The output as a sympy expression of input and constant symbols, or why not."""
     symbols: dict[str, sp.Symbol] = {}
     exprs: dict[int, sp.Expr] = {}
+    needed = graph.ancestors(graph.output)
+    # the size of the expression written out as a tree (shared steps are repeated)
+    size: dict[int, int] = {}
     for node in graph:
-        if node.id not in graph.ancestors(graph.output):
+        if node.id in needed:
+            size[node.id] = 1 + sum(size[a] for a in node.args)
+            if size[node.id] > OPS_LIMIT:
+                return None, symbols, f"written out, the expression has more than {OPS_LIMIT} operations"
+    for node in graph:
+        if node.id not in needed:
             continue
         if ev.values[node.id].size != 1:
             return None, symbols, f"{node.name} is an array, not a scalar"
