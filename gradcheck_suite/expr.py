@@ -247,8 +247,27 @@ class _Builder:
     def build(self) -> int:
         self._check_text()
         tree = self._parse()
+        self._refuse_dunders(tree)
         self.root = tree.body
         return self._walk(tree.body)
+
+    def _refuse_dunders(self, tree: ast.AST) -> None:
+        """Name the first ``__dunder__`` of the text, wherever it sits.
+
+        The walk meets the outermost construct first, so ``__import__('os').system('ls')``
+        would be refused as a method call; the dunder is what the reader must be told about.
+        (:func:`ast.walk` is iterative: no recursion limit.)
+        """
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id.startswith("__"):
+                found.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, node.id))
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+                # located where `value.__attr` starts; of x.__a.__b the inner (shorter) one is first
+                found.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, node.attr))
+        if found:
+            lineno, offset, _, _, name = min(found)
+            raise self._error_at(f"dunder names such as {name!r} are not allowed", lineno, offset, in_bytes=True)
 
     def _check_text(self) -> None:
         text, limits = self.text, self.limits
@@ -469,6 +488,8 @@ class _Builder:
                 raise self._error(f"method calls such as '.{func.attr}(...)' are not allowed{hint}", node)
             if isinstance(func, ast.Attribute):
                 raise self._error(f"dunder names such as {func.attr!r} are not allowed", func)
+            if isinstance(func, tuple(_REFUSED)):  # (lambda v: ...)(x): the lambda is the news
+                raise self._error(self._refusal(func), func)
             raise self._error("only a primitive can be called, by its name (e.g. exp(x))", node)
         name = func.id
         if name.startswith("__"):

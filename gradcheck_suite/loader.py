@@ -147,7 +147,10 @@ def load_file(path: str | Path, *, element_limit: int = DEFAULT_ELEMENT_LIMIT,
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [], [CaseError(f"not UTF-8 text (byte {exc.start})", file=file)]
+        raw = exc.object[: exc.start]
+        line, col = raw.count(b"\n") + 1, exc.start - (raw.rfind(b"\n") + 1) + 1
+        return [], [CaseError(f"not UTF-8 text (byte {exc.start}): 0x{exc.object[exc.start]:02x} cannot be "
+                              "decoded; save the file as UTF-8", file=file, line=line, col=col)]
     except OSError as exc:
         return [], [CaseError(f"cannot read the file: {exc.strerror or exc}", file=file)]
     return load_text(text, file, element_limit=element_limit, limits=limits)
@@ -187,7 +190,9 @@ def load_text(text: str, file: str = "<text>", *, element_limit: int = DEFAULT_E
 def _as_case_error(exc: GradcheckError, file: str) -> CaseError:
     if isinstance(exc, CaseError):
         return exc.located(file=file)
-    return CaseError(exc.message, file=exc.file or file, line=exc.line, col=exc.col, case=exc.case,
+    # one line, no trailing blank (numpy's broadcast message ends in a space)
+    message = " ".join(exc.message.split("\n")).strip()
+    return CaseError(message, file=exc.file or file, line=exc.line, col=exc.col, case=exc.case,
                      step=exc.step, key=exc.key)
 
 
@@ -247,7 +252,8 @@ class _Document:
         except yaml.reader.ReaderError as exc:  # a character YAML does not allow
             before = self.text[: exc.position]
             line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
-            raise CaseError(f"YAML: character {exc.character!r} is not allowed (control characters are not)",
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            raise CaseError(f"YAML: character U+{code:04X} is not allowed (control characters are not)",
                             file=self.file, line=line, col=col) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
