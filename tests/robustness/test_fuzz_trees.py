@@ -1,0 +1,114 @@
+"""Random well-formed expression trees over the whole registry: our engine agrees with torch.
+
+Every primitive appears in :data:`GRAMMAR` with its arguments kept inside its domain
+(``log`` and ``sqrt`` see ``1 + square(·)``, ``arcsin`` sees ``0.9·tanh(·)``, ``exp``
+sees ``tanh(·)`` so nothing overflows, matrices to invert are diagonal and positive, …).
+A tree is written as a case file, loaded with ``loader.load_text`` and checked with
+``api.check_case``: every row must pass, or be ``nondiff``/``error`` with a stated
+reason (a point on a kink of abs, relu, max, …). An unexplained ``fail`` is a bug in a
+rule, a reference or a tolerance, and hypothesis shrinks it to the smallest tree.
+"""
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from gradcheck_suite import api
+from gradcheck_suite.loader import load_text
+from gradcheck_suite.ops import registry
+from tests.robustness.fuzz import examples
+
+#: primitive → templates of a length-3 vector expression; {0}, {1}, {2} are vector sub-expressions
+GRAMMAR: dict[str, list[str]] = {
+    # operators
+    "add": ["({0} + {1})"], "sub": ["({0} - {1})"], "mul": ["({0} * {1})"],
+    "div": ["({0} / (1 + square({1})))"], "neg": ["(-{0})"], "pos": ["(+{0})"],
+    "pow": ["({0} ** 2)", "((1 + square({0})) ** 0.5)", "((1.5 + tanh({0})) ** {1})"],
+    "matmul": ["(M @ {0})", "({0} @ M)"],
+    # elementwise, everywhere defined
+    "sin": ["sin({0})"], "cos": ["cos({0})"], "tanh": ["tanh({0})"], "arctan": ["arctan({0})"],
+    "sigmoid": ["sigmoid({0})"], "erf": ["erf({0})"], "softplus": ["softplus({0})"], "gelu": ["gelu({0})"],
+    "square": ["square(tanh({0}))"],
+    # elementwise, kept in their domain or away from overflow
+    "exp": ["exp(tanh({0}))"], "expm1": ["expm1(tanh({0}))"], "sinh": ["sinh(tanh({0}))"],
+    "cosh": ["cosh(tanh({0}))"], "log": ["log(1 + square({0}))"], "log1p": ["log1p(square({0}))"],
+    "sqrt": ["sqrt(1 + square({0}))"], "arcsin": ["arcsin(0.9 * tanh({0}))"],
+    "arccos": ["arccos(0.9 * tanh({0}))"], "tan": ["tan(tanh({0}))"],
+    # kinks: nondiff (with a reason) when a point sits on one
+    "abs": ["abs({0})"], "relu": ["relu({0})"], "leaky_relu": ["leaky_relu({0}, negative_slope=0.1)"],
+    "elu": ["elu({0})"], "sign": ["(sign({0}) * {1})"], "clip": ["clip({0}, -0.5, 0.5)"],
+    "maximum": ["maximum({0}, {1})"], "minimum": ["minimum({0}, {1})"],
+    "where": ["where({0} > {1}, {0}, {2})", "where({0} <= 0.25, {1}, {2})"],
+    # comparisons only live in the condition of where
+    "greater": ["where({0} > {1}, {1}, {2})"], "greater_equal": ["where({0} >= {1}, {1}, {2})"],
+    "less": ["where({0} < {1}, {1}, {2})"], "less_equal": ["where({0} <= {1}, {1}, {2})"],
+    "equal": ["where({0} == {1}, {1}, {2})"], "not_equal": ["where({0} != {1}, {1}, {2})"],
+    # reductions, broadcast back onto a vector
+    "sum": ["({0} + sum({1}))", "sum(outer({0}, {1}), axis=0)"], "mean": ["({0} * mean({1}))"],
+    "max": ["({0} + max({1}))"], "min": ["({0} - min({1}))"], "logsumexp": ["({0} + logsumexp(tanh({1})))"],
+    "norm": ["({0} * norm({1}))"], "prod": ["({0} * prod(tanh({1})))"], "std": ["({0} + std({1}))"],
+    "var": ["({0} * var({1}, ddof=1))"],
+    # linear algebra on 3-vectors and 3×3 matrices built from them
+    "dot": ["({0} * dot({1}, {2}))"], "outer": ["(outer({0}, {1}) @ {2})"],
+    "diag": ["(diag({0}) @ {1})"], "trace": ["({0} * trace(outer({1}, {2})))"],
+    "det": ["({0} * det(diag(1 + square({1}))))"], "inv": ["(inv(diag(1 + square({0})) + 0.1 * M) @ {1})"],
+    "solve": ["solve(diag(2 + square({0})), {1})"],
+    "softmax": ["softmax({0})"], "log_softmax": ["log_softmax({0})"],
+    # shapes
+    "concat": ["concat([{0}, {1}])[1:4]"], "stack": ["stack([{0}, {1}], axis=1)[:, 0]"],
+    "reshape": ["reshape({0}, (3, 1))[:, 0]"], "expand_dims": ["expand_dims({0}, 0)[0]"],
+    "squeeze": ["squeeze(expand_dims({0}, 1), axis=1)"], "flip": ["flip({0})"], "getitem": ["{0}[::-1]"],
+    "transpose": ["transpose(reshape({0}, (1, 3)))[:, 0]", "(M.T @ {0})"],
+    "broadcast_to": ["broadcast_to({0}, (2, 3))[1]"],
+}
+
+LEAVES = ["x", "y", "c", "(x * y)", "0.5"]
+
+
+def test_the_grammar_covers_every_registered_primitive():
+    assert set(GRAMMAR) == set(registry.names()), set(registry.names()) ^ set(GRAMMAR)
+
+
+def _trees(depth: int, root: bool = False):
+    """Trees at most ``depth`` primitives deep; the root is always a primitive."""
+    leaf = st.sampled_from(LEAVES)
+    if depth == 0:
+        return leaf
+    sub = _trees(depth - 1)
+
+    @st.composite
+    def node(draw):
+        template = draw(st.sampled_from(sorted(GRAMMAR)).flatmap(lambda p: st.sampled_from(GRAMMAR[p])))
+        return template.format(*(draw(sub) for _ in range(3)))
+
+    return node() if root else st.one_of(leaf, node())
+
+
+VECTOR = st.lists(st.floats(-1.5, 1.5, allow_nan=False).map(lambda v: round(v, 3)), min_size=3, max_size=3)
+
+CASE = """\
+name: fuzz_tree
+inputs:
+  x: {x}
+  y: {y}
+constants:
+  c: [0.3, -0.7, 1.1]
+  M: [[0.5, -0.2, 0.1], [0.3, 0.8, -0.4], [-0.6, 0.1, 0.7]]
+steps:
+  y_out: {output}
+"""
+
+
+@examples(25)
+@given(_trees(3, root=True), VECTOR, VECTOR, st.booleans())
+def test_random_trees_agree_with_torch_or_say_why_not(tree, x, y, scalar):
+    output = f"sum({tree})" if scalar else tree
+    text = CASE.format(x=x, y=y, output=output)
+    cases, errors = load_text(text, "tree.yaml")
+    assert errors == [], [str(e) for e in errors]
+    table = api.check_case(cases[0], dtypes=["float64"]).table
+    assert len(table), text
+    for _, row in table.iterrows():
+        assert row["status"] in ("pass", "nondiff", "error"), f"{row['check']} {row['status']}: " \
+                                                             f"{row['message']}\n{text}"
+        if row["status"] != "pass":
+            assert row["message"].strip(), f"{row['check']} {row['status']} without a reason\n{text}"
