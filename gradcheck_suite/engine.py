@@ -85,7 +85,7 @@ def _where(node: Node) -> dict[str, Any]:
 def _fail(node: Node, args: Sequence[np.ndarray], exc: Exception) -> EvalError:
     shapes = ", ".join(str(tuple(a.shape)) for a in args)
     text = str(exc).split("\n")[0]
-    what = f"{node.op}({node.source})" if node.source else node.op
+    what = node.label
     return EvalError(f"{what} failed on arguments of shapes {shapes}: {text}", **_where(node))
 
 

@@ -57,8 +57,9 @@ def failure_table(table: pd.DataFrame, arrays: Mapping | None = None,
     """A compact text table of the rows with the given statuses.
 
     Columns: the check, the input, the worst element, ours / torch / FD at that element
-    (where the harness kept the arrays; otherwise the compared value and its reference),
-    the error and the tolerance, then each row's message.
+    (where the harness kept the arrays; otherwise the compared value and its reference;
+    for ``expect_vs_torch`` rows the claim stands in the "ours" column), the error and
+    the tolerance, then each row's message.
     """
     rows = table[table["status"].isin(list(statuses))]
     header = ["check", "input", "worst", "ours", "torch", "fd", "|err|", "tol"]
@@ -69,12 +70,12 @@ def failure_table(table: pd.DataFrame, arrays: Mapping | None = None,
         torch = _value_at(arrays, row, "torch")
         fd = _value_at(arrays, row, "fd")
         check = row["check"]
-        if ours is None and torch is None and fd is None:
+        if check == "expect_vs_torch":  # the claim stands where our value would
+            ours, torch = row.get("actual"), row.get("expected")
+        elif ours is None and torch is None and fd is None:
             first, second = check.split("_vs_") if "_vs_" in check else ("", "")
             named = {first: row.get("actual"), second: row.get("expected")}
             ours, torch, fd = named.get("hand"), named.get("torch"), named.get("fd")
-            if first == "expect":  # a claim against torch: show the claim in the "ours" column
-                ours = named.get("expect")
         tol = row.get("atol", float("nan")) + row.get("rtol", float("nan")) * abs(row.get("expected") or 0.0)
         if isinstance(row.get("fd_err_est"), float) and not np.isnan(row["fd_err_est"]) and "fd" in check:
             tol += row["fd_err_est"]

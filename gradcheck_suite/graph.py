@@ -44,6 +44,11 @@ class Node:
     def is_leaf(self) -> bool:
         return self.op in LEAF_OPS
 
+    @property
+    def label(self) -> str:
+        """How messages name this node: its source text, else its op."""
+        return self.source or self.op
+
 
 @dataclass
 class Graph:

@@ -26,7 +26,7 @@ import pytest
 __all__ = ["GradcheckFile", "GradcheckItem"]
 
 _SUFFIXES = (".yaml", ".yml")
-_STASH_NOTES: list[tuple[str, str]] = []
+_NOTES = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -100,11 +100,18 @@ class GradcheckFile(pytest.File):
         if errors and not cases and all(e.case is None for e in errors):
             raise self.CollectError("\n".join(str(e) for e in errors))
         for err in errors:
-            yield GradcheckErrorItem.from_parent(self, name=f"{err.case or 'file'}[load]", error=err)
+            name = f"{err.case or 'file'}[load]"
+            yield GradcheckErrorItem.from_parent(self, name=name, nodeid=self._child_id(name), error=err)
         forced = _dtypes(self.config)
         for case in cases:
             for dtype in forced or case.dtypes:
-                yield GradcheckItem.from_parent(self, name=f"{case.name}[{dtype}]", case=case, dtype=dtype)
+                name = f"{case.name}[{dtype}]"
+                yield GradcheckItem.from_parent(self, name=name, nodeid=self._child_id(name), case=case, dtype=dtype)
+
+    def _child_id(self, name: str) -> str:
+        # Given as a string so pytest parses "case[dtype]" the way it parses the ids it
+        # stores for --lf (pytest 9 keeps the bracket as structured params).
+        return f"{self.nodeid}::{name}"
 
 
 def _dtypes(config: pytest.Config) -> list[str]:
@@ -112,10 +119,6 @@ def _dtypes(config: pytest.Config) -> list[str]:
     for item in config.getoption("gradcheck_dtype"):
         out.extend(d.strip() for d in item.split(",") if d.strip())
     return out
-
-
-class GradcheckEvaluationError(Exception):
-    """Raised in setup for a case that could not be evaluated (pytest reports an error)."""
 
 
 class GradcheckItem(pytest.Item):
@@ -139,7 +142,9 @@ class GradcheckItem(pytest.Item):
         table = self.result.table
         errors = table[table["status"] == "error"]
         if len(errors):
-            raise GradcheckEvaluationError("\n".join(str(m) for m in errors["message"]))
+            # pytest.fail without a Python traceback; raised in setup, so reported as an error
+            pytest.fail(f"{self.name} could not be evaluated:\n" + "\n".join(str(m) for m in errors["message"]),
+                        pytrace=False)
 
     def runtest(self) -> None:
         from .gate import GradcheckFailure, failure_table, nondiff_note
@@ -151,7 +156,7 @@ class GradcheckItem(pytest.Item):
         if note:
             self.add_report_section("call", "gradcheck nondiff", note)
             self.user_properties.append(("gradcheck_note", note))
-            _STASH_NOTES.append((self.nodeid, note))
+            self.config.stash.setdefault(_NOTES, []).append((self.nodeid, note))
         if (table["status"] == "fail").any():
             raise GradcheckFailure(failure_table(table, getattr(self.result, "arrays", None)))
 
@@ -161,7 +166,7 @@ class GradcheckItem(pytest.Item):
 
         if isinstance(excinfo.value, GradcheckFailure):
             return f"gradient checks failed for {self.name} ({self.path.name}):\n{excinfo.value}"
-        if isinstance(excinfo.value, (GradcheckEvaluationError, GradcheckError)):
+        if isinstance(excinfo.value, GradcheckError):
             return f"{self.name} could not be evaluated:\n{excinfo.value}"
         return super().repr_failure(excinfo)
 
@@ -177,13 +182,10 @@ class GradcheckErrorItem(pytest.Item):
         self.error = error
 
     def setup(self) -> None:
-        raise GradcheckEvaluationError(str(self.error))
+        pytest.fail(str(self.error), pytrace=False)
 
-    def runtest(self) -> None:  # pragma: no cover - setup always raises
-        raise GradcheckEvaluationError(str(self.error))
-
-    def repr_failure(self, excinfo, style=None):
-        return str(excinfo.value)
+    def runtest(self) -> None:  # pragma: no cover - setup always fails
+        pytest.fail(str(self.error), pytrace=False)
 
     def reportinfo(self):
         return self.path, max(0, (getattr(self.error, "line", None) or 1) - 1), f"gradcheck: {self.name}"
@@ -206,7 +208,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if _STASH_NOTES:
+    notes = config.stash.get(_NOTES, [])
+    if notes:
         terminalreporter.section("gradcheck: passed with nondiff rows")
-        for nodeid, note in _STASH_NOTES:
+        for nodeid, note in notes:
             terminalreporter.write_line(f"{nodeid}: {note.splitlines()[0]}")

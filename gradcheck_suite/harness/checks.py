@@ -146,7 +146,7 @@ class _Run:
             if node.is_leaf or first_nonfinite(value) is None:
                 continue
             where = f"step {node.step!r}" if node.step else f"node {node.name or node.op}"
-            what = f"{node.op}({node.source})" if node.source else node.op
+            what = node.label
             culprit = f"; the first non-finite value comes from {what} ({where})"
             break
         self.error(self.located(EvalError(

@@ -108,7 +108,7 @@ class TorchReplayError(Exception):
     """A torch counterpart raised; carries the node so the message can name the step."""
 
     def __init__(self, node, exc: Exception) -> None:
-        what = f"{node.op}({node.source})" if node.source else node.op
+        what = node.label
         super().__init__(f"torch counterpart of {what} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         self.node = node
 
