@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Mapping
@@ -95,6 +96,11 @@ COMPARISONS: dict[type, tuple[str, str]] = {
     ast.Eq: ("==", "equal"),
     ast.NotEq: ("!=", "not_equal"),
 }
+
+#: characters refused anywhere in an expression: C0/C1 controls but tab, DEL, bidi overrides
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: a line break with the blanks around it (a sub-expression's source is kept on one line)
+_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 
 _OTHER_OPERATORS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
@@ -239,8 +245,9 @@ class _Builder:
         """The text of a sub-expression (like ast.get_source_segment, without its per-call scan)."""
         if getattr(node, "end_lineno", None) is None:
             return ""
-        return self.wrapped[self._char(node.lineno, node.col_offset):
+        text = self.wrapped[self._char(node.lineno, node.col_offset):
                             self._char(node.end_lineno, node.end_col_offset)]
+        return _LINE_BREAK.sub(" ", text) if "\n" in text else text  # messages quote it on one line
 
     # ---- entry ----------------------------------------------------------------
 
@@ -277,6 +284,13 @@ class _Builder:
             raise self.origin.error(
                 f"expression is {len(text):,} characters long; the limit is {limits.max_length:,} "
                 "(split it into several steps)", kind=LimitError)
+        # control characters (even in a comment) would reach terminals and reports through
+        # messages that quote the text: ESC sequences, carriage returns, bidi overrides
+        for k, line in enumerate(self.lines):
+            bad = _CONTROL.search(line)
+            if bad:
+                raise self.origin.error(f"control character U+{ord(bad.group()):04X} is not allowed in an "
+                                        "expression", k, bad.start())
         # brackets: balanced, and not nested beyond the limit (Python's parser gives up at 200)
         opened: list[tuple[str, int, int]] = []
         quote = ""

@@ -1,0 +1,174 @@
+"""Nothing lost: Ctrl-C keeps finished results, reports are replaced whole, runs are reproducible.
+
+Each test drives ``python -m gradcheck_suite run`` in a subprocess as a user or a CI job
+would: a real SIGINT once some cases have finished (seen on the progress bar through a
+pseudo-terminal), a SIGKILL while a report file is being written, and two runs with the
+same seed compared cell by cell with pandas.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gradcheck_suite.report.results import TIME_COLUMNS
+from tests.robustness.slow_cases import QUICK, SLOW
+
+REPORTS = ("results.csv", "report.html", "junit.xml", "summary.md", "results.json")
+COMMAND = [sys.executable, "-m", "gradcheck_suite", "run"]
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, dtype=str)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """Two complete runs with seed 7 and one with seed 8 over the quick cases."""
+    root = tmp_path_factory.mktemp("seeded")
+    (root / "quick.yaml").write_text(QUICK)
+    outs = {}
+    for label, seed in (("a", 7), ("b", 7), ("c", 8)):
+        done = subprocess.run(COMMAND + ["quick.yaml", "--seed", str(seed), "--dtype", "float64,float32",
+                                         "--out", f"out_{label}", "-q"],
+                              cwd=root, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stdout + done.stderr
+        outs[label] = root / f"out_{label}"
+    return root, outs
+
+
+def test_same_seed_same_results_apart_from_timings(seeded):
+    _, outs = seeded
+    a, b, c = (_read(outs[k] / "results.csv") for k in "abc")
+    assert len(a) == 3 * 2 * 4  # 4 inputs × 2 dtypes × 3 checks
+    pd.testing.assert_frame_equal(a.drop(columns=list(TIME_COLUMNS)), b.drop(columns=list(TIME_COLUMNS)))
+    # the comparison can fail: another seed moves the generated inputs and the projections
+    assert not a["actual"].equals(c["actual"])
+
+
+def test_sigint_keeps_the_finished_cases_and_marks_the_run_incomplete(tmp_path):
+    (tmp_path / "a_quick.yaml").write_text(QUICK)
+    (tmp_path / "b_slow.yaml").write_text(SLOW)
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="120", TERM="xterm")
+    proc = subprocess.Popen(COMMAND + [".", "--out", "out"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 180
+    try:
+        while b"3/4" not in seen:  # the three quick cases are done, the slow one is running
+            assert time.monotonic() < deadline and proc.poll() is None, seen[-500:]
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                seen += os.read(master, 65536)
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        while True:  # drain what is left of the terminal output
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(master)
+    assert proc.returncode == 130, stdout
+    assert b"Traceback" not in stdout + seen
+    table = _read(tmp_path / "out" / "results.csv")
+    assert set(table["case"]) == {"quick_sin", "quick_layer", "quick_projected"}
+    assert set(table["status"]) == {"pass"}
+    meta = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert meta.get("incomplete") is True or meta.get("meta", {}).get("incomplete") is True, list(meta)
+    assert "incomplete" in (tmp_path / "out" / "summary.md").read_text().lower()
+    assert 'id="incomplete"' in (tmp_path / "out" / "report.html").read_text()
+    suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")}["incomplete"] == "true"
+
+
+# runs the command line; the report file written N-th (N from the environment) stalls in its
+# fsync, after its bytes went to the temporary file and before the rename
+_SLOW_WRITER = """
+import os, sys, time
+real_fsync = os.fsync
+written = []
+def stalling_fsync(fd):
+    written.append(fd)
+    if len(written) - 1 == int(os.environ["STALL_AT"]):
+        print("STALLED " + os.path.basename(os.readlink(f"/proc/self/fd/{fd}")), file=sys.stderr, flush=True)
+        time.sleep(120)
+    real_fsync(fd)
+os.fsync = stalling_fsync
+from gradcheck_suite.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("victim", [0, 2])
+def test_a_run_killed_while_writing_leaves_each_report_whole(seeded, tmp_path, victim):
+    root, outs = seeded
+    out = tmp_path / "out"
+    shutil.copytree(outs["a"], out)
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(REPORTS) <= set(old)
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, "run", "quick.yaml", "--seed", "8",
+                             "--dtype", "float64,float32", "--out", str(out), "-q"],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, STALL_AT=str(victim)))
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("STALLED ."), line + proc.stderr.read()
+        proc.send_signal(signal.SIGKILL)  # mid-write of report number `victim`: no clean-up possible
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stalled = line.split()[1][1:].rsplit(".", 2)[0]  # ".results.csv.x1y2.tmp" -> "results.csv"
+    assert (out / stalled).read_bytes() == old[stalled]  # the file being written is still the old one
+    replaced = []
+    for name, before in old.items():
+        data = (out / name).read_bytes()
+        if data == before:
+            continue
+        replaced.append(name)
+        assert _whole(name, data), name  # not the old one: then a complete new one
+        if name == "results.csv":
+            a = _read(out / name).drop(columns=list(TIME_COLUMNS))
+            c = _read(outs["c"] / name).drop(columns=list(TIME_COLUMNS))
+            pd.testing.assert_frame_equal(a, c)
+    assert len(replaced) == victim, replaced  # the files written before the kill are new
+    # SIGKILL leaves at most the stalled temporary file, hidden, beside the reports
+    assert [p.name for p in out.iterdir() if p.name not in old] == [line.split()[1]]
+
+
+def _whole(name: str, data: bytes) -> bool:
+    """Is ``data`` a complete report of its kind?"""
+    text = data.decode("utf-8")
+    if name.endswith(".csv"):
+        return text.endswith("\n") and text.startswith("case,file,")
+    if name.endswith(".html"):
+        return text.rstrip().endswith("</html>")
+    if name.endswith(".xml"):
+        ET.fromstring(data)
+        return True
+    if name.endswith(".md"):
+        return text.rstrip().endswith("</details>")
+    json.loads(text)
+    return True
