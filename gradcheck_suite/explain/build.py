@@ -14,8 +14,8 @@ import numpy as np
 from .. import engine
 from ..graph import Graph, Node
 from ..ops import registry
-from . import chains, closed_form, grade, routes, stepsize
-from .model import (BackwardRow, ClaimGrade, Explanation, ForwardRow, LocalTerm, PathSum,
+from . import chains, grade, routes, stepsize
+from .model import (BackwardRow, ClaimGrade, ClosedForm, Explanation, ForwardRow, LocalTerm, PathSum,
                     PathTerm, Shown, show)
 
 __all__ = ["explain_case", "explain_graph", "node_expression", "LOCAL_JACOBIAN_LIMIT"]
@@ -140,11 +140,12 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
                   dtype: str = "float64", expect: Mapping[str, str] | None = None,
                   expect_graphs: Mapping[str, Graph] | None = None, table: Any = None,
                   routes_note: str = "", sweep: bool = True, tolerance: Mapping[str, float] | None = None,
-                  ) -> Explanation:
+                  closed: bool = True) -> Explanation:
     """The answer key of a graph evaluated at ``leaves`` (a case without a loader).
 
     ``table`` is the harness table for the case (the "three routes agree" section);
-    ``sweep`` asks for the finite-difference step-size sweep.
+    ``sweep`` asks for the finite-difference step-size sweep; ``closed`` for the sympy
+    closed form (the slow part: the run report leaves it to ``gradcheck-suite explain``).
     """
     ev = engine.evaluate(graph, leaves, dtype)
     out = ev.output
@@ -175,7 +176,8 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         forward=forward, backward=backward, backward_seed=seed_text,
         path_sums=_path_sums(graph, trace, locals_, output_name), gradients=gradients,
         chains=chain_list, chain_note=chain_note,
-        closed_form=closed_form.closed_form(graph, ev, grads),
+        closed_form=(_closed_form(graph, ev, grads) if closed else
+                     ClosedForm(note=f"Not computed here: `gradcheck-suite explain {case}` shows the closed form.")),
         routes=routes.route_rows(table, case), routes_note=routes_note or routes.note(table, case),
         claims=claims,
         stepsize=stepsize.sweep(graph, leaves, ev, grads) if sweep else None,
@@ -183,8 +185,14 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
     )
 
 
+def _closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]) -> ClosedForm:
+    from .closed_form import closed_form  # sympy is imported only when a closed form is asked for
+
+    return closed_form(graph, ev, grads)
+
+
 def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, table: Any = None,
-                 harness: bool = True, sweep: bool = True) -> Explanation:
+                 harness: bool = True, sweep: bool = True, closed: bool = True) -> Explanation:
     """The answer key of a loaded :class:`~gradcheck_suite.case.Case`.
 
     The harness table (three routes) is taken from ``table`` or, with ``harness=True``,
@@ -198,5 +206,5 @@ def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, tabl
         case.graph, case.leaves(run_seed), case=case.name, title=case.title,
         description=case.description, file=case.file, steps=case.steps, dtype=dtype,
         expect=case.expect, expect_graphs=case.expect_graphs, table=table, routes_note=note,
-        sweep=sweep, tolerance=getattr(case, "tolerance", None) or None,
+        sweep=sweep, tolerance=getattr(case, "tolerance", None) or None, closed=closed,
     )

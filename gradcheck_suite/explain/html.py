@@ -15,7 +15,7 @@ from markupsafe import Markup
 from . import graph_svg, stepsize, wording
 from .model import BLANK, Explanation, Shown
 
-__all__ = ["render_html", "html_fragment", "anchor", "CSS", "CSP"]
+__all__ = ["render_html", "render_book", "html_fragment", "anchor", "CSS", "CSP"]
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -118,9 +118,24 @@ _PAGE = r"""<!DOCTYPE html>
 </body></html>
 """
 
+_BOOK = r"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>{{ css }} body{margin:1em 2em} .answer-key{margin-bottom:3em}</style></head>
+<body>
+<h1>{{ title }}</h1>
+<p class="note">{{ note }}</p>
+<nav><ul>{% for name, a in contents %}<li><a href="#{{ a }}">{{ name }}</a></li>{% endfor %}</ul></nav>
+{% for section in sections %}{{ section }}
+{% endfor %}
+</body></html>
+"""
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
 _FRAGMENT = _ENV.from_string(_TEMPLATE)
 _DOCUMENT = _ENV.from_string(_PAGE)
+_BOOK_DOCUMENT = _ENV.from_string(_BOOK)
 
 
 def anchor(case: str) -> str:
@@ -145,3 +160,13 @@ def render_html(ex: Explanation, *, pictures: bool = True) -> str:
     """The answer key as a standalone HTML page."""
     body = Markup(html_fragment(ex, heading_level=1, pictures=pictures))
     return _DOCUMENT.render(ex=ex, csp=CSP, css=Markup(CSS), body=body)
+
+
+def render_book(sections: list[tuple[str, str]], *, title: str, note: str = "") -> str:
+    """Many answer keys in one standalone page: ``sections`` are (case name, fragment HTML)
+    pairs from :func:`html_fragment`; a table of contents links to each."""
+    return _BOOK_DOCUMENT.render(
+        title=title, note=note, csp=CSP, css=Markup(CSS),
+        contents=[(name, anchor(name)) for name, _ in sections],
+        sections=[Markup(fragment) for _, fragment in sections],
+    )

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .answer_key import FILE_NAME as ANSWER_KEY_FILE, render_answer_key
 from .atomic import append_text, write_atomic
 from .csv import render_csv
 from .html import ELEMENT_LIMIT, render_html
@@ -36,17 +37,23 @@ FORMATS: dict[str, tuple[str, Callable[[Report], str]]] = {
 
 
 def write_reports(report: Report, out_dir: str | os.PathLike, formats: Iterable[str] = tuple(FORMATS), *,
-                  element_limit: int = ELEMENT_LIMIT) -> list[Path]:
+                  element_limit: int = ELEMENT_LIMIT, answer_key: bool = True) -> list[Path]:
     """Write the requested reports into ``out_dir`` (created if needed); returns their paths.
 
     With ``md`` among the formats and ``$GITHUB_STEP_SUMMARY`` set, the summary is also
-    appended to that file.
+    appended to that file.  With ``html`` (and ``answer_key``), ``answer-key.html`` is
+    written beside ``report.html``, which links each case to its section there.
     """
     out = Path(out_dir)
     written = []
     for name in formats:
         file_name, render = FORMATS[name]
-        text = render_html(report, element_limit) if name == "html" else render(report)
+        if name == "html":
+            if answer_key:
+                written.append(write_atomic(out / ANSWER_KEY_FILE, render_answer_key(report)))
+            text = render_html(report, element_limit, answer_key=ANSWER_KEY_FILE if answer_key else None)
+        else:
+            text = render(report)
         written.append(write_atomic(out / file_name, text))
         if name == "md" and os.environ.get("GITHUB_STEP_SUMMARY"):
             append_text(os.environ["GITHUB_STEP_SUMMARY"], text)

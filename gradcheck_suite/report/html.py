@@ -20,6 +20,8 @@ from typing import Any, Mapping
 import jinja2
 import numpy as np
 
+from ..explain.html import anchor as answer_anchor
+
 from .results import STATUS_ORDER, Report, anchor_id, case_groups, cell_text, number_text, status_counts, \
     worst_status
 
@@ -172,8 +174,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(report: Report, element_limit: int = ELEMENT_LIMIT) -> str:
-    """The HTML page."""
+def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: str | None = None) -> str:
+    """The HTML page; ``answer_key`` is the file the cases' "answer key" links point into."""
     views = [_case_view(name, rows, report, element_limit) for name, rows in case_groups(report.table)]
     views.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: worst first, then table order
     counts = status_counts(report.table)
@@ -183,5 +185,6 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT) -> str:
         csp=CSP, cases=views, problems=problems, counts=counts, total=sum(counts.values()),
         incomplete=report.incomplete, seed=cell_text(meta.get("seed", "")),
         versions=dict(meta.get("versions", {})), started=str(meta.get("started", "")),
-        command=str(meta.get("command", "")), statuses=list(counts),
+        command=str(meta.get("command", "")), statuses=list(counts), answer_key=answer_key,
+        answer_anchors={name: answer_anchor(name) for name in report.cases},
     )

@@ -28,11 +28,17 @@ def parse_page(html: str) -> _Page:
     return page
 
 
+#: the one other file a report page may link to: the answer key written beside it
+SIBLING = "answer-key.html#"
+
+
 def external_references(html: str) -> list[str]:
-    """Every src/href/xlink:href/action/srcset that is not an in-page anchor."""
+    """Every src/href/xlink:href/action/srcset that is neither an in-page anchor nor a
+    link into the answer key written beside the report."""
     found = []
     for tag, attrs in parse_page(html).tags:
         for name in ("src", "href", "xlink:href", "action", "srcset", "data", "poster"):
-            if name in attrs and not attrs[name].startswith("#"):
+            if name in attrs and not attrs[name].startswith("#") and not (
+                    name == "href" and attrs[name].startswith(SIBLING)):
                 found.append(f"<{tag} {name}={attrs[name]!r}>")
     return found

@@ -51,7 +51,7 @@ def test_write_reports_writes_each_format_and_appends_the_job_summary(tmp_path, 
     summary.write_text("# earlier\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     paths = write_reports(Report(mixed_table()), tmp_path / "out")
-    assert sorted(p.name for p in paths) == ["junit.xml", "report.html", "results.csv", "results.json",
+    assert sorted(p.name for p in paths) == ["answer-key.html", "junit.xml", "report.html", "results.csv", "results.json",
                                              "summary.md"]
     assert summary.read_text().startswith("# earlier\n")
     assert (tmp_path / "out" / "summary.md").read_text() in summary.read_text()

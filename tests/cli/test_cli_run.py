@@ -54,7 +54,7 @@ def test_reports_and_summary(fake_api, tmp_path, capsys):
     assert run_cli(tmp_path) == 2
     out = capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "junit.xml", "report.html", "results.csv", "results.json", "summary.md"]
+        "answer-key.html", "junit.xml", "report.html", "results.csv", "results.json", "summary.md"]
     assert "FAIL  sig[float64]: expect_vs_torch x" in out
     assert "ERROR cases/broken.yaml: load — cases/broken.yaml:3:3: unknown key 'inptus'" in out
     assert "FAILED: 4 pass, 1 nondiff, 1 skip, 1 fail, 2 error (9 checks, 4 cases)" in out
