@@ -16,7 +16,7 @@ from real ones, ``score`` runs the library, ``render`` writes the report and
 ``command`` is ``gradcheck-suite mutate``.  See docs/mutation.md.
 """
 from .mutants import KINDS, RULES, Firing, Mutant, installed, mutants_of, mutated
-from .score import COLUMNS, STATUSES, MutationResult, Outcome, catching_case, judge, mutation_score
+from .score import COLUMNS, STATUSES, MutationResult, Outcome, catching_case, judge, mutation_score, passing_cases
 
 __all__ = ["KINDS", "RULES", "COLUMNS", "STATUSES", "Firing", "Mutant", "MutationResult", "Outcome",
-           "catching_case", "installed", "judge", "mutants_of", "mutated", "mutation_score"]
+           "catching_case", "installed", "judge", "mutants_of", "mutated", "mutation_score", "passing_cases"]

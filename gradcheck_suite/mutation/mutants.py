@@ -128,7 +128,8 @@ def _first_slice(out: np.ndarray, g: np.ndarray, ans: np.ndarray, arg: np.ndarra
         full = np.broadcast_to(out, g.shape[:nbatch] + ans.shape)
     except ValueError:
         return out, False
-    index = [slice(None)] * nbatch + [0] * lead
+    # leading axes are kept with size 1 (the registry's unbroadcast expects the output's rank)
+    index = [slice(None)] * nbatch + [slice(0, 1)] * lead
     index += [slice(0, 1) if i in stretched else slice(None) for i in range(arg.ndim)]
     return np.array(full[tuple(index)]), True
 

@@ -251,6 +251,7 @@ class Comparison:
     differs: str = ""        # where the first difference was seen ("" when none)
     firing: Firing = field(default_factory=Firing)
     all_zero: bool = True    # the original rule's result was zero on every probe
+    raised: str = ""         # the first exception the mutated engine raised ("" when none)
     shapes: list[str] = field(default_factory=list)
 
     @property
@@ -295,6 +296,7 @@ def compare(mutant: Mutant, probes: Iterable[Probe], seed: int = 0, stop_at_firs
             with installed(mutant, result.firing):
                 wrong = [_pull(mutant, ev, s) for s in seeds]
         except Exception as exc:
+            result.raised = result.raised or f"{probe.where} ({probe.shapes()}): {type(exc).__name__}: {exc}"
             result.differs = result.differs or f"{probe.where}: the mutant raises {type(exc).__name__}"
         else:
             if not all(_close(w, o) for w, o in zip(wrong, originals)):

@@ -36,7 +36,7 @@ from .mutants import KINDS, RULES, Mutant, installed, mutants_of
 from .probes import Comparison, compare, library_probes, random_probes
 
 __all__ = ["Outcome", "MutationResult", "mutation_score", "COLUMNS", "STATUSES", "primitives_used",
-           "catching_case"]
+           "catching_case", "judge", "passing_cases"]
 
 #: the columns of :attr:`MutationResult.table`, one row per mutant
 COLUMNS = ("primitive", "rule", "argument", "kind", "status", "case", "check", "input", "cases_run", "reason",
@@ -286,7 +286,7 @@ def _selected(primitives: Sequence[str] | None) -> list[registry.Primitive]:
     return out
 
 
-def _baseline(cases: Sequence[Case], seed: int) -> tuple[list[Case], list[str]]:
+def passing_cases(cases: Sequence[Case], seed: int = 0) -> tuple[list[Case], list[str]]:
     """The cases that pass un-mutated, and one error line per case that does not."""
     good, errors = [], []
     for case in cases:
@@ -327,7 +327,7 @@ def mutation_score(paths_or_cases: Iterable[str | Path | Case] | str | Path | Ca
     used = {c.name: primitives_used(c) for c in cases}
     relevant = [c for c in cases if used[c.name] & wanted]
     if baseline:
-        relevant, failed = _baseline(relevant, seed)
+        relevant, failed = passing_cases(relevant, seed)
         errors += failed
     cost = {c.name: _cost(c) for c in relevant}
     tasks = []
