@@ -22,7 +22,7 @@ CASES = Path(__file__).resolve().parent.parent / "cases"
 
 #: theme folders issue 7 asks for (seed/ holds the tutorial's worked examples)
 THEMES = ("elementwise", "broadcasting", "reductions", "shape", "linalg", "nn", "jacobians",
-          "multipath", "deep", "numerics", "float32", "kinks")
+          "multipath", "deep", "numerics", "float32", "kinks", "mutation")
 
 #: comparisons only appear as where()'s condition; they count through where
 COMPARISONS = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"}
