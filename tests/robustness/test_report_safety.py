@@ -7,12 +7,10 @@ with a real parser (html.parser, xml.etree, the Markdown table's own grammar).
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pandas as pd
 import pytest
