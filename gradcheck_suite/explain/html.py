@@ -7,13 +7,12 @@ matplotlib (step-size plot, imported only here).
 """
 from __future__ import annotations
 
-import re
 
 import jinja2
 from markupsafe import Markup
 
 from . import graph_svg, stepsize, wording
-from .model import BLANK, Explanation, Shown
+from .model import Explanation
 
 __all__ = ["render_html", "render_book", "html_fragment", "anchor", "CSS", "CSP"]
 
@@ -140,7 +139,9 @@ _BOOK_DOCUMENT = _ENV.from_string(_BOOK)
 
 def anchor(case: str) -> str:
     """The id of a case's answer-key section (what the run report links to with ``#``)."""
-    return "answer-key-" + re.sub(r"[^A-Za-z0-9_.-]", "-", case)
+    from ..report.results import unique_safe_name  # the report's own rule: one id per name
+
+    return "answer-key-" + unique_safe_name(case)
 
 
 def html_fragment(ex: Explanation, *, heading_level: int = 2, pictures: bool = True) -> str:

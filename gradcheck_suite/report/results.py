@@ -11,6 +11,8 @@ status is summarised and how the exit code follows from the table.
 """
 from __future__ import annotations
 
+import hashlib
+
 import math
 import re
 from dataclasses import dataclass, field
@@ -152,9 +154,18 @@ def safe_name(name: str) -> str:
     return re.sub(r"\.{2,}", ".", text)
 
 
+def unique_safe_name(name: str) -> str:
+    """:func:`safe_name`, plus a short hash of the name whenever sanitising changed it, so
+    that distinct names (``a..b`` and ``a.b``) never share a file name or an HTML id."""
+    safe = safe_name(name)
+    if safe != name:
+        safe += "-" + hashlib.sha256(str(name).encode("utf-8")).hexdigest()[:8]
+    return safe
+
+
 def anchor_id(case: str) -> str:
-    """The HTML anchor of a case (``case-<sanitised name>``), which the answer key links to."""
-    return "case-" + safe_name(case)
+    """The HTML anchor of a case in report.html (``case-<name>``)."""
+    return "case-" + unique_safe_name(case)
 
 
 def case_groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
