@@ -98,7 +98,7 @@ COMPARISONS: dict[type, tuple[str, str]] = {
 }
 
 #: characters refused anywhere in an expression: C0/C1 controls but tab, DEL, bidi overrides
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 #: a line break with the blanks around it (a sub-expression's source is kept on one line)
 _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 
@@ -287,7 +287,7 @@ class _Builder:
         # control characters (even in a comment) would reach terminals and reports through
         # messages that quote the text: ESC sequences, carriage returns, bidi overrides
         for k, line in enumerate(self.lines):
-            bad = _CONTROL.search(line)
+            bad = CONTROL_CHARACTERS.search(line)
             if bad:
                 raise self.origin.error(f"control character U+{ord(bad.group()):04X} is not allowed in an "
                                         "expression", k, bad.start())

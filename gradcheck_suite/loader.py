@@ -31,7 +31,7 @@ import yaml
 from . import engine
 from .case import DTYPES, Case, ValueSpec
 from .errors import CaseError, GradcheckError, LimitError, suggest
-from .expr import DEFAULT_LIMITS, Limits, Origin, parse_expression
+from .expr import CONTROL_CHARACTERS, DEFAULT_LIMITS, Limits, Origin, parse_expression
 from .graph import Graph
 
 __all__ = [
@@ -485,6 +485,13 @@ class _CaseReader:
         value = self._scalar(node, key)
         if not isinstance(value, str):
             raise self.error(f"{key!r} must be text", node, key=key)
+        return self._printable(value, node, key)
+
+    def _printable(self, value: str, node: yaml.Node, key: str) -> str:
+        # a title or tag is printed on terminals and in reports: no escape sequences in it
+        bad = CONTROL_CHARACTERS.search(value)
+        if bad:
+            raise self.error(f"control character U+{ord(bad.group()):04X} is not allowed in {key!r}", node, key=key)
         return value
 
     def _tags(self, keys: dict) -> list[str]:
@@ -494,7 +501,7 @@ class _CaseReader:
         value = self._plain(node, "tags")
         if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
             raise self.error("'tags' must be a list of words, e.g. [seed, teaching]", node, key="tags")
-        return value
+        return [self._printable(t, node, "tags") for t in value]
 
     def _dtypes(self, keys: dict) -> list[str]:
         if "dtypes" not in keys:
