@@ -15,7 +15,6 @@ bounds, maximum/minimum split it evenly (½ each) at ties.
 from __future__ import annotations
 
 import numpy as np
-import scipy.special
 import torch
 import torch.nn.functional as F
 
@@ -368,7 +367,16 @@ _SQRT_2PI = np.sqrt(2.0 * np.pi)
 
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
     """Φ(x) = ½·erfc(−x/√2): no cancellation for very negative x; accepts complex x."""
-    return 0.5 * scipy.special.erfc(-x / _SQRT_2)
+    from scipy import special  # imported on first use: 0.25 s of start-up most runs never need
+
+    return 0.5 * special.erfc(-x / _SQRT_2)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """scipy.special.erf (accepts complex x), imported on first use."""
+    from scipy import special
+
+    return special.erf(x)
 
 
 def _gelu_slope(x: np.ndarray) -> np.ndarray:
@@ -390,7 +398,7 @@ register(
 
 register(
     "erf",
-    forward=scipy.special.erf,
+    forward=_erf,
     args=("x",),
     vjp=(lambda g, ans, x: g * (2 / np.sqrt(np.pi)) * np.exp(-x * x),),  # d/dx erf x = 2/√π·e^(−x²)
     jvp=(lambda t, ans, x: t * (2 / np.sqrt(np.pi)) * np.exp(-x * x),),
