@@ -32,7 +32,8 @@ difference against the step over a log range (the answer key's V-shaped plot).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from contextlib import contextmanager
+from typing import Callable, Iterator, Mapping, Union
 
 import numpy as np
 
@@ -117,12 +118,58 @@ def path_is_analytic(graph: Graph, name: str) -> bool:
 # ---- batched evaluation of perturbed copies ---------------------------------------
 
 
-Perturb = Callable[[np.ndarray, np.ndarray], np.ndarray]
+class _UnitCopies:
+    """Copies of ``x0``, copy ``r`` with element ``rows[r]`` moved by ``deltas[r]``.
+
+    One buffer of copies is filled with ``x0`` once; each chunk rewrites only its moved
+    elements and puts them back afterwards.  (Filling every copy afresh wrote n elements
+    per copy — as much memory traffic as the perturbed forward pass itself.)
+    """
+
+    def __init__(self, x0: np.ndarray) -> None:
+        self.x0 = x0
+        self.flat = x0.reshape(-1)
+        self.buffer: np.ndarray | None = None
+
+    @contextmanager
+    def copies(self, rows: np.ndarray, deltas: np.ndarray) -> Iterator[np.ndarray]:
+        dtype = np.result_type(self.flat, deltas)
+        buf = self.buffer
+        if buf is None or buf.dtype != dtype or len(buf) < len(rows):
+            buf = self.buffer = np.empty((len(rows), self.flat.size), dtype=dtype)
+            buf[...] = self.flat
+        view = buf[:len(rows)]
+        index = np.arange(len(rows))
+        view[index, rows] += deltas
+        try:
+            yield view.reshape((len(rows),) + self.x0.shape)
+        finally:
+            view[index, rows] = self.flat[rows]
+
+
+class _DirectionCopies:
+    """Copies ``x0 + deltas[r]·directions[rows[r]]`` (dense: a fresh array per chunk)."""
+
+    def __init__(self, x0: np.ndarray, directions: np.ndarray) -> None:
+        self.x0, self.directions = x0, directions
+
+    @contextmanager
+    def copies(self, rows: np.ndarray, deltas: np.ndarray) -> Iterator[np.ndarray]:
+        shape = (len(rows),) + (1,) * self.x0.ndim
+        yield self.x0[None] + deltas.reshape(shape) * self.directions[rows]
+
+
+Perturb = Union[_UnitCopies, _DirectionCopies]
 
 
 def _graph_elements(graph: Graph, leaves: Mapping[str, np.ndarray]) -> int:
+    return _base(graph, leaves)[1]
+
+
+def _base(graph: Graph, leaves: Mapping[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """The unperturbed output (float64) and the elements of one copy of the graph, from one forward pass."""
     ev = engine.evaluate(graph, leaves, np.float64)
-    return int(sum(np.size(v) for v in ev.values))
+    return np.asarray(ev.output, dtype=np.float64), int(sum(np.size(v) for v in ev.values))
 
 
 def _evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, perturb: Perturb,
@@ -133,32 +180,21 @@ def _evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, perturb
     rest = {k: v for k, v in leaves.items() if k != name}
     parts = []
     for start in range(0, len(rows), chunk):
-        copies = perturb(rows[start:start + chunk], deltas[start:start + chunk])
-        out = engine.evaluate_batched(graph, rest, {name: copies}, 1, dtype)
-        parts.append(np.asarray(out).reshape(len(copies), -1))
+        with perturb.copies(rows[start:start + chunk], deltas[start:start + chunk]) as copies:
+            out = engine.evaluate_batched(graph, rest, {name: copies}, 1, dtype)
+            # a copy: the output may be a view of the copies, whose buffer is reused
+            parts.append(np.array(out).reshape(len(copies), -1))
     if not parts:
         return np.zeros((0, 0), dtype=dtype)
     return np.concatenate(parts, axis=0)
 
 
-def _unit_perturb(x0: np.ndarray) -> Perturb:
-    flat = x0.reshape(-1)
-
-    def perturb(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
-        copies = np.empty((len(rows), flat.size), dtype=np.result_type(flat, deltas))
-        copies[...] = flat
-        copies[np.arange(len(rows)), rows] += deltas
-        return copies.reshape((len(rows),) + x0.shape)
-
-    return perturb
+def _unit_perturb(x0: np.ndarray) -> _UnitCopies:
+    return _UnitCopies(x0)
 
 
-def _direction_perturb(x0: np.ndarray, directions: np.ndarray) -> Perturb:
-    def perturb(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
-        shape = (len(rows),) + (1,) * x0.ndim
-        return x0[None] + deltas.reshape(shape) * directions[rows]
-
-    return perturb
+def _direction_perturb(x0: np.ndarray, directions: np.ndarray) -> _DirectionCopies:
+    return _DirectionCopies(x0, directions)
 
 
 # ---- the three estimators ---------------------------------------------------------
@@ -276,8 +312,8 @@ def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
     """
     leaves = {k: np.asarray(v, dtype=np.float64) for k, v in leaves.items()}
     x0 = leaves[name]
-    f0 = np.asarray(engine.evaluate(graph, leaves, np.float64).output, dtype=np.float64)
-    per_copy = per_copy or _graph_elements(graph, leaves)
+    f0, elements = _base(graph, leaves)
+    per_copy = per_copy or elements
     out_shape = f0.shape
     n = x0.size
     perturb = _unit_perturb(x0)
@@ -308,8 +344,8 @@ def directional(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, direc
     x0 = leaves[name]
     directions = np.asarray(directions, dtype=np.float64)
     k = directions.shape[0]
-    f0 = np.asarray(engine.evaluate(graph, leaves, np.float64).output, dtype=np.float64)
-    per_copy = per_copy or _graph_elements(graph, leaves)
+    f0, elements = _base(graph, leaves)
+    per_copy = per_copy or elements
     perturb = _direction_perturb(x0, directions)
     shape = (k,) + f0.shape
     if method == "auto":
