@@ -65,7 +65,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .case import DTYPES, Case
 from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
-from .harness.run import RunResult, run_cases, select
+from .harness.run import RunResult, run_cases, select, start_workers
 from .harness.verdict import CHECKS, COLUMNS, STATUSES
 
 __all__ = ["load", "check_case", "run", "CaseResult", "RunResult", "COLUMNS", "CHECKS", "STATUSES"]
@@ -116,6 +116,8 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     cases = [c for c in items if isinstance(c, Case)]
     paths = [p for p in items if not isinstance(p, Case)]
     errors: list[Any] = []
+    if paths and (int(jobs or 1) > 1 or time_limit):
+        start_workers()  # the worker server imports torch while the case files are read
     if paths:
         loaded = load(paths, element_limit=element_limit)
         cases += loaded.cases

@@ -20,10 +20,10 @@ import pandas as pd
 from ..case import Case
 from ..errors import EvalError, GradcheckError
 from ..shard import in_shard
-from .checks import CaseResult, check_case, sort_table
+from .checks import CaseResult, check_case, sort_table, sorted_rows
 from .verdict import COLUMNS, make_row
 
-__all__ = ["RunResult", "run_cases", "select", "load_error_rows"]
+__all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers"]
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _work(case: Case, dtypes, seed, mode, threshold) -> CaseResult:
 def _error_result(case: Case, dtypes, seed, message: str) -> CaseResult:
     rows = [make_row(case=case.name, file=case.file, dtype=d, check="evaluate", status="error", message=message,
                      seed=seed) for d in (dtypes or case.dtypes)]
-    return CaseResult(case, sort_table(rows))
+    return CaseResult(case, rows=sorted_rows(rows))
 
 
 def _timed_entry(conn, args) -> None:
@@ -96,6 +96,18 @@ def _context():
     ctx.set_forkserver_preload(["gradcheck_suite.harness.run", "gradcheck_suite.ops.table",
                                 "torch.fx.experimental.symbolic_shapes"])
     return ctx
+
+
+def start_workers() -> None:
+    """Start the forkserver now, so that it imports torch while the caller loads its cases.
+
+    The server is a fresh interpreter: its imports (2-3 s) would otherwise come after
+    loading, before the first case.  Calling this more than once is harmless.
+    """
+    _context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
 
 
 def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, limit: float,
@@ -188,7 +200,7 @@ def _gather(cases: list[Case], results: dict[str, CaseResult], errors: Sequence[
     arrays: dict = {}
     finished = [c for c in cases if c.name in results]
     for case in finished:
-        rows.extend(results[case.name].table.to_dict("records"))
+        rows.extend(results[case.name].rows)
         arrays.update(results[case.name].arrays)
     order = {c.name: {n: i for i, n in enumerate(c.graph.inputs)} for c in finished}
     table = sort_table(rows, order) if rows else pd.DataFrame(columns=COLUMNS)

@@ -62,9 +62,10 @@ def index_text(index: tuple[int, ...] | None) -> str:
 def first_nonfinite(a: np.ndarray) -> tuple[tuple[int, ...], float] | None:
     """Index and value of the first NaN/inf of ``a`` (None if every element is finite)."""
     a = np.asarray(a)
-    bad = np.argwhere(~np.isfinite(a))
-    if bad.size == 0 and a.ndim:
+    finite = np.isfinite(a)
+    if finite.all():  # the common case: no index search over a large array
         return None
+    bad = np.argwhere(~finite)
     if a.ndim == 0:
         return None if np.isfinite(a) else ((), float(a))
     idx = tuple(int(i) for i in bad[0])
