@@ -218,6 +218,20 @@ def _check_shape(node: Node, prim, k: int, got: np.ndarray, want: tuple[int, ...
         )
 
 
+def _fresh(contrib: np.ndarray, g: np.ndarray, ans: np.ndarray, args: Sequence[np.ndarray],
+           grads: Mapping[int, np.ndarray]) -> bool:
+    """Is ``contrib`` an array the rule has just allocated (nothing else refers to it)?
+
+    A rule may hand back its upstream, its answer or an argument unchanged (or a view of
+    one); only an array that owns its memory and is none of those may be summed into in place.
+    """
+    if not (contrib.flags.owndata and contrib.flags.writeable) or contrib.size < 4096:
+        return False
+    if contrib is g or contrib is ans or any(contrib is a for a in args):
+        return False
+    return not any(contrib is v for v in grads.values())
+
+
 def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
         wrt: Sequence[str] | None = None, trace: Trace | None = None) -> dict[str, np.ndarray]:
     """Pull ``cotangent`` back from ``output`` to the inputs named in ``wrt``.
@@ -263,7 +277,13 @@ def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
                 contrib = contrib.astype(ev.dtype)
             if trace is not None:
                 trace.contributions[(node.id, k)] = contrib
-            grads[a] = grads[a] + contrib if a in grads else contrib
+            if a not in grads:
+                grads[a] = contrib
+            elif trace is None and _fresh(contrib, g, ans, args, grads):
+                contrib += grads[a]  # a buffer the rule just made: no new array for the sum
+                grads[a] = contrib
+            else:
+                grads[a] = grads[a] + contrib
     result = {}
     for name in names:
         i = graph.inputs[name]
