@@ -31,10 +31,14 @@ cases:
     expect:
       x: "where(x<0, 1, 2)"
   - name: control_characters
-    title: "bell \a escape \e nul \0 end"
+    title: controls hidden in a comment of the expression
     inputs: {x: 0.5}
     steps:
       y: "x * log(-1.0  # \e[2J\e]0;owned\a\r\n)"
+  - name: control_characters_in_title
+    title: "bell \a escape \e nul \0 end"
+    inputs: {x: 0.5}
+    expr: sin(x)
   - name: newline_in_message
     inputs: {x: 0.5}
     steps:
@@ -78,7 +82,8 @@ def test_the_run_reports_every_case_and_no_traceback(run):
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     table = run["csv"]
-    assert {"hostile_text", "control_characters", "newline_in_message", "..", "...", "bad_key", "ctl"} \
+    assert {"hostile_text", "control_characters", "control_characters_in_title", "newline_in_message", "..",
+            "...", "bad_key", "ctl"} \
         <= set(table["case"])
     assert {HOSTILE_FILE, CONTROL_FILE} <= set(table["file"])
     hostile = table[table["case"] == "hostile_text"]
@@ -137,6 +142,8 @@ def test_control_characters_in_expressions_never_reach_a_report_or_the_terminal(
     done, table = run["done"], run["csv"]
     (message,) = table.loc[table["case"] == "control_characters", "message"]
     assert message.endswith("step 'y': control character U+001B is not allowed in an expression")
+    (message,) = table.loc[table["case"] == "control_characters_in_title", "message"]
+    assert message.endswith("key 'title': control character U+0007 is not allowed in 'title'")
     for text in (done.stdout, done.stderr, run["html"], run["md"]):
         assert "\x1b]0;owned" not in text and "\x1b[2J\x1b" not in text and "\r" not in text
     assert not any("\n" in m for m in table["message"])  # a message is one line
