@@ -7,6 +7,13 @@ finite-difference step causes in its arguments (measured on the numpy forward, n
 with our rules: the rules are what is being judged).  Only then may an element whose
 one-sided derivatives disagree be called ``nondiff``; everywhere else the FD
 comparison is enforced.
+
+One kink looks smooth from both sides: an *equality* condition (``x == y``, ``x != y``
+inside ``where``) that holds exactly at the point.  Every neighbour takes the other
+branch, so both one-sided differences agree with each other — and both describe the
+neighbours' branch, not the one the point takes.  There the elements where the
+analytic reference and finite differences differ are ``nondiff`` too (see
+:func:`off_branch`); ``hand_vs_torch`` is enforced as everywhere.
 """
 from __future__ import annotations
 
@@ -20,7 +27,10 @@ from ..graph import Graph
 from ..ops import registry
 from ..reference import fd
 
-__all__ = ["KinkNode", "kinks_near", "disagreeing"]
+__all__ = ["KinkNode", "kinks_near", "disagreeing", "off_branch", "ISOLATED_OPS"]
+
+#: comparisons whose kink set is a tie that the neighbourhood never takes
+ISOLATED_OPS = ("equal", "not_equal")
 
 
 @dataclass
@@ -33,8 +43,16 @@ class KinkNode:
     distance: float
     reach: float
 
+    @property
+    def isolated(self) -> bool:
+        """An equality condition that holds exactly here and nowhere around the point."""
+        return self.op in ISOLATED_OPS and self.distance == 0.0
+
     def describe(self) -> str:
         where = f" at step {self.step!r}" if self.step else ""
+        if self.isolated:
+            return (f"{self.op}{where} holds its tie exactly here: every neighbour takes the other branch, "
+                    "so finite differences describe that branch")
         if self.distance == 0.0:
             return f"{self.op}{where} sits exactly on its kink"
         return f"{self.op}{where} is {self.distance:.3g} from its kink, within the FD step ({self.reach:.3g})"
@@ -104,4 +122,14 @@ def disagreeing(forward: np.ndarray, backward: np.ndarray, rtol: float, atol: fl
     with np.errstate(invalid="ignore"):
         gap = np.abs(forward - backward)
         bound = atol + rtol * np.maximum(np.abs(forward), np.abs(backward)) + error
+        return np.isfinite(gap) & (gap > bound)
+
+
+def off_branch(analytic: np.ndarray, fd_value: np.ndarray, rtol: float, atol: float,
+               error: np.ndarray) -> np.ndarray:
+    """Elements where the analytic derivative (the point's branch) and finite differences
+    (the neighbours' branch) differ by more than the FD tolerance."""
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(np.asarray(analytic, dtype=np.float64) - fd_value)
+        bound = atol + rtol * np.abs(fd_value) + error
         return np.isfinite(gap) & (gap > bound)

@@ -2,7 +2,6 @@
 and the API refuses options it does not know."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 

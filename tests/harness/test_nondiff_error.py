@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from gradcheck_suite import api
+from gradcheck_suite.ops import get
 from tests.harness.verdicts import row, statuses
 
 NONDIFF = {"hand_vs_torch": "pass", "hand_vs_fd": "nondiff", "torch_vs_fd": "nondiff"}
@@ -55,6 +56,25 @@ def test_wrong_subgradient_convention_fails_hand_vs_torch(load_case, broken):
     r = row(table, "hand_vs_torch")
     assert r["status"] == "fail" and r["worst_index"] == "(0,)"
     assert statuses(table)["hand_vs_fd"] == "nondiff"
+
+
+def test_an_equality_tie_is_nondiff_though_both_sides_agree(load_case, broken):
+    # x == y holds exactly at the point: both one-sided differences see the other branch
+    case = load_case("""
+        name: equality_tie
+        inputs: {x: [0.0, 0.5, 1.0], y: [0.0, -0.5, 1.0]}
+        steps:
+          out: sum(where(y != x, x, y) * x)
+    """)
+    table = api.check_case(case).table
+    assert statuses(table) == NONDIFF
+    msg = row(table, "hand_vs_fd")["message"]
+    assert "agree" in msg and "not_equal" in msg and "other branch" in msg and "1 element(s)" in msg
+    # the smooth element (1,) is still judged, and our rule is still held to torch's convention
+    where = get("where")
+    broken("where", vjp=(where.vjp[0], lambda g, ans, c, x, y: where.vjp[1](g, ans, c, x, y) * 1.5, where.vjp[2]))
+    table = api.check_case(case).table
+    assert statuses(table)["hand_vs_torch"] == "fail" and statuses(table)["hand_vs_fd"] == "fail"
 
 
 def test_nan_output_is_an_error_row(load_case):
