@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 from . import __version__
 from .errors import GradcheckError
 
-__all__ = ["main", "build_parser", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
+__all__ = ["main", "build_parser", "positive_int", "DEFAULT_PATHS", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
            "EXIT_INTERRUPTED"]
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -64,7 +64,8 @@ def _comma_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]
     return parse
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (also used by the plug-in commands)."""
     try:
         n = int(text)
     except ValueError:
@@ -108,7 +109,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", dest="name_filter", metavar="SUBSTRING",
                    help="only cases whose name contains SUBSTRING")
     p.add_argument("--tag", action="append", metavar="TAG", help="only cases with TAG (repeatable; any of them)")
-    p.add_argument("--element-limit", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--element-limit", type=positive_int, default=None, metavar="N",
                    help="refuse inputs and constants of more than N elements (default 10,000,000)")
 
 
@@ -137,12 +138,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--format", dest="formats", type=_comma_list(_format_names(), "format"),
                      default=None, metavar="LIST", help="comma list of csv,html,junit,md,json (default: all)")
     run.add_argument("--seed", type=int, default=0, help="run seed added to every generated input (default 0)")
-    run.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+    run.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                      help="check cases in N parallel processes (default 1)")
     run.add_argument("--shard", type=_shard, metavar="K/N", help="check only shard K of N (stable split by name)")
     run.add_argument("--mode", choices=MODE_CHOICES, default=None,
                      help="full Jacobians, random projections, or auto by --threshold (default: each case's own)")
-    run.add_argument("--threshold", type=_positive_int, default=None, metavar="ELEMENTS",
+    run.add_argument("--threshold", type=positive_int, default=None, metavar="ELEMENTS",
                      help="inputs with more elements are checked by projections in auto mode (default 2000)")
     run.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
                      help="give up on a case after SECONDS (an error row)")

@@ -11,27 +11,17 @@ import argparse
 import sys
 from typing import Any
 
+from ..cli import DEFAULT_PATHS, positive_int
 from ..errors import GradcheckError
 from .mutants import KINDS, RULES
 from .render import FORMATS, render
 
-__all__ = ["add_parser", "main", "DEFAULT_PATHS"]
-
-DEFAULT_PATHS = ("cases/",)
+__all__ = ["add_parser", "main"]
 
 
 def _names(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
-
-def _jobs(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return n
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -48,7 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--rule", choices=RULES, action="append", help="only VJP or only JVP rules (default: both)")
     p.add_argument("--kind", action="append", type=_names, metavar="KIND",
                    help=f"only these kinds (repeatable or comma list): {', '.join(KINDS)}")
-    p.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N", help="primitives in N parallel processes")
+    p.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N", help="primitives in N parallel processes")
     p.add_argument("--seed", type=int, default=0, help="run seed for generated inputs and probes (default 0)")
     p.add_argument("--format", dest="mutate_format", choices=FORMATS, default="text", help="default: text")
     p.add_argument("--out", metavar="FILE", help="write the report here instead of standard output")
