@@ -28,7 +28,8 @@ threshold=2000, jobs=1, shard=None, time_limit=None, progress=None) -> RunResult
     stable shards (1-based, by SHA-256 of the name).  ``jobs > 1`` runs cases in
     worker processes (identical results); ``time_limit`` (seconds per case) runs each
     case in a process that is terminated on time-out (an ``error`` row "timed out
-    after N s").  ``progress(done, total, case_name)`` is called after every case.
+    after N s"); without it a case is still stopped after
+    ``harness.run.DEFAULT_TIME_LIMIT`` (600 s) by an in-process alarm.  ``progress(done, total, case_name)`` is called after every case.
     ``RunResult`` has ``.table``, ``.cases`` (the cases run), ``.errors`` (load
     errors), ``.arrays`` and ``.exit_code``.  On Ctrl-C the KeyboardInterrupt carries
     ``.partial``: the RunResult of the cases that finished (``incomplete=True``).

@@ -3,14 +3,20 @@
 Cases run in this process (``jobs=1``), in a pool of worker processes (``jobs>1``,
 results identical to a serial run: every number depends only on the case and the
 seed), or — when ``time_limit`` is set — each in its own worker process that is
-terminated when it runs out of time.  Workers come from a *forkserver* that imported
+terminated when it runs out of time.  Without ``time_limit`` a case still stops after
+:data:`DEFAULT_TIME_LIMIT` seconds: a cheap in-process alarm (no process per case),
+so that one pathological case cannot hang the gate; it interrupts Python code between
+numpy calls, while the explicit limit's process can be killed anywhere.  Workers come from a *forkserver* that imported
 the package before torch did any work, so no thread pool is forked mid-flight.
 """
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -23,7 +29,10 @@ from ..shard import in_shard
 from .checks import CaseResult, check_case, sort_table, sorted_rows
 from .verdict import COLUMNS, make_row
 
-__all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers"]
+__all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers", "DEFAULT_TIME_LIMIT"]
+
+#: seconds a case may take when no time limit is given (generous: the slowest bundled case takes ~1 s)
+DEFAULT_TIME_LIMIT = 600.0
 
 
 @dataclass
@@ -68,9 +77,40 @@ def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[st
                      seed=seed) for err in errors]
 
 
-def _work(case: Case, dtypes, seed, mode, threshold) -> CaseResult:
+class _OutOfTime(BaseException):
+    """Raised by the alarm; a BaseException so that no ``except Exception`` swallows it."""
+
+
+@contextmanager
+def _alarm(seconds: float):
+    """Raise :class:`_OutOfTime` here after ``seconds`` (POSIX main thread; elsewhere no limit)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _work(case: Case, dtypes, seed, mode, threshold, *, alarm: bool = True) -> CaseResult:
+    limit = DEFAULT_TIME_LIMIT
+    try:
+        if not alarm:  # the caller's process-level limit is in charge
+            return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
+        with _alarm(limit):
+            return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
+    except _OutOfTime:
+        return _error_result(case, dtypes, seed, str(EvalError(
+            f"timed out after {limit:g} s (the default limit per case; --time-limit sets another)",
+            file=case.file, case=case.name)))
     except Exception as exc:  # a bug in the harness or a primitive: an error row, never a lost case
         text = f"internal error while checking: {type(exc).__name__}: {exc}".splitlines()[0]
         return _error_result(case, dtypes, seed, str(EvalError(text, file=case.file, case=case.name)))
@@ -84,7 +124,7 @@ def _error_result(case: Case, dtypes, seed, message: str) -> CaseResult:
 
 def _timed_entry(conn, args) -> None:
     try:
-        conn.send(_work(*args))
+        conn.send(_work(*args, alarm=False))
     finally:
         conn.close()
 

@@ -111,3 +111,38 @@ cases:
     slow = result.table[result.table["case"] == "slow"]
     assert list(slow["status"]) == ["error"] and "timed out after 2 s" in slow["message"].iloc[0]
     assert set(result.table[result.table["case"] == "quick"]["status"]) == {"pass"}
+
+
+def test_without_a_time_limit_a_case_still_stops_after_the_default(tmp_path, monkeypatch):
+    import signal
+    import time
+
+    from gradcheck_suite.harness import run as run_module
+
+    path = tmp_path / "cases.yaml"
+    path.write_text("""
+cases:
+  - name: quick
+    inputs: {x: 1.0}
+    expr: exp(x)
+  - name: hangs
+    inputs: {x: 1.0}
+    expr: sin(x)
+""")
+    real = run_module.check_case
+
+    def check_case(case, **kw):  # a case that would never finish
+        if case.name == "hangs":
+            time.sleep(60)
+        return real(case, **kw)
+
+    monkeypatch.setattr(run_module, "check_case", check_case)
+    monkeypatch.setattr(run_module, "DEFAULT_TIME_LIMIT", 0.5)
+    started = time.monotonic()
+    result = api.run([path])  # serial, in this process: the alarm interrupts the sleeping case
+    assert time.monotonic() - started < 30
+    hangs = result.table[result.table["case"] == "hangs"]
+    assert list(hangs["status"]) == ["error"]
+    assert "timed out after 0.5 s (the default limit" in hangs["message"].iloc[0]
+    assert set(result.table[result.table["case"] == "quick"]["status"]) == {"pass"}
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
