@@ -79,6 +79,7 @@ __all__ = [
     "unbroadcast",
     "normalise_params",
     "batch_shape",
+    "distance_to_zero",
 ]
 
 
@@ -248,6 +249,12 @@ def _ensure_loaded() -> None:
 
 
 # ---- helpers every rule may use -------------------------------------------------
+
+
+def distance_to_zero(x: np.ndarray) -> float:
+    """min |x| (inf for an empty array): how far x is from a kink at 0 (a ``kink`` helper)."""
+    x = np.abs(x)
+    return float(np.min(x)) if x.size else float("inf")
 
 
 def batch_shape(g: np.ndarray, core_ndim: int) -> tuple[int, ...]:

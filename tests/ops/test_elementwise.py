@@ -204,7 +204,7 @@ def test_analytic_primitives_have_no_kink_and_kinked_ones_are_not_analytic():
 
 # ---- complex step ------------------------------------------------------------------------
 
-#: every primitive of ops/elementwise.py
+#: every primitive of ops/elementwise.py and ops/activations.py
 NAMES = ["exp", "expm1", "log", "log1p", "sqrt", "square", "abs", "sign", "sin", "cos", "tan", "arcsin",
          "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "softplus", "relu", "leaky_relu", "elu",
          "gelu", "erf", "clip", "maximum", "minimum", "where"]
