@@ -87,11 +87,12 @@ def bench_library(paths: list[str], reps: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as out:
         ours_cmd = [sys.executable, "-m", "gradcheck_suite", "run", *paths, "--out", out, "-q"]
         peer_spec = {"task": "peer_library", "paths": paths}
-        t_ours, t_jobs, t_peer, rss = [], [], [], {}
+        t_ours, t_jobs, t_peer, t_noanswer, rss = [], [], [], [], {}
         info: dict = {}
         for _ in range(reps):
             wall, rss["ours"] = _child_rss(ours_cmd, ROOT)
             t_ours.append(wall)
+            t_noanswer.append(_child_rss(ours_cmd + ["--format", "csv,junit,md,json"], ROOT)[0])
             wall, rss["jobs"] = _child_rss(ours_cmd + ["--jobs", "2"], ROOT)
             t_jobs.append(wall)
             t0 = time.perf_counter()
@@ -106,6 +107,9 @@ def bench_library(paths: list[str], reps: int) -> list[dict]:
     rows.append(_row("B1", "library", info["cases"], "gradcheck-suite run (all reports)",
                      "gradcheck full-mode loop", ours, peer, "ratio ≤ 0.5", _yes(ours / peer <= 0.5),
                      rss["ours"], rss["peer"], reps, note))
+    rows.append(_row("B1", "library", info["cases"], "gradcheck-suite run --format csv,junit,md,json",
+                     "gradcheck full-mode loop", statistics.median(t_noanswer), peer, reps=reps,
+                     note="informative: every report but report.html and its answer key"))
     jobs = statistics.median(t_jobs)
     rows.append(_row("B1", "library", info["cases"], "gradcheck-suite run --jobs 2", "gradcheck full-mode loop",
                      jobs, peer, "", "", rss["jobs"], rss["peer"], reps, "informative: 2 worker processes"))
@@ -153,6 +157,9 @@ def bench_engine(nodes: int, elements: int, reps: int) -> list[dict]:
         rows.append(_row("B3", workload, r["elements"], "engine.gradient (reverse pass)",
                          "torch.autograd.grad (backward)", r["ours_b"], r["peer_b"], "ratio ≤ 1.5",
                          _yes(r["ours_b"] / r["peer_b"] <= 1.5), "", "", reps, what))
+        rows.append(_row("B3", workload, r["elements"], "engine.gradient (reverse pass)",
+                         "torch.autograd.grad, 1 thread", r["ours_b"], r["peer_b_1thread"], "", "", "", "", reps,
+                         "informative: torch limited to one core, as numpy's elementwise code is"))
         rows.append(_row("B3", workload, r["elements"], "engine forward + reverse", "torch forward + backward",
                          r["ours_fb"], r["peer_fb"], "", "", "", "", reps, "informative"))
     return rows
@@ -215,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine(), flush=True)
     rows: list[dict] = []
     steps = (("B1", lambda: bench_library(paths, lib_reps)), ("B2", lambda: bench_large(sizes, big, reps)),
-             ("B3", lambda: bench_engine(nodes, elements, reps)),
+             ("B3", lambda: bench_engine(nodes, elements, 3 * reps)),
              ("B4", lambda: bench_startup("cases/seed/01_sigmoid_affine.yaml", reps)))
     for name, step in steps:
         if name in only:

@@ -140,6 +140,10 @@ def backward(spec: dict) -> dict:
         for key, fn in (("ours_b", ours_backward), ("peer_b", peer_backward), ("ours_fb", ours_both),
                         ("peer_fb", peer_both)):
             times[key].append(_timed(fn)[0])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same backward with torch on one core, as numpy is
+    times["peer_b_1thread"] = [_timed(peer_backward)[0] for _ in range(int(spec["reps"]))]
+    torch.set_num_threads(threads)
     return dict({k: statistics.median(v) for k, v in times.items()}, nodes=len(graph),
                 elements=int(sum(point[n].size for n in names)), agree=agree, rss_mb=_rss_mb())
 

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (benchmark, workload, what ours is) of every row the script writes, in order
 EXPECTED_ROWS = [
     ("B1", "library", "gradcheck-suite run (all reports)"),
+    ("B1", "library", "gradcheck-suite run --format csv,junit,md,json"),
     ("B1", "library", "gradcheck-suite run --jobs 2"),
     ("B2", "tanh_wx", "full three-way check"),
     ("B2", "tanh_wx", "projected check"),
@@ -18,7 +19,9 @@ EXPECTED_ROWS = [
     ("B2", "tanh_mlp", "projected check"),
     ("B2", "tanh_wx", "projected check"),
     ("B3", "scalar_chain", "engine.gradient (reverse pass)"),
+    ("B3", "scalar_chain", "engine.gradient (reverse pass)"),
     ("B3", "scalar_chain", "engine forward + reverse"),
+    ("B3", "big_tensors", "engine.gradient (reverse pass)"),
     ("B3", "big_tensors", "engine.gradient (reverse pass)"),
     ("B3", "big_tensors", "engine forward + reverse"),
     ("B4", "01_sigmoid_affine.yaml", "gradcheck-suite run (one case, all reports)"),
@@ -42,6 +45,8 @@ def test_quick_run_writes_every_row_and_column(tmp_path):
     assert header == COLUMNS
     assert "ratio" in header and "ours_rss_mb" in header
     assert [(r["benchmark"], r["workload"], r["ours"]) for r in rows] == EXPECTED_ROWS
+    assert all(r["peer"] for r in rows) and len({(r["ours"], r["peer"], r["workload"], r["elements"])
+                                                 for r in rows}) == len(rows)
     for r in rows:
         ours, peer, ratio = float(r["ours_s"]), float(r["peer_s"]), float(r["ratio"])
         assert ours > 0 and peer > 0
