@@ -292,15 +292,15 @@ class _Run:
             if near:
                 tol = tolerance_for("hand_vs_fd", self.dtype, fdv, self.case.tolerance, self.rounding)
                 nondiff = kinks.disagreeing(fwd, bwd, tol.rtol, tol.atol, fde)
-                isolated = [k for k in near if k.isolated]
-                if isolated:  # torch's convention is the reference; hand_vs_torch still judges ours
+                exact = [k for k in near if k.exact]
+                if exact:  # torch's convention is the reference; hand_vs_torch still judges ours
                     reference = theirs if theirs is not None and not torch_problem else \
                         hand if hand is not None and not hand_problem else None
                     if reference is not None:
                         nondiff |= kinks.off_branch(reference.reshape(fdv.shape), fdv, tol.rtol, tol.atol, fde)
                 if not nondiff.any():
                     nondiff = None
-                kink_text = (isolated or [min(near, key=lambda k: k.distance)])[0].describe()
+                kink_text = min(near, key=lambda k: (k.distance, k.op not in kinks.ISOLATED_OPS)).describe()
         pairs = {
             "hand_vs_torch": (hand, hand_problem, hand_status, theirs, torch_problem, torch_status),
             "hand_vs_fd": (hand, hand_problem, hand_status, fdv, fd_problem, "error"),

@@ -8,12 +8,16 @@ with our rules: the rules are what is being judged).  Only then may an element w
 one-sided derivatives disagree be called ``nondiff``; everywhere else the FD
 comparison is enforced.
 
-One kink looks smooth from both sides: an *equality* condition (``x == y``, ``x != y``
-inside ``where``) that holds exactly at the point.  Every neighbour takes the other
-branch, so both one-sided differences agree with each other — and both describe the
-neighbours' branch, not the one the point takes.  There the elements where the
-analytic reference and finite differences differ are ``nondiff`` too (see
-:func:`off_branch`); ``hand_vs_torch`` is enforced as everywhere.
+A point *exactly* on a kink can also look smooth from both sides while the chain rule
+does not see it so: an equality condition (``x == y`` inside ``where``) that holds only
+at the point (every neighbour takes the other branch), or a composite that is smooth
+although a primitive inside it is not (``sign(x)·abs(x) = x`` at 0, where the chain
+rule multiplies the subgradient conventions sign'(0) = abs'(0) = 0).  Both one-sided
+differences then agree with each other and describe the function around the point, not
+the convention the point takes.  So on an exact kink the elements where the analytic
+reference (torch) and finite differences differ are ``nondiff`` too (see
+:func:`off_branch`); ``hand_vs_torch`` holds our rules to torch's conventions as
+everywhere.
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from ..reference import fd
 
 __all__ = ["KinkNode", "kinks_near", "disagreeing", "off_branch", "ISOLATED_OPS"]
 
-#: comparisons whose kink set is a tie that the neighbourhood never takes
+#: comparisons whose kink set is a tie that no neighbour of the point takes
 ISOLATED_OPS = ("equal", "not_equal")
 
 
@@ -44,17 +48,18 @@ class KinkNode:
     reach: float
 
     @property
-    def isolated(self) -> bool:
-        """An equality condition that holds exactly here and nowhere around the point."""
-        return self.op in ISOLATED_OPS and self.distance == 0.0
+    def exact(self) -> bool:
+        """The point lies on the kink set itself (not just within the FD step of it)."""
+        return self.distance == 0.0
 
     def describe(self) -> str:
         where = f" at step {self.step!r}" if self.step else ""
-        if self.isolated:
+        if self.exact and self.op in ISOLATED_OPS:
             return (f"{self.op}{where} holds its tie exactly here: every neighbour takes the other branch, "
                     "so finite differences describe that branch")
-        if self.distance == 0.0:
-            return f"{self.op}{where} sits exactly on its kink"
+        if self.exact:
+            return (f"{self.op}{where} sits exactly on its kink, where the chain rule takes the subgradient "
+                    "convention")
         return f"{self.op}{where} is {self.distance:.3g} from its kink, within the FD step ({self.reach:.3g})"
 
 
@@ -127,8 +132,8 @@ def disagreeing(forward: np.ndarray, backward: np.ndarray, rtol: float, atol: fl
 
 def off_branch(analytic: np.ndarray, fd_value: np.ndarray, rtol: float, atol: float,
                error: np.ndarray) -> np.ndarray:
-    """Elements where the analytic derivative (the point's branch) and finite differences
-    (the neighbours' branch) differ by more than the FD tolerance."""
+    """Elements where the analytic derivative (the point's branch or convention) and finite
+    differences (the function around the point) differ by more than the FD tolerance."""
     with np.errstate(invalid="ignore"):
         gap = np.abs(np.asarray(analytic, dtype=np.float64) - fd_value)
         bound = atol + rtol * np.abs(fd_value) + error

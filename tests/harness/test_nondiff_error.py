@@ -77,6 +77,21 @@ def test_an_equality_tie_is_nondiff_though_both_sides_agree(load_case, broken):
     assert statuses(table)["hand_vs_torch"] == "fail" and statuses(table)["hand_vs_fd"] == "fail"
 
 
+def test_a_smooth_composite_of_kinks_is_nondiff_not_fail(load_case):
+    # sign(x)·abs(x) = x is smooth, but the chain rule at 0 multiplies the conventions
+    # sign'(0) = abs'(0) = 0 (as torch does): finite differences cannot judge that convention
+    case = load_case("""
+        name: sign_times_abs
+        inputs: {x: [0.0, 0.7, -1.2]}
+        expr: sum(sign(x) * abs(x))
+    """)
+    table = api.check_case(case).table
+    assert statuses(table) == NONDIFF
+    msg = row(table, "hand_vs_fd")["message"]
+    assert "left 1 vs right 1 agree" in msg and "subgradient convention" in msg and "1 element(s)" in msg
+    # (test_wrong_subgradient_convention_fails_hand_vs_torch: a convention unlike torch's still fails)
+
+
 def test_nan_output_is_an_error_row(load_case):
     case = load_case("""
         name: log_negative
