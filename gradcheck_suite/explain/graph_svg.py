@@ -3,7 +3,9 @@
 Layout, by our own code and no external program:
 
 1. layers by depth (inputs on top; a constant or literal sits just above its first user);
-2. edges longer than one layer get invisible waypoints, one per layer crossed;
+2. edges longer than one layer get invisible waypoints, one per layer crossed (in big
+   graphs, where they would number more than :data:`WAYPOINT_BUDGET`, only edges up to
+   :data:`MAX_SPAN` layers long get them: the layout would grow with their square);
 3. the order inside each layer is improved by barycentre sweeps (fewer crossings);
 4. x positions are pulled toward the mean of the neighbours, keeping the order and a gap.
 
@@ -25,6 +27,10 @@ MARGIN = 16
 LINE = 15
 MAX_CHARS = 27
 SWEEPS = 8
+#: waypoints a layout may use before long edges are drawn without them
+WAYPOINT_BUDGET = 1500
+#: in a graph over the budget, edges crossing more layers than this get no waypoints
+MAX_SPAN = 6
 
 _FILL = {"input": "#e3f4e1", "constant": "#eeeeee", "literal": "#f6f6f6", "step": "#dce9f9",
          "inner": "#f0f5fc"}
@@ -64,12 +70,15 @@ def layout(rows: list[ForwardRow]) -> Layout:
     vlayer = dict(layer)
     edges: list[tuple[int, int, list[int]]] = []
     next_dummy = -1
+    spans = [layer[r.node_id] - layer[a] - 1 for r in rows for a in r.args if a in ids]
+    longest = MAX_SPAN if sum(spans) > WAYPOINT_BUDGET else max(spans, default=0)
     for r in rows:
         for a in r.args:
             if a not in ids:
                 continue
             chain = [a]
-            for lvl in range(layer[a] + 1, layer[r.node_id]):
+            crossed = range(layer[a] + 1, layer[r.node_id])
+            for lvl in (crossed if len(crossed) <= longest else ()):
                 vlayer[next_dummy] = lvl
                 chain.append(next_dummy)
                 next_dummy -= 1
