@@ -20,8 +20,6 @@ from typing import Any, Mapping
 import jinja2
 import numpy as np
 
-from ..explain.html import anchor as answer_anchor
-
 from .results import STATUS_ORDER, Report, anchor_id, case_groups, cell_text, number_text, status_counts, \
     worst_status
 
@@ -176,6 +174,8 @@ def _environment() -> jinja2.Environment:
 
 def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: str | None = None) -> str:
     """The HTML page; ``answer_key`` is the file the cases' "answer key" links point into."""
+    from ..explain.html import anchor as answer_anchor  # the answer key's page, only when it is rendered
+
     views = [_case_view(name, rows, report, element_limit) for name, rows in case_groups(report.table)]
     views.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: worst first, then table order
     counts = status_counts(report.table)
