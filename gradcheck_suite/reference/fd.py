@@ -166,10 +166,22 @@ def _graph_elements(graph: Graph, leaves: Mapping[str, np.ndarray]) -> int:
     return _base(graph, leaves)[1]
 
 
-def _base(graph: Graph, leaves: Mapping[str, np.ndarray]) -> tuple[np.ndarray, int]:
-    """The unperturbed output (float64) and the elements of one copy of the graph, from one forward pass."""
+def _base(graph: Graph, leaves: Mapping[str, np.ndarray]) -> tuple[np.ndarray, int, float]:
+    """From one forward pass: the unperturbed output (float64), the elements of one copy of
+    the graph, and the largest finite magnitude of any value in it.
+
+    That magnitude scales the round-off term of the error estimate: an output that is a
+    small sum of large, cancelling terms carries the round-off of the terms, not its own.
+    """
     ev = engine.evaluate(graph, leaves, np.float64)
-    return np.asarray(ev.output, dtype=np.float64), int(sum(np.size(v) for v in ev.values))
+    magnitude = 0.0
+    for v in ev.values:
+        if np.size(v) and np.asarray(v).dtype != np.bool_:
+            a = np.abs(np.asarray(v, dtype=np.float64))
+            finite = a[np.isfinite(a)]
+            if finite.size:
+                magnitude = max(magnitude, float(finite.max()))
+    return np.asarray(ev.output, dtype=np.float64), int(sum(np.size(v) for v in ev.values)), magnitude
 
 
 def _evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, perturb: Perturb,
@@ -212,7 +224,7 @@ class _Central:
 
 
 def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.ndarray,
-             steps: np.ndarray, f0: np.ndarray) -> _Central:
+             steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0) -> _Central:
     """Richardson-extrapolated central and one-sided differences for ``rows``."""
     nf = len(_FACTORS)
     hs = steps[:, None] * np.asarray(_FACTORS)[None, :]                       # (R, 3)
@@ -225,7 +237,8 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
         d = (plus - minus) / (2 * h)                                          # D(h), D(h/2), D(h/4)
         r1 = (4 * d[:, 1] - d[:, 0]) / 3                                      # cancels the h² term
         r2 = (4 * d[:, 2] - d[:, 1]) / 3
-        scale = np.maximum(np.abs(f0)[None, :], np.maximum(np.abs(plus), np.abs(minus)).max(axis=1))
+        scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.maximum(np.abs(plus), np.abs(minus)).max(axis=1)),
+                           magnitude)
         roundoff = 10 * EPS * scale / steps[:, None]
         spread = 2 * np.abs(r2 - r1)
         fwd_d = (plus - f0[None, None, :]) / h                                # one-sided forward
@@ -237,10 +250,10 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
                     roundoff.max(axis=1, initial=0.0), finite)
 
 
-def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray):
+def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0):
     """Adaptive Richardson over every row: shrink for the domain, refine for truncation."""
     rows = np.arange(n_rows)
-    best = _central(evaluate, rows, steps.copy(), f0)
+    best = _central(evaluate, rows, steps.copy(), f0, magnitude)
     used = steps.copy()
     # the domain: shrink the step of rows whose perturbed values are not finite
     shrink = steps.copy()
@@ -249,7 +262,7 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray):
         if bad.size == 0:
             break
         shrink[bad] *= 0.1
-        again = _central(evaluate, bad, shrink[bad], f0)
+        again = _central(evaluate, bad, shrink[bad], f0, magnitude)
         _take(best, again, bad, np.ones(bad.size, dtype=bool))
         used[bad] = np.where(again.finite, shrink[bad], used[bad])
     # truncation: redo rows whose spread is well above round-off with smaller steps
@@ -258,7 +271,7 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray):
                               & (best.spread > 1e-13 * np.abs(best.value).max(axis=1, initial=0.0)))
         if poor.size == 0:
             break
-        again = _central(evaluate, poor, used[poor] * factor, f0)
+        again = _central(evaluate, poor, used[poor] * factor, f0, magnitude)
         better = again.finite & (again.error.max(axis=1, initial=0.0) < best.error[poor].max(axis=1, initial=0.0))
         _take(best, again, poor, better)
         used[poor[better]] = used[poor[better]] * factor
@@ -301,6 +314,14 @@ def _complex_step_trusted(graph, leaves, name, x0, f0, per_copy) -> bool:
 # ---- public entry points ----------------------------------------------------------
 
 
+
+def _auto_method(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, x0: np.ndarray, f0: np.ndarray,
+                 per_copy: int) -> str:
+    """Complex step where every primitive on the path is analytic and a probe confirms it, else Richardson."""
+    if path_is_analytic(graph, name) and _complex_step_trusted(graph, leaves, name, x0, f0.reshape(-1), per_copy):
+        return "complex-step"
+    return "richardson"
+
 def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
                method: str = "auto", per_copy: int | None = None) -> FDResult:
     """The derivative of the output with respect to every element of input ``name``.
@@ -312,16 +333,14 @@ def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
     """
     leaves = {k: np.asarray(v, dtype=np.float64) for k, v in leaves.items()}
     x0 = leaves[name]
-    f0, elements = _base(graph, leaves)
+    f0, elements, magnitude = _base(graph, leaves)
     per_copy = per_copy or elements
     out_shape = f0.shape
     n = x0.size
     perturb = _unit_perturb(x0)
     shape = x0.shape + out_shape
     if method == "auto":
-        method = "complex-step" if (path_is_analytic(graph, name)
-                                    and _complex_step_trusted(graph, leaves, name, x0, f0.reshape(-1), per_copy)) \
-            else "richardson"
+        method = _auto_method(graph, leaves, name, x0, f0, per_copy)
     if method == "complex-step":
         evaluate_c = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas,  # noqa: E731
                                                     per_copy, np.complex128)
@@ -329,7 +348,8 @@ def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
         return FDResult(value.reshape(shape), error.reshape(shape), "complex-step",
                         np.full(x0.shape, COMPLEX_STEP))
     evaluate = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas, per_copy)  # noqa: E731
-    value, error, fwd, bwd, used = _richardson(evaluate, n, default_step(x0).reshape(-1), f0.reshape(-1))
+    value, error, fwd, bwd, used = _richardson(evaluate, n, default_step(x0).reshape(-1), f0.reshape(-1),
+                                               magnitude)
     return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used.reshape(x0.shape),
                     fwd.reshape(shape), bwd.reshape(shape))
 
@@ -344,14 +364,12 @@ def directional(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, direc
     x0 = leaves[name]
     directions = np.asarray(directions, dtype=np.float64)
     k = directions.shape[0]
-    f0, elements = _base(graph, leaves)
+    f0, elements, magnitude = _base(graph, leaves)
     per_copy = per_copy or elements
     perturb = _direction_perturb(x0, directions)
     shape = (k,) + f0.shape
     if method == "auto":
-        method = "complex-step" if (path_is_analytic(graph, name)
-                                    and _complex_step_trusted(graph, leaves, name, x0, f0.reshape(-1), per_copy)) \
-            else "richardson"
+        method = _auto_method(graph, leaves, name, x0, f0, per_copy)
     if method == "complex-step":
         evaluate_c = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas,  # noqa: E731
                                                     per_copy, np.complex128)
@@ -360,7 +378,7 @@ def directional(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, direc
     size = np.abs(directions.reshape(k, -1)).max(axis=1, initial=0.0)
     steps = EPS ** (1 / 3) * max(1.0, float(np.abs(x0).max(initial=0.0))) / np.where(size > 0, size, 1.0)
     evaluate = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas, per_copy)  # noqa: E731
-    value, error, fwd, bwd, used = _richardson(evaluate, k, steps, f0.reshape(-1))
+    value, error, fwd, bwd, used = _richardson(evaluate, k, steps, f0.reshape(-1), magnitude)
     return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used,
                     fwd.reshape(shape), bwd.reshape(shape))
 
