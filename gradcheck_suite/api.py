@@ -97,7 +97,7 @@ def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None
 
 
 def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0, mode: str | None = None,
-               threshold: int = 2000) -> CaseResult:
+               threshold: int = DEFAULT_THRESHOLD) -> CaseResult:
     """Every check of one case; see the module docstring (ValueError for an unknown dtype or mode)."""
     _validate(dtypes, mode, seed)
     return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
@@ -106,7 +106,8 @@ def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0
 
 def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name_filter: str | None = None,
         tags: Sequence[str] | None = None, dtypes: Sequence[str] | None = None, seed: int = 0,
-        mode: str | None = None, threshold: int = 2000, jobs: int = 1, shard: tuple[int, int] | None = None,
+        mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
+        shard: tuple[int, int] | None = None,
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
         element_limit: int = 10**7) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
