@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import __version__
+from .case import DTYPES
 from .errors import GradcheckError
 
 __all__ = ["main", "build_parser", "positive_int", "DEFAULT_PATHS", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
@@ -44,7 +45,6 @@ PLUGIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mutate", "gradcheck_suite.mutation.command", "mutation score of a case library"),
 )
 
-DTYPE_CHOICES = ("float64", "float32")
 MODE_CHOICES = ("auto", "full", "projected")
 DEFAULT_PATHS = ("cases/",)
 
@@ -132,7 +132,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                          description="Load every case file under the paths, run the checks, write the "
                                      "reports into --out and print a summary.")
     _add_selection(run)
-    run.add_argument("--dtype", action="append", type=_comma_list(DTYPE_CHOICES, "dtype"), metavar="DTYPE",
+    run.add_argument("--dtype", action="append", type=_comma_list(DTYPES, "dtype"), metavar="DTYPE",
                      help="float64 and/or float32 (repeatable or comma list; default: each case's own)")
     run.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: reports/)")
     run.add_argument("--format", dest="formats", type=_comma_list(_format_names(), "format"),

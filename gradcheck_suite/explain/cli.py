@@ -16,12 +16,13 @@ import os
 import sys
 from typing import Any
 
+from ..case import DTYPES
+from ..cli import DEFAULT_PATHS
 from ..errors import CaseError, GradcheckError, suggest
 
 __all__ = ["add_parser", "main", "add_explain_parser", "explain_main", "add_grade_parser", "grade_main",
-           "find_case", "render", "render_grades", "DEFAULT_PATHS", "FORMATS"]
+           "find_case", "render", "render_grades", "FORMATS"]
 
-DEFAULT_PATHS = ("cases/",)
 FORMATS = ("text", "md", "html")
 
 
@@ -35,7 +36,7 @@ def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", dest="explain_format", choices=FORMATS, default="text", help="default: text")
     p.add_argument("--blank", action="store_true", help="the exercise sheet: every derivative value blanked")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--dtype", choices=("float64", "float32"), help="default: the case's first dtype")
+    p.add_argument("--dtype", choices=DTYPES, help="default: the case's first dtype")
     p.add_argument("--seed", type=int, default=0, help="run seed added to generated inputs (default 0)")
     p.add_argument("--full", action="store_true", help="text format: every element of every array")
     p.add_argument("--no-harness", action="store_true", help="skip the three-routes section (faster)")
