@@ -151,9 +151,7 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
     out = ev.output
     trace = engine.Trace()
     seed = np.ones(out.shape, dtype=ev.dtype)
-    grads = engine.vjp(ev, seed, trace=trace)
-    # each gradient has its input's shape (a 0-d input gets a 0-d gradient)
-    grads = {n: np.reshape(g, ev.values[graph.inputs[n]].shape) for n, g in grads.items()}
+    grads = engine.vjp(ev, seed, trace=trace)  # each gradient has its input's shape
     output_name = graph[graph.output].name
     if out.size == 1:
         seed_text = f"∂{output_name}/∂{output_name} = 1"

@@ -322,6 +322,30 @@ def _auto_method(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, x0: 
         return "complex-step"
     return "richardson"
 
+def _estimate(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, x0: np.ndarray, perturb: Perturb,
+              n_rows: int, steps: np.ndarray, f0: np.ndarray, magnitude: float, per_copy: int, method: str):
+    """Derivatives along ``n_rows`` perturbations: complex step or adaptive Richardson.
+
+    Returns ``(value, error, method, step used, forward, backward)`` as flat rows (the
+    one-sided estimates are None for the complex step).
+    """
+    if method == "auto":
+        method = _auto_method(graph, leaves, name, x0, f0, per_copy)
+
+    def evaluate(rows, deltas, dtype=np.float64):
+        return _evaluate(graph, leaves, name, perturb, rows, deltas, per_copy, dtype)
+
+    if method == "complex-step":
+        value, error = _complex_step(lambda rows, deltas: evaluate(rows, deltas, np.complex128), n_rows)
+        return value, error, method, np.full(n_rows, COMPLEX_STEP), None, None
+    value, error, fwd, bwd, used = _richardson(evaluate, n_rows, steps, f0.reshape(-1), magnitude)
+    return value, error, method, used, fwd, bwd
+
+
+def _one_sided(fwd, bwd, shape) -> tuple:
+    return () if fwd is None else (fwd.reshape(shape), bwd.reshape(shape))
+
+
 def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
                method: str = "auto", per_copy: int | None = None) -> FDResult:
     """The derivative of the output with respect to every element of input ``name``.
@@ -339,19 +363,10 @@ def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
     n = x0.size
     perturb = _unit_perturb(x0)
     shape = x0.shape + out_shape
-    if method == "auto":
-        method = _auto_method(graph, leaves, name, x0, f0, per_copy)
-    if method == "complex-step":
-        evaluate_c = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas,  # noqa: E731
-                                                    per_copy, np.complex128)
-        value, error = _complex_step(evaluate_c, n)
-        return FDResult(value.reshape(shape), error.reshape(shape), "complex-step",
-                        np.full(x0.shape, COMPLEX_STEP))
-    evaluate = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas, per_copy)  # noqa: E731
-    value, error, fwd, bwd, used = _richardson(evaluate, n, default_step(x0).reshape(-1), f0.reshape(-1),
-                                               magnitude)
-    return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used.reshape(x0.shape),
-                    fwd.reshape(shape), bwd.reshape(shape))
+    value, error, method, used, fwd, bwd = _estimate(graph, leaves, name, x0, perturb, n,
+                                                     default_step(x0).reshape(-1), f0, magnitude, per_copy, method)
+    return FDResult(value.reshape(shape), error.reshape(shape), method, used.reshape(x0.shape),
+                    *_one_sided(fwd, bwd, shape))
 
 
 def directional(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, directions: np.ndarray, *,
@@ -368,19 +383,11 @@ def directional(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, direc
     per_copy = per_copy or elements
     perturb = _direction_perturb(x0, directions)
     shape = (k,) + f0.shape
-    if method == "auto":
-        method = _auto_method(graph, leaves, name, x0, f0, per_copy)
-    if method == "complex-step":
-        evaluate_c = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas,  # noqa: E731
-                                                    per_copy, np.complex128)
-        value, error = _complex_step(evaluate_c, k)
-        return FDResult(value.reshape(shape), error.reshape(shape), "complex-step", np.full(k, COMPLEX_STEP))
     size = np.abs(directions.reshape(k, -1)).max(axis=1, initial=0.0)
     steps = EPS ** (1 / 3) * max(1.0, float(np.abs(x0).max(initial=0.0))) / np.where(size > 0, size, 1.0)
-    evaluate = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas, per_copy)  # noqa: E731
-    value, error, fwd, bwd, used = _richardson(evaluate, k, steps, f0.reshape(-1), magnitude)
-    return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used,
-                    fwd.reshape(shape), bwd.reshape(shape))
+    value, error, method, used, fwd, bwd = _estimate(graph, leaves, name, x0, perturb, k, steps, f0, magnitude,
+                                                     per_copy, method)
+    return FDResult(value.reshape(shape), error.reshape(shape), method, used, *_one_sided(fwd, bwd, shape))
 
 
 def step_error_curve(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, index: tuple[int, ...],
