@@ -63,7 +63,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .case import DTYPES, Case
+from .case import Case
+from .contract import DEFAULT_THRESHOLD, DTYPES, MODES
 from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
 from .harness.run import RunResult, run_cases, select, start_workers
@@ -81,17 +82,14 @@ def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7
     return load_paths(list(paths), element_limit=element_limit)
 
 
-_MODES = ("auto", "full", "projected")
-#: inputs with more elements than this are checked by random projections in ``auto`` mode
-DEFAULT_THRESHOLD = 2000
 
 
 def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None:
     for d in dtypes or ():
         if d not in DTYPES:
             raise ValueError(f"unknown dtype {d!r}: use one of {', '.join(DTYPES)}")
-    if mode is not None and mode not in _MODES:
-        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(_MODES)}")
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if seed is not None and int(seed) < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from .contract import DTYPES
 from .graph import Graph
 
 __all__ = ["ValueSpec", "Case", "DTYPES"]
 
-#: dtypes a case may ask for
-DTYPES = ("float64", "float32")
 
 
 @dataclass

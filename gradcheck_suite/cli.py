@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .case import DTYPES
+from .contract import DEFAULT_THRESHOLD, DTYPES, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, FORMATS, MODES
 from .errors import GradcheckError
 
 __all__ = ["main", "build_parser", "positive_int", "DEFAULT_PATHS", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
            "EXIT_INTERRUPTED"]
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: (command, module, one-line help) of commands other packages provide.  The module is
 #: imported only when its command is run; a module that does not exist (yet) hides it.
@@ -45,7 +44,6 @@ PLUGIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mutate", "gradcheck_suite.mutation.command", "mutation score of a case library"),
 )
 
-MODE_CHOICES = ("auto", "full", "projected")
 DEFAULT_PATHS = ("cases/",)
 
 
@@ -135,16 +133,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--dtype", action="append", type=_comma_list(DTYPES, "dtype"), metavar="DTYPE",
                      help="float64 and/or float32 (repeatable or comma list; default: each case's own)")
     run.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: reports/)")
-    run.add_argument("--format", dest="formats", type=_comma_list(_format_names(), "format"),
+    run.add_argument("--format", dest="formats", type=_comma_list(FORMATS, "format"),
                      default=None, metavar="LIST", help="comma list of csv,html,junit,md,json (default: all)")
     run.add_argument("--seed", type=int, default=0, help="run seed added to every generated input (default 0)")
     run.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                      help="check cases in N parallel processes (default 1)")
     run.add_argument("--shard", type=_shard, metavar="K/N", help="check only shard K of N (stable split by name)")
-    run.add_argument("--mode", choices=MODE_CHOICES, default=None,
+    run.add_argument("--mode", choices=MODES, default=None,
                      help="full Jacobians, random projections, or auto by --threshold (default: each case's own)")
     run.add_argument("--threshold", type=positive_int, default=None, metavar="ELEMENTS",
-                     help="inputs with more elements are checked by projections in auto mode (default 2000)")
+                     help=f"inputs with more elements are checked by projections in auto mode (default {DEFAULT_THRESHOLD})")
     run.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
                      help="give up on a case after SECONDS (an error row)")
     run.add_argument("--baseline", metavar="RESULTS", help="compare with an earlier results.csv or results.json")
@@ -180,10 +178,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         else:
             sub.add_parser(name, help=help_text)
     return parser
-
-
-def _format_names() -> tuple[str, ...]:
-    return ("csv", "html", "junit", "md", "json")
 
 
 def _module_exists(module: str) -> bool:
@@ -253,7 +247,7 @@ def _versions() -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """``run``: check the cases, write the reports, print the summary."""
     from . import api
-    from .report import FORMATS, Report, exit_code, progress_bar, render_summary, write_reports
+    from .report import Report, exit_code, progress_bar, render_summary, write_reports
 
     paths = args.paths or list(DEFAULT_PATHS)
     formats = _flatten([args.formats]) if args.formats else list(FORMATS)

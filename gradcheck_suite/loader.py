@@ -29,7 +29,8 @@ import numpy as np
 import yaml
 
 from . import engine
-from .case import DTYPES, Case, ValueSpec
+from .case import Case, ValueSpec
+from .contract import DTYPES, MODES
 from .errors import CaseError, GradcheckError, LimitError, suggest
 from .expr import CONTROL_CHARACTERS, DEFAULT_LIMITS, Limits, Origin, parse_expression
 from .graph import Graph
@@ -54,7 +55,6 @@ CASE_KEYS = ("name", "title", "description", "tags", "inputs", "constants", "ste
              "expr", "expect", "dtypes", "tolerance", "mode")
 GENERATOR_KEYS = ("shape", "init", "mean", "std", "low", "high", "seed")
 TOLERANCE_KEYS = ("rtol", "atol")
-MODES = ("auto", "full", "projected")
 INITS = ("normal", "uniform")
 #: the most elements one input or constant may have (checked before anything is allocated)
 DEFAULT_ELEMENT_LIMIT = 10**7

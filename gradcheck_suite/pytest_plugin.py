@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from .contract import MODES
+
 __all__ = ["GradcheckFile", "GradcheckItem"]
 
 _SUFFIXES = (".yaml", ".yml")
@@ -39,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="check every case in this dtype instead of the case's own dtypes (repeatable)")
     group.addoption("--gradcheck-seed", type=int, default=0, metavar="SEED",
                     help="seed for generated inputs and projections (default 0)")
-    group.addoption("--gradcheck-mode", default=None, choices=["auto", "full", "projected"],
+    group.addoption("--gradcheck-mode", default=None, choices=list(MODES),
                     help="full Jacobians or random projections for large inputs")
     parser.addini("gradcheck_paths", "case-file paths collected by gradcheck-suite", type="paths", default=[])
 

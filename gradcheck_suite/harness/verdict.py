@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import CHECK_ORDER, CHECKS, STATUSES, TEXT_COLUMNS
+from ..contract import COLUMNS as _COLUMNS
 from .tolerances import Tolerance
 
 __all__ = [
@@ -29,15 +31,7 @@ __all__ = [
     "first_nonfinite",
 ]
 
-#: the results table's columns, in order (a contract with the renderers)
-COLUMNS = ["case", "file", "dtype", "input", "shape", "check", "status", "max_abs_err", "max_rel_err",
-           "atol", "rtol", "fd_err_est", "worst_index", "actual", "expected", "method", "mode", "message",
-           "seed", "time_hand_s", "time_torch_s", "time_fd_s"]
-#: the gradient checks, in table order
-CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
-#: every check name, in table order (load and evaluate are the error rows)
-CHECK_ORDER = ("load", "evaluate") + CHECKS
-STATUSES = ("pass", "fail", "nondiff", "error", "skip")
+COLUMNS = list(_COLUMNS)  # a list: pandas takes it as the column order
 #: what the compared value and the reference are called in messages
 LABELS = {
     "hand_vs_torch": ("ours", "torch"),
@@ -121,9 +115,7 @@ def compare(actual: np.ndarray, reference: np.ndarray, tol: Tolerance, fd_err: n
 
 def make_row(**fields: Any) -> dict[str, Any]:
     """A table row with every column (missing ones empty: "" for text, NaN for numbers)."""
-    text = {"case", "file", "dtype", "input", "shape", "check", "status", "worst_index", "method", "mode",
-            "message"}
-    row = {c: ("" if c in text else float("nan")) for c in COLUMNS}
+    row = {c: ("" if c in TEXT_COLUMNS else float("nan")) for c in COLUMNS}
     unknown = set(fields) - set(COLUMNS)
     if unknown:
         raise KeyError(f"unknown result columns {sorted(unknown)}")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..contract import FORMAT_FILES, FORMATS as FORMAT_NAMES
 from .answer_key import FILE_NAME as ANSWER_KEY_FILE, render_answer_key
 from .atomic import append_text, write_atomic
 from .csv import render_csv
@@ -27,13 +28,11 @@ __all__ = [
 ]
 
 #: format name (as ``--format`` spells it) → (file name, renderer)
-FORMATS: dict[str, tuple[str, Callable[[Report], str]]] = {
-    "csv": ("results.csv", render_csv),
-    "html": ("report.html", render_html),
-    "junit": ("junit.xml", render_junit),
-    "md": ("summary.md", render_markdown),
-    "json": ("results.json", render_json),
+_RENDERERS: dict[str, Callable[[Report], str]] = {
+    "csv": render_csv, "html": render_html, "junit": render_junit, "md": render_markdown, "json": render_json,
 }
+FORMATS: dict[str, tuple[str, Callable[[Report], str]]] = {name: (FORMAT_FILES[name], _RENDERERS[name])
+                                                           for name in FORMAT_NAMES}
 
 
 def write_reports(report: Report, out_dir: str | os.PathLike, formats: Iterable[str] = tuple(FORMATS), *,

@@ -27,24 +27,8 @@ __all__ = [
     "anchor_id", "safe_name", "case_groups",
 ]
 
-#: the table's columns, in the order every tabular report writes them (a contract)
-COLUMNS = (
-    "case", "file", "dtype", "input", "shape", "check", "status",
-    "max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "worst_index",
-    "actual", "expected", "method", "mode", "message", "seed",
-    "time_hand_s", "time_torch_s", "time_fd_s",
-)
-#: timing columns: the only ones allowed to differ between two runs with the same seed
-TIME_COLUMNS = ("time_hand_s", "time_torch_s", "time_fd_s")
-#: columns holding floating-point numbers
-FLOAT_COLUMNS = ("max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "actual",
-                 "expected") + TIME_COLUMNS
-#: row statuses (a contract), mildest first
-STATUSES = ("pass", "nondiff", "skip", "fail", "error")
-#: checks of gradient rows; "evaluate" and "load" mark error rows
-CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
-#: how bad a status is, for "worst first" orderings (error worst)
-STATUS_ORDER = {"error": 0, "fail": 1, "nondiff": 2, "skip": 3, "pass": 4}
+from ..contract import CHECKS, COLUMNS, EXIT_ERROR, EXIT_FAIL, EXIT_OK, FLOAT_COLUMNS, STATUS_ORDER, STATUSES, \
+    TIME_COLUMNS
 
 
 @dataclass
@@ -139,10 +123,10 @@ def exit_code(table: pd.DataFrame) -> int:
     """0 every check passed (nondiff/skip allowed), 1 a fail, 2 an error."""
     statuses = set(table["status"])
     if "error" in statuses:
-        return 2
+        return EXIT_ERROR
     if "fail" in statuses:
-        return 1
-    return 0
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -1,0 +1,104 @@
+"""The results contract, in one place: columns, statuses, checks, modes, defaults, formats.
+
+Everything a user's CI, a renderer or a baseline comparison may rely on is defined
+here and imported everywhere else; ``docs/reports.md`` documents the same facts for
+people.  Nothing in this module computes anything.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+__all__ = [
+    "COLUMNS", "TEXT_COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS",
+    "STATUSES", "STATUS_ORDER", "FAILING_STATUSES",
+    "CHECKS", "CASE_CHECKS", "SUBJECT_CHECKS", "ERROR_CHECKS", "CHECK_ORDER", "CHECK_DOCS",
+    "MODES", "DEFAULT_MODE", "DEFAULT_THRESHOLD", "DTYPES", "FORMATS", "FORMAT_FILES",
+    "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR", "EXIT_INTERRUPTED",
+]
+
+# ---- the table ---------------------------------------------------------------------
+
+#: the results table's columns, in the order every tabular report writes them
+COLUMNS = (
+    "case", "file", "dtype", "input", "shape", "check", "status",
+    "max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "worst_index",
+    "actual", "expected", "method", "mode", "message", "seed",
+    "time_hand_s", "time_torch_s", "time_fd_s",
+)
+#: columns holding text ("" when empty)
+TEXT_COLUMNS = ("case", "file", "dtype", "input", "shape", "check", "status", "worst_index", "method", "mode",
+                "message")
+#: timing columns: the only ones allowed to differ between two runs with the same seed
+TIME_COLUMNS = ("time_hand_s", "time_torch_s", "time_fd_s")
+#: columns holding floating-point numbers (NaN when empty)
+FLOAT_COLUMNS = ("max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "actual", "expected") + TIME_COLUMNS
+
+# ---- statuses ----------------------------------------------------------------------
+
+#: row statuses, mildest first
+STATUSES = ("pass", "nondiff", "skip", "fail", "error")
+#: how bad a status is, for "worst first" orderings (0 is the worst)
+STATUS_ORDER = MappingProxyType({s: i for i, s in enumerate(reversed(STATUSES))})
+#: statuses that make the gate fail (exit 1 for fail, 2 for error)
+FAILING_STATUSES = ("fail", "error")
+
+# ---- checks ------------------------------------------------------------------------
+
+#: checks of a case's own routes: our engine, torch.autograd on the case's graph, finite
+#: differences of the case's graph, the case's ``expect:`` claims
+CASE_CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
+#: checks of a user's code under test (a *subject*, see docs/subjects.md)
+SUBJECT_CHECKS = ("subject_forward", "subject_vs_hand", "subject_vs_torch", "subject_vs_fd",
+                  "subject_forward_ad", "subject_double_backward")
+#: every gradient check, in table order
+CHECKS = CASE_CHECKS + ("hand_jvp",) + SUBJECT_CHECKS
+#: checks of error rows: a file or case that could not be loaded, a case that could not be evaluated
+ERROR_CHECKS = ("load", "evaluate")
+#: every check name, in table order
+CHECK_ORDER = ERROR_CHECKS + CHECKS
+#: what each check compares (the text of docs/reports.md's table)
+CHECK_DOCS = MappingProxyType({
+    "load": "the file or case could not be loaded (status error)",
+    "evaluate": "the case could not be evaluated in this dtype (status error)",
+    "hand_vs_torch": "our engine's gradient (VJP rules, and JVP rules where affordable) against torch.autograd "
+                     "on the case's graph",
+    "hand_vs_fd": "our engine's gradient against finite differences of the case's forward (float64)",
+    "torch_vs_fd": "torch.autograd on the case's graph against finite differences (float64)",
+    "expect_vs_torch": "an expect: claim against torch.autograd",
+    "hand_jvp": "present only as skip: a primitive on the path declares no JVP rule, so forward mode is not "
+                "checked",
+    "subject_forward": "the subject's output against the reference's forward value",
+    "subject_vs_hand": "the subject's gradient against our engine on the case's graph",
+    "subject_vs_torch": "the subject's gradient against torch.autograd on the case's graph (or the reference "
+                        "function)",
+    "subject_vs_fd": "the subject's gradient against finite differences of the subject's own forward (float64)",
+    "subject_forward_ad": "torch subjects: forward-mode AD (JVP) against the subject's reverse mode",
+    "subject_double_backward": "torch subjects: the double backward (derivative of the VJP) against finite "
+                               "differences of the subject's first backward",
+})
+
+# ---- modes, dtypes, defaults -------------------------------------------------------
+
+#: how an input is checked: full Jacobians, seeded random projections, or auto by size
+MODES = ("auto", "full", "projected")
+DEFAULT_MODE = "auto"
+#: inputs with more elements than this are checked by random projections in auto mode
+DEFAULT_THRESHOLD = 2000
+#: dtypes a case or a subject may be checked in
+DTYPES = ("float64", "float32")
+
+# ---- reports -----------------------------------------------------------------------
+
+#: report formats of ``run --format`` and the file each writes into ``--out``
+FORMAT_FILES = MappingProxyType({
+    "csv": "results.csv",
+    "html": "report.html",
+    "junit": "junit.xml",
+    "md": "summary.md",
+    "json": "results.json",
+})
+FORMATS = tuple(FORMAT_FILES)
+
+# ---- exit codes --------------------------------------------------------------------
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
