@@ -35,10 +35,11 @@ FLOAT_COLUMNS = ("max_abs_err", "max_rel_err", "atol", "rtol", "fd_err_est", "ac
 
 # ---- statuses ----------------------------------------------------------------------
 
-#: row statuses, mildest first
+#: row statuses, in the order every report lists and counts them
 STATUSES = ("pass", "nondiff", "skip", "fail", "error")
-#: how bad a status is, for "worst first" orderings (0 is the worst)
-STATUS_ORDER = MappingProxyType({s: i for i, s in enumerate(reversed(STATUSES))})
+#: how bad a status is, for "worst first" orderings (0 is the worst; a skip judged nothing,
+#: a nondiff judged everything but the kinks, so it ranks as the worse of the two)
+STATUS_ORDER = MappingProxyType({"error": 0, "fail": 1, "nondiff": 2, "skip": 3, "pass": 4})
 #: statuses that make the gate fail (exit 1 for fail, 2 for error)
 FAILING_STATUSES = ("fail", "error")
 

@@ -2,13 +2,15 @@
 
 For signed Gaussian probes ``u`` (output-shaped) and ``v`` (input-shaped) — never
 non-negative ones, whose sums hide errors that cancel (a blind spot of the peers'
-fast modes):
+fast modes) — every declared check is judged from its two routes:
 
-* ``hand_vs_torch`` compares our VJP ``uᵀJ`` with torch's element by element (and, for a
-  one-element output, the full gradients, which cost one backward pass each);
-* ``hand_vs_fd`` compares ``(uᵀJ)·v`` from our VJP and ``uᵀ(J v)`` from our JVP with
-  ``uᵀ(J v)`` from the finite-difference directional derivative;
-* ``torch_vs_fd`` compares ``(uᵀJ)·v`` from torch's VJP with the same FD number.
+* two analytic routes (``hand_vs_torch``, ``subject_vs_hand`` …) compare their VJPs
+  ``uᵀJ`` element by element (for a one-element output, the full gradients, which cost
+  one backward pass each); a route with only a forward mode (``subject_forward_ad``)
+  gives ``uᵀ(J v)``, compared with the reference's ``(uᵀJ)·v``;
+* an analytic route against a finite-difference route (``hand_vs_fd``,
+  ``subject_vs_fd`` …) compares ``(uᵀJ)·v`` from its VJP (and ``uᵀ(J v)`` from its JVP,
+  where it has one) with ``uᵀ(J v)`` from the directional finite difference.
 
 A projected scalar passes when ``|a − r| ≤ atol·max(1, M) + rtol·M + e`` with
 ``M = Σ|(uᵀJ)ᵢ vᵢ|`` (torch's terms: the size of what is summed, which bounds the
@@ -18,14 +20,13 @@ Jacobian, which names the worst element.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .. import engine
-from ..reference import fd, torch_ref
-from .tolerances import Tolerance, tolerance_for
+from .tolerances import Tolerance
 from .verdict import compare, first_nonfinite, index_text, num
 
 __all__ = ["Outcome", "check"]
@@ -43,7 +44,7 @@ class Outcome:
     def status_of(self, check: str) -> str:
         """Status of ``check`` when there is no full Jacobian to fall back to."""
         if self.check == "":
-            return "nondiff" if "kink" in self.note and check != "hand_vs_torch" else "skip"
+            return "nondiff" if "kink" in self.note and not _analytic_pair(check) else "skip"
         return "fail" if check == self.check else "skip"
 
     def message_of(self, check: str, name: str) -> str:
@@ -53,6 +54,10 @@ class Outcome:
         return f"{check} failed for input {name!r} in projected mode: {self.note}"
 
 
+def _analytic_pair(check: str) -> bool:
+    return not check.endswith("_fd") and check != "subject_double_backward"
+
+
 def _scalar_compare(a: np.ndarray, r: np.ndarray, mag: np.ndarray, tol: Tolerance, e: np.ndarray):
     bound = tol.atol * np.maximum(1.0, mag) + tol.rtol * mag + e
     err = np.abs(a - r)
@@ -60,82 +65,156 @@ def _scalar_compare(a: np.ndarray, r: np.ndarray, mag: np.ndarray, tol: Toleranc
     return bool(np.all(err <= bound)), k, float(err[k]), float(bound[k])
 
 
-def check(run: Any, name: str, rng: np.random.Generator, probes: int) -> Outcome:
-    """The projected rows of input ``name`` (``run`` is the harness's per-dtype run)."""
-    ev, x = run.ev, run.point[name]
-    out_shape = ev.output.shape
-    scalar = ev.output.size == 1
-    u = rng.standard_normal((probes,) + out_shape)
-    v = rng.standard_normal((probes,) + x.shape)
-    import time
+class _Probes:
+    """The probes of one input and every route's answer to them, computed once and timed."""
 
-    t0 = time.perf_counter()
+    def __init__(self, checker: Any, name: str, rng: np.random.Generator, probes: int) -> None:
+        self.checker, self.name, self.k = checker, name, probes
+        p = checker.point
+        u = rng.standard_normal((probes,) + p.out_shape)  # u then v: the seeded probes of every run
+        self.v = rng.standard_normal((probes,) + p.values[name].shape)
+        self._u = {p.out_shape: u}
+        self.rng = rng
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def u(self, route: Any) -> np.ndarray:
+        shape = route.out_shape(self.name)
+        if shape not in self._u:
+            self._u[shape] = self.rng.standard_normal((self.k,) + shape)
+        return self._u[shape]
+
+    def _timed(self, route: Any, what: str, fn):
+        key = (route.name, what)
+        if key not in self._cache:
+            t0 = time.perf_counter()
+            self._cache[key] = fn()
+            if route.timing_column:
+                timing = self.checker.point.timing
+                timing[route.timing_column] = timing.get(route.timing_column, 0.0) + time.perf_counter() - t0
+        return self._cache[key]
+
+    def vjp(self, route: Any) -> np.ndarray:
+        u = self.u(route)
+        return self._timed(route, "vjp", lambda: np.asarray(route.vjp(self.name, u), dtype=np.float64))
+
+    def gradient(self, route: Any) -> np.ndarray:
+        one = np.ones((1,) + route.out_shape(self.name))
+        return self._timed(route, "grad", lambda: np.asarray(route.vjp(self.name, one), dtype=np.float64)[0])
+
+    def jvp(self, route: Any) -> np.ndarray:
+        return self._timed(route, "jvp", lambda: np.asarray(route.jvp(self.name, self.v), dtype=np.float64))
+
+    def directional(self, route: Any):
+        return self._timed(route, "dir", lambda: route.directional(self.name, self.v))
+
+
+def check(checker: Any, name: str, rng: np.random.Generator, probes: int, specs: list) -> Outcome:
+    """The projected rows of input ``name`` for the declared ``specs`` (``checker``: the harness's point)."""
+    p = checker.point
+    routes = checker.routes
+    pr = _Probes(checker, name, rng, probes)
+    in_axes = tuple(range(1, 1 + p.values[name].ndim))
+    forward_time = dict(p.forward_time)
+    rows: list[dict[str, Any]] = []
     try:
-        hand_vjp = engine.vjp(ev, u.astype(run.np_dtype), wrt=[name])[name].astype(np.float64)
-        hand_jvp = engine.jvp(ev, {name: v.astype(run.np_dtype)}).astype(np.float64)
-        hand_grad = engine.gradient(ev, wrt=[name])[name] if scalar else None
-    except Exception as exc:  # a broken rule: the full path reports it with its message
-        return Outcome(False, note=f"random projections could not be computed ({type(exc).__name__}: {exc})",
-                       check="hand_vs_torch")
-    t_hand = time.perf_counter() - t0 + run.t_forward
-    t0 = time.perf_counter()
-    torch_vjp = torch_ref.vjp(run.tev, u, [name])[name].astype(np.float64)
-    torch_grad = torch_ref.gradient(run.tev, [name])[name] if scalar else None
-    t_torch = time.perf_counter() - t0 + run.t_torch_forward
-    t0 = time.perf_counter()
-    dirs = fd.directional(run.graph, run.point64, name, v)
-    t_fd = time.perf_counter() - t0
-    timing = dict(time_hand_s=t_hand, time_torch_s=t_torch, time_fd_s=t_fd)
-    for arr in (hand_vjp, hand_jvp, torch_vjp, dirs.value):
+        for spec in specs:
+            a, r = routes[spec.actual], routes[spec.reference]
+            skipped = a.unsupported(name) or r.unsupported(name)
+            if skipped is not None:
+                rows.append(dict(check=spec.name, status=skipped.status if skipped.status != "fail" else "fail",
+                                 message=f"{spec.name} for input {name!r}: {skipped.problem}"))
+                if skipped.status == "fail":
+                    return Outcome(False, note=skipped.problem, check=spec.name)
+                continue
+            outcome = (_against_fd if r.kind == "fd" else _analytic)(checker, pr, spec, a, r, in_axes, rows)
+            if outcome is not None:
+                return outcome
+    except Exception as exc:  # a broken rule or user code: the full path reports it with its message
+        return Outcome(False, note=f"random projections could not be computed ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else ''})", check=spec.name)
+    timing = {k: forward_time.get(k, 0.0) + v for k, v in p.timing.items()}
+    for row in rows:
+        row.update(timing)
+    return Outcome(True, rows)
+
+
+def _analytic(checker, pr: _Probes, spec, a, r, in_axes, rows) -> Outcome | None:
+    """Two analytic routes: VJPs element by element (gradients for a one-element output)."""
+    p = checker.point
+    name = pr.name
+    scalar = int(np.prod(a.out_shape(name), dtype=np.int64)) == 1
+    if not a.has_vjp:  # forward mode only: uᵀ(J v) against (uᵀJ)·v
+        s_a = (pr.u(a) * pr.jvp(a)).sum(axis=tuple(range(1, 1 + len(a.out_shape(name)))))
+        r_vjp = pr.vjp(r)
+        s_r = (r_vjp * pr.v).sum(axis=in_axes)
+        mag = np.abs(r_vjp * pr.v).sum(axis=in_axes)
+        tol = p.tolerance_of(spec.tolerance, s_r)
+        ok, k, err, bound = _scalar_compare(s_a, s_r, mag, tol, np.zeros_like(s_r))
+        if not ok:
+            return Outcome(False, note=f"{spec.name}: probe {k} {a.label} uᵀ(Jv) {num(s_a[k])} vs {r.label} "
+                                       f"(uᵀJ)·v {num(s_r[k])}", check=spec.name)
+        rows.append(dict(check=spec.name, status="pass", max_abs_err=float(np.max(np.abs(s_a - s_r))),
+                         atol=tol.atol, rtol=tol.rtol, worst_index="", actual=float(s_a[k]), expected=float(s_r[k]),
+                         message=f"{pr.k} random projections agree: uᵀ(Jv) by forward mode against (uᵀJ)·v"))
+        return None
+    ours, ref = (pr.gradient(a), pr.gradient(r)) if scalar else (pr.vjp(a), pr.vjp(r))
+    tol = p.tolerance_of(spec.tolerance, ref)
+    c = compare(ours, ref, tol)
+    what = "gradients" if scalar else f"{pr.k} VJPs uᵀJ"
+    if not c.passed:
+        return Outcome(False, note=f"{spec.name}: the {what} differ", check=spec.name)
+    rows.append(dict(check=spec.name, status="pass", max_abs_err=c.max_abs_err, max_rel_err=c.max_rel_err,
+                     atol=tol.atol, rtol=tol.rtol, worst_index=index_text(c.worst_index) if scalar else "",
+                     actual=c.actual, expected=c.expected, message=f"compared the {what} element by element"))
+    return None
+
+
+def _against_fd(checker, pr: _Probes, spec, a, r, in_axes, rows) -> Outcome | None:
+    """An analytic route against directional finite differences: (uᵀJ)·v and uᵀ(Jv)."""
+    p = checker.point
+    name = pr.name
+    u = pr.u(r)
+    out_axes = tuple(range(1, 1 + len(r.out_shape(name))))
+    dirs = pr.directional(r)
+    a_vjp = pr.vjp(a)
+    for arr in (a_vjp, dirs.value):
         if first_nonfinite(arr) is not None:
             return Outcome(False, note="a projection is not finite")
-    axes = tuple(range(1, 1 + len(out_shape)))
-    in_axes = tuple(range(1, 1 + x.ndim))
-    s_fd = (u * dirs.value).sum(axis=axes)
-    e_fd = (np.abs(u) * dirs.error).sum(axis=axes)
-    s_vjp = (hand_vjp * v).sum(axis=in_axes)
-    s_jvp = (u * hand_jvp).sum(axis=axes)
-    s_torch = (torch_vjp * v).sum(axis=in_axes)
-    mag = np.abs(torch_vjp * v).sum(axis=in_axes)
-    if run.dtype != "float64":  # the float32 rounding of the projections, measured with torch in float64
-        tev64 = torch_ref.replay(run.graph, run.point64, "float64", wrt=[name])
-        s_exact = (torch_ref.vjp(tev64, u, [name])[name] * v).sum(axis=in_axes)
-        e_fd = e_fd + 2.0 * np.abs(s_torch - s_exact).max(initial=0.0)
+    s_fd = (u * dirs.value).sum(axis=out_axes)
+    e_fd = (np.abs(u) * dirs.error).sum(axis=out_axes)
+    torch_route = checker.routes.get("torch")
+    reference_terms = a_vjp
+    if torch_route is not None and r.name in ("fd", "subject_fd"):  # torch's terms bound the sum's rounding
+        reference_terms = pr.vjp(torch_route)
+        if p.dtype != "float64" and p.graph is not None:  # float32 rounding of the projections, from float64
+            s_torch = (reference_terms * pr.v).sum(axis=in_axes)
+            s_exact = (torch_route.float64_vjp(name, u) * pr.v).sum(axis=in_axes)
+            e_fd = e_fd + 2.0 * np.abs(s_torch - s_exact).max(initial=0.0)
+    mag = np.abs(reference_terms * pr.v).sum(axis=in_axes)
     if dirs.forward is not None:
-        fwd = (u * dirs.forward).sum(axis=axes)
-        bwd = (u * dirs.backward).sum(axis=axes)
-        tol = tolerance_for("hand_vs_fd", run.dtype, s_fd, run.case.tolerance)
+        fwd = (u * dirs.forward).sum(axis=out_axes)
+        bwd = (u * dirs.backward).sum(axis=out_axes)
+        tol = p.tolerance_of("fd", s_fd)
         if not _scalar_compare(fwd, bwd, mag, tol, e_fd)[0]:
             return Outcome(False, note="a random direction crosses a kink")
-    rows: list[dict[str, Any]] = []
-    # hand_vs_torch: the VJPs element by element (and the gradients when the output is a scalar)
-    ours, ref = (hand_grad, torch_grad) if scalar else (hand_vjp, torch_vjp)
-    tol = tolerance_for("hand_vs_torch", run.dtype, ref, run.case.tolerance)
-    c = compare(ours, ref, tol)
-    what = "gradients" if scalar else f"{probes} VJPs uᵀJ"
-    if not c.passed:
-        return Outcome(False, note=f"hand_vs_torch: the {what} differ", check="hand_vs_torch")
-    rows.append(dict(check="hand_vs_torch", status="pass", max_abs_err=c.max_abs_err, max_rel_err=c.max_rel_err,
-                     atol=tol.atol, rtol=tol.rtol, worst_index=index_text(c.worst_index) if scalar else "",
-                     actual=c.actual, expected=c.expected, message=f"compared the {what} element by element",
-                     **timing))
-    for check, pairs in (("hand_vs_fd", (("VJP (uᵀJ)·v", s_vjp), ("JVP uᵀ(Jv)", s_jvp))),
-                         ("torch_vs_fd", (("torch VJP (uᵀJ)·v", s_torch),))):
-        tol = tolerance_for(check, run.dtype, s_fd, run.case.tolerance)
-        worst = None
-        for label, s in pairs:
-            ok, k, err, bound = _scalar_compare(s, s_fd, mag, tol, e_fd)
-            if not ok:
-                return Outcome(False, note=f"{check}: probe {k} {label} {num(s[k])} vs finite differences "
-                                           f"{num(s_fd[k])}, |err| {err:.3g} > tol {bound:.3g}", check=check)
-            if worst is None or err / bound > worst[0]:
-                worst = (err / bound, k, s, err)
-        _, k, s, err = worst
-        rel = float(np.max(np.abs(s - s_fd) / np.where(s_fd != 0, np.abs(s_fd), np.inf)))
-        rows.append(dict(check=check, status="pass", max_abs_err=float(np.max(np.abs(s - s_fd))), max_rel_err=rel,
-                         atol=tol.atol * max(1.0, float(mag[k])), rtol=tol.rtol, fd_err_est=float(e_fd[k]), worst_index="",
-                         actual=float(s[k]), expected=float(s_fd[k]), method=dirs.method,
-                         message=f"{probes} random projections agree (signed Gaussian probes); worst probe {k}: "
-                                 f"|err| {err:.3g} ≤ atol·max(1, M) + rtol·M + FD error, M = Σ|terms| = "
-                                 f"{float(mag[k]):.3g}", **timing))
-    return Outcome(True, rows)
+    pairs = [(f"{a.label} VJP (uᵀJ)·v", (a_vjp * pr.v).sum(axis=in_axes))]
+    if a.has_jvp and not (a.name == "hand" and a.missing_jvp(name)):
+        pairs.append((f"{a.label} JVP uᵀ(Jv)", (u * pr.jvp(a)).sum(axis=out_axes)))
+    tol = p.tolerance_of(spec.tolerance, s_fd)
+    worst = None
+    for label, s in pairs:
+        ok, k, err, bound = _scalar_compare(s, s_fd, mag, tol, e_fd)
+        if not ok:
+            return Outcome(False, note=f"{spec.name}: probe {k} {label} {num(s[k])} vs {r.label} {num(s_fd[k])}, "
+                                       f"|err| {err:.3g} > tol {bound:.3g}", check=spec.name)
+        if worst is None or err / bound > worst[0]:
+            worst = (err / bound, k, s, err)
+    _, k, s, err = worst
+    rel = float(np.max(np.abs(s - s_fd) / np.where(s_fd != 0, np.abs(s_fd), np.inf)))
+    rows.append(dict(check=spec.name, status="pass", max_abs_err=float(np.max(np.abs(s - s_fd))), max_rel_err=rel,
+                     atol=tol.atol * max(1.0, float(mag[k])), rtol=tol.rtol, fd_err_est=float(e_fd[k]),
+                     worst_index="", actual=float(s[k]), expected=float(s_fd[k]), method=dirs.method,
+                     message=f"{pr.k} random projections agree (signed Gaussian probes); worst probe {k}: "
+                             f"|err| {err:.3g} ≤ atol·max(1, M) + rtol·M + FD error, M = Σ|terms| = "
+                             f"{float(mag[k]):.3g}"))
+    return None

@@ -22,6 +22,8 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     ``i``; the engine adds the contributions of all arguments.
 ``torch(*tensors, **params)``
     the same operation on torch tensors (used by the torch reference).
+    A plugin primitive may leave a JVP rule out (``NOT_DECLARED``): forward mode then
+    raises :class:`RuleError` and the harness's ``hand_jvp`` row says ``skip``.
 ``derivative[i]``
     a text template of the local derivative with respect to argument ``i``; the
     placeholders are the argument names in braces and ``{out}`` for the result, e.g.
@@ -70,6 +72,8 @@ __all__ = [
     "Primitive",
     "NotDifferentiable",
     "NOT_DIFFERENTIABLE",
+    "NotDeclared",
+    "NOT_DECLARED",
     "RuleError",
     "register",
     "get",
@@ -91,6 +95,21 @@ class NotDifferentiable:
 
 
 NOT_DIFFERENTIABLE = NotDifferentiable()
+
+
+class NotDeclared:
+    """Marker for a JVP rule a plugin primitive did not declare: forward mode then raises
+    :class:`RuleError`, and the harness reports the forward-mode check as ``skip`` (never
+    silently absent, never zero)."""
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        raise RuleError("this primitive declares no JVP rule (forward mode is not available)")
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "NOT_DECLARED"
+
+
+NOT_DECLARED = NotDeclared()
 
 
 class RuleError(Exception):

@@ -52,6 +52,8 @@ __all__ = [
     "derivative",
     "directional",
     "step_error_curve",
+    "derivative_of",
+    "directional_of",
 ]
 
 #: bytes one batched pass may hold (all perturbed copies of every node of the graph);
@@ -417,3 +419,49 @@ def step_error_curve(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, 
         best = derivative(graph, leaves, name, per_copy=per_copy)
         reference = float(best.value.reshape(x0.size, -1)[flat_index, out_flat])
     return steps, estimates, np.abs(estimates - reference), float(reference)
+
+
+# ---- an opaque function (a user's code under test) ----------------------------------
+
+
+def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb) -> Callable[[np.ndarray, np.ndarray],
+                                                                                  np.ndarray]:
+    """``evaluate(rows, deltas)`` for a function of one array that knows no batch axes: one call per copy."""
+    def evaluate(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+        with perturb.copies(rows, deltas) as copies:
+            outs = [np.asarray(f(np.array(c)), dtype=np.float64).reshape(-1) for c in copies]
+        return np.stack(outs) if outs else np.zeros((0, 0))
+    return evaluate
+
+
+def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray) -> FDResult:
+    """Richardson derivative of an opaque ``f`` (one float64 array in, one array out) at ``x0``.
+
+    For code that is not ours (no complex step: arbitrary code need not be complex-safe);
+    ``f`` is called once per perturbed copy.  Shapes as :func:`derivative`.
+    """
+    x0 = np.asarray(x0, dtype=np.float64)
+    f0 = np.asarray(f(x0.copy()), dtype=np.float64)
+    magnitude = float(np.abs(f0[np.isfinite(f0)]).max(initial=0.0))
+    evaluate = _opaque(f, _unit_perturb(x0))
+    value, error, fwd, bwd, used = _richardson(evaluate, x0.size, default_step(x0).reshape(-1), f0.reshape(-1),
+                                               magnitude)
+    shape = x0.shape + f0.shape
+    return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used.reshape(x0.shape),
+                    fwd.reshape(shape), bwd.reshape(shape))
+
+
+def directional_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, directions: np.ndarray) -> FDResult:
+    """Richardson directional derivatives of an opaque ``f`` along ``directions`` (K + input shape)."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    directions = np.asarray(directions, dtype=np.float64)
+    k = directions.shape[0]
+    f0 = np.asarray(f(x0.copy()), dtype=np.float64)
+    magnitude = float(np.abs(f0[np.isfinite(f0)]).max(initial=0.0))
+    size = np.abs(directions.reshape(k, -1)).max(axis=1, initial=0.0)
+    steps = EPS ** (1 / 3) * max(1.0, float(np.abs(x0).max(initial=0.0))) / np.where(size > 0, size, 1.0)
+    evaluate = _opaque(f, _direction_perturb(x0, directions))
+    value, error, fwd, bwd, used = _richardson(evaluate, k, steps, f0.reshape(-1), magnitude)
+    shape = (k,) + f0.shape
+    return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used, fwd.reshape(shape),
+                    bwd.reshape(shape))
