@@ -61,7 +61,7 @@ Scripts that use ``jobs > 1`` or ``time_limit`` start worker processes with the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .case import Case
 from .contract import DEFAULT_THRESHOLD, DTYPES, MODES
@@ -70,7 +70,8 @@ from .harness.checks import check_case as _check_case
 from .harness.run import RunResult, run_cases, select, start_workers
 from .harness.verdict import CHECKS, COLUMNS, STATUSES
 
-__all__ = ["load", "check_case", "run", "CaseResult", "RunResult", "COLUMNS", "CHECKS", "STATUSES"]
+__all__ = ["load", "check_case", "run", "check_function", "CaseResult", "RunResult", "COLUMNS", "CHECKS",
+           "STATUSES"]
 
 
 def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7):
@@ -95,11 +96,13 @@ def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None
 
 
 def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0, mode: str | None = None,
-               threshold: int = DEFAULT_THRESHOLD) -> CaseResult:
+               threshold: int = DEFAULT_THRESHOLD, subject: Any = None,
+               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> CaseResult:
     """Every check of one case; see the module docstring (ValueError for an unknown dtype or mode)."""
     _validate(dtypes, mode, seed)
     return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
-                       threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold))
+                       threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold), subject=subject,
+                       tolerances=tolerances)
 
 
 def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name_filter: str | None = None,
@@ -107,9 +110,14 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
         shard: tuple[int, int] | None = None,
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
-        element_limit: int = 10**7) -> RunResult:
+        element_limit: int = 10**7, plugins: Sequence[str] = (),
+        tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
     _validate(dtypes, mode, seed)
+    if plugins:
+        from .plugins import load_plugins
+
+        plugins = load_plugins(plugins, entry_points=False) and list(plugins)
     if isinstance(paths_or_cases, (str, Path, Case)):
         paths_or_cases = [paths_or_cases]
     items = list(paths_or_cases)
@@ -125,4 +133,82 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                      threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),
-                     jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress)
+                     jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress,
+                     plugins=list(plugins), tolerances=tolerances)
+
+
+def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mapping[str, Any] | None = None, *,
+                   reference: Case | Callable[..., Any] | None = None, backward: Callable[..., Any] | None = None,
+                   cache: bool = False, dtypes: Sequence[str] = ("float64",), seed: int = 0,
+                   mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, name: str | None = None,
+                   forward_ad: bool | None = None, double_backward: bool | None = None,
+                   tolerance: Mapping[str, float] | None = None,
+                   tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> RunResult:
+    """Check your own gradient code; the same table and exit code as :func:`run`.
+
+    Without ``backward``, ``fn`` is a torch callable (``MyFunction.apply``, a module's
+    forward) differentiated by torch.autograd; with it, ``fn`` is a numpy forward and
+    ``backward(g, *inputs)`` its hand-written backward (``cache=True``: ``fn`` returns
+    ``(out, cache)`` and ``backward(g, cache)``).  ``inputs`` is a list of arrays (named
+    ``x0, x1, …``) or a mapping name → array.
+
+    ``reference`` is what the function is held to besides finite differences of its own
+    forward: a :class:`Case` (then ``inputs`` stay None: the case's point is used, with
+    every check of the case), or a torch callable of the same inputs (``subject_forward``
+    and ``subject_vs_torch`` against torch.autograd on it).  Torch subjects are also
+    checked in forward mode and through their double backward where they support them
+    (or where asked: ``forward_ad=True``, ``double_backward=True``; ``False`` turns a
+    check off).
+    """
+    from .harness.checks import check_point, sort_table
+    from .harness.prepare import function_point, subject_code, subject_routes
+    from .harness.routes import TorchCallable, TorchGraphRoute
+    from .harness.verdict import make_row
+    from .subjects import Subject, _name_of, _origin
+
+    _validate(dtypes, mode, seed)
+    label = name or _name_of(fn if fn is not None else backward)
+    subject = Subject(name=label, kind="numpy" if backward is not None else "torch", fn=fn, backward=backward,
+                      cache=cache, forward_ad=forward_ad, double_backward=double_backward,
+                      origin=_origin(fn if fn is not None else backward))
+    if isinstance(reference, Case):
+        if inputs is not None:
+            raise ValueError("check_function: with a case as the reference the case's inputs are used; "
+                             "leave inputs=None")
+        result = _check_case(reference, dtypes=list(dtypes), seed=seed, mode=mode, threshold=int(threshold),
+                             subject=subject, tolerances=tolerances)
+        rows = result.rows
+        return RunResult(sort_table(rows, {reference.name: {n: i for i, n in enumerate(reference.graph.inputs)}}),
+                         [reference], [], result.arrays)
+    if inputs is None:
+        raise ValueError("check_function needs inputs (a list of arrays or a mapping name → array)")
+    import numpy as np
+
+    named = dict(inputs) if isinstance(inputs, Mapping) else {f"x{i}": v for i, v in enumerate(inputs)}
+    values = {k: np.asarray(v, dtype=np.float64) for k, v in named.items()}
+    if fn is None:
+        raise ValueError("check_function needs the forward (fn) to take finite differences of")
+    file = subject.origin
+    rows: list[dict[str, Any]] = []
+    for dtype in dtypes:
+        code = subject_code(subject, list(values))
+        try:
+            if reference is not None:
+                ref = TorchCallable(reference, list(values), "the reference")
+                tev = ref.evaluation(values, dtype, list(values))
+                output = tev.output.detach().numpy()
+            else:
+                tev, output = None, np.asarray(code.forward(values, dtype))
+        except Exception as exc:
+            who = "the reference" if reference is not None else subject.describe()
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            rows.append(make_row(case=label, file=file, dtype=dtype, seed=seed, check="evaluate", status="error",
+                                 message=f"{who} raised {type(exc).__name__}: {text}"))
+            continue
+        point = function_point(label, file, values, dtype, seed, mode or "auto", output, tolerance, tolerances)
+        routes = subject_routes(point, subject, rows, reference=reference is not None)
+        if tev is not None:
+            point.tev = tev
+            routes["torch"] = TorchGraphRoute(point)
+        check_point(point, routes, rows, None, int(threshold))
+    return RunResult(sort_table(rows, {label: {n: i for i, n in enumerate(values)}}), [], [], {})

@@ -109,6 +109,13 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", action="append", metavar="TAG", help="only cases with TAG (repeatable; any of them)")
     p.add_argument("--element-limit", type=positive_int, default=None, metavar="N",
                    help="refuse inputs and constants of more than N elements (default 10,000,000)")
+    _add_plugin_option(p)
+
+
+def _add_plugin_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                   help="load a plugin module or .py file that declares subjects or primitives (repeatable; "
+                        "also plugins = [...] in [tool.gradcheck-suite])")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -132,11 +139,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_selection(run)
     run.add_argument("--dtype", action="append", type=_comma_list(DTYPES, "dtype"), metavar="DTYPE",
                      help="float64 and/or float32 (repeatable or comma list; default: each case's own)")
-    run.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: reports/)")
+    run.add_argument("--out", default=None, metavar="DIR", help="report folder (default: reports/)")
     run.add_argument("--format", dest="formats", type=_comma_list(FORMATS, "format"),
                      default=None, metavar="LIST", help="comma list of csv,html,junit,md,json (default: all)")
-    run.add_argument("--seed", type=int, default=0, help="run seed added to every generated input (default 0)")
-    run.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
+    run.add_argument("--seed", type=int, default=None, help="run seed added to every generated input (default 0)")
+    run.add_argument("--jobs", "-j", type=positive_int, default=None, metavar="N",
                      help="check cases in N parallel processes (default 1)")
     run.add_argument("--shard", type=_shard, metavar="K/N", help="check only shard K of N (stable split by name)")
     run.add_argument("--mode", choices=MODES, default=None,
@@ -164,6 +171,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", parents=[common], help="list every primitive with its signature and derivative")
     ops.add_argument("--format", dest="ops_format", choices=("text", "md"), default="text")
     ops.add_argument("--category", help="only primitives of this category")
+    _add_plugin_option(ops)
     ops.set_defaults(handler=cmd_ops)
 
     for name, module, help_text in PLUGIN_COMMANDS:
@@ -174,6 +182,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             p = plugin.add_parser(sub)
             if not any("--debug" in a.option_strings for a in p._actions):
                 p.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+            if not any("--plugin" in a.option_strings for a in p._actions):
+                _add_plugin_option(p)
             p.set_defaults(handler=plugin.main)
         else:
             sub.add_parser(name, help=help_text)
@@ -209,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(_command_of(argv)).parse_args(argv)
     debug = getattr(args, "debug", False)
     try:
+        _settle(args)
         return int(args.handler(args))
     except GradcheckError as exc:
         if debug:
@@ -231,6 +242,36 @@ def main(argv: Sequence[str] | None = None) -> int:
               "This is a bug in gradcheck-suite; run again with --debug for the traceback and report it.",
               file=sys.stderr)
         return EXIT_ERROR
+
+
+# ---- the team's configuration and plugins ------------------------------------------
+
+#: run options that [tool.gradcheck-suite] may set: (argument, config key, built-in default)
+_CONFIGURABLE = (("paths", "paths", None), ("dtype", "dtypes", None), ("out", "out", "reports"),
+                 ("formats", "formats", None), ("threshold", "threshold", None), ("mode", "mode", None),
+                 ("seed", "seed", 0), ("jobs", "jobs", 1), ("time_limit", "time_limit", None))
+
+
+def _settle(args: argparse.Namespace) -> None:
+    """Fill the options the command line left unset from ``[tool.gradcheck-suite]`` (then the
+    built-in defaults), and load the plugins the user named there, with ``--plugin`` and by
+    entry point — before any case is read, so their primitives and subjects exist."""
+    from .config import read_config
+    from .plugins import load_plugins, loaded
+
+    config = read_config()
+    for arg, key, default in _CONFIGURABLE:
+        if not hasattr(args, arg):
+            continue
+        if getattr(args, arg) in (None, []):
+            value = getattr(config, key)
+            if arg == "dtype" and value is not None:
+                value = [value]  # --dtype is a list of comma lists
+            setattr(args, arg, value if value is not None else default)
+    args.tolerances = config.tolerances or None
+    load_plugins(list(config.plugins) + list(getattr(args, "plugin", None) or []))
+    args.plugin_specs = list(loaded())  # the worker processes load exactly these
+    args.config_file = config.file
 
 
 # ---- run ----------------------------------------------------------------------------
@@ -257,7 +298,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "command": "gradcheck-suite " + " ".join(sys.argv[1:]),
         "options": {"element_limit": args.element_limit, "baseline": args.baseline, "name_filter": args.name_filter, "tags": args.tag, "dtypes": _flatten(args.dtype),
                     "mode": args.mode, "threshold": args.threshold, "jobs": args.jobs,
-                    "shard": list(args.shard) if args.shard else None, "time_limit": args.time_limit},
+                    "shard": list(args.shard) if args.shard else None, "time_limit": args.time_limit,
+                    "plugins": args.plugin_specs, "config": args.config_file},
     }
     incomplete = False
     result = None
@@ -270,7 +312,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
                              seed=args.seed, mode=args.mode, jobs=args.jobs,
-                             shard=args.shard, time_limit=args.time_limit, progress=progress, **options)
+                             shard=args.shard, time_limit=args.time_limit, progress=progress,
+                             plugins=args.plugin_specs, tolerances=args.tolerances, **options)
             incomplete = bool(getattr(result, "incomplete", False))
         except KeyboardInterrupt as exc:
             if args.debug:

@@ -12,7 +12,7 @@ __all__ = [
     "COLUMNS", "TEXT_COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS",
     "STATUSES", "STATUS_ORDER", "FAILING_STATUSES",
     "CHECKS", "CASE_CHECKS", "SUBJECT_CHECKS", "ERROR_CHECKS", "CHECK_ORDER", "CHECK_DOCS",
-    "MODES", "DEFAULT_MODE", "DEFAULT_THRESHOLD", "DTYPES", "FORMATS", "FORMAT_FILES",
+    "MODES", "DEFAULT_MODE", "DEFAULT_THRESHOLD", "DTYPES", "TOLERANCE_KINDS", "FORMATS", "FORMAT_FILES",
     "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR", "EXIT_INTERRUPTED",
 ]
 
@@ -87,6 +87,9 @@ DEFAULT_MODE = "auto"
 DEFAULT_THRESHOLD = 2000
 #: dtypes a case or a subject may be checked in
 DTYPES = ("float64", "float32")
+#: kinds of tolerance a check uses (defaults per dtype in harness/tolerances.py; a team's
+#: [tool.gradcheck-suite.tolerances] replaces them by these names)
+TOLERANCE_KINDS = ("analytic", "fd", "expect")
 
 # ---- reports -----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import pandas as pd
 from .case import Case
 from .errors import CaseError, GradcheckError
 
-__all__ = ["GradcheckFailure", "assert_case", "failure_table", "nondiff_note", "verdict"]
+__all__ = ["GradcheckFailure", "assert_case", "assert_function", "failure_table", "nondiff_note", "verdict"]
 
 #: statuses that make an item fail / error; everything else passes
 FAIL, ERROR = "fail", "error"
@@ -136,5 +136,21 @@ def assert_case(case: Case | str | Path, *, name: str | None = None, dtypes: lis
         raise GradcheckError(str(row["message"]))
     if status == FAIL:
         raise GradcheckFailure(f"case {resolved.name!r} failed its gradient checks:\n"
+                               + failure_table(table, getattr(result, "arrays", None)))
+    return table
+
+
+def assert_function(fn: Any, inputs: Any = None, **options: Any) -> pd.DataFrame:
+    """Check your own gradient code (see :func:`gradcheck_suite.api.check_function`, same arguments);
+    raise :class:`GradcheckFailure` (an AssertionError) with the table when a check fails or
+    errs — an exception in the code under test is a failure of the test.  Returns the table."""
+    from .api import check_function
+
+    result = check_function(fn, inputs, **options)
+    table = result.table
+    status = verdict(table)
+    if status != "pass":
+        name = table["case"].iloc[0] if len(table) else "the function"
+        raise GradcheckFailure(f"{name!r} failed its gradient checks:\n"
                                + failure_table(table, getattr(result, "arrays", None)))
     return table

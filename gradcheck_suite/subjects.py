@@ -75,8 +75,9 @@ _SUBJECTS: list[Subject] = []
 
 
 def _origin(fn: Callable[..., Any] | None) -> str:
+    owner = getattr(fn, "__self__", None)  # MyFunction.apply: the file of MyFunction
     try:
-        target = inspect.unwrap(fn) if fn is not None else None
+        target = owner if inspect.isclass(owner) else inspect.unwrap(fn) if fn is not None else None
         path = inspect.getsourcefile(target) if target is not None else None
     except TypeError:
         path = None

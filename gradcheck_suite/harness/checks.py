@@ -115,7 +115,8 @@ def sorted_rows(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int
     def key(r: dict[str, Any]):
         inputs = input_order.get(r["case"], {})
         return (r["case"], r["file"], _DTYPE_ORDER.get(r["dtype"], 9), r["dtype"],
-                inputs.get(r["input"], len(inputs)), r["input"], order.get(r["check"], 99), r["message"])
+                -1 if r["input"] == "" else inputs.get(r["input"], len(inputs)), r["input"],
+                order.get(r["check"], 99), r["message"])
 
     return sorted(rows, key=key)
 

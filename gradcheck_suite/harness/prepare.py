@@ -18,7 +18,8 @@ from ..case import Case
 from ..errors import EvalError
 from .point import Point
 from .routes import (ClaimRoute, DoubleBackwardFDRoute, DoubleBackwardRoute, FDGraphRoute, ForwardADRoute,
-                     HandRoute, NumpySubject, Route, SubjectFDRoute, SubjectRoute, TorchCallable, TorchGraphRoute)
+                     HandRoute, NumpySubject, Route, SubjectFDRoute, SubjectRoute, TorchCallable, TorchGraphRoute,
+                     UnavailableRoute)
 from .verdict import compare, first_nonfinite, index_text, make_row, num
 
 __all__ = ["case_point", "case_routes", "subject_routes", "function_point", "subject_code"]
@@ -78,8 +79,15 @@ def _culprit(point: Point) -> str:
 
 def case_routes(point: Point, rows: Rows) -> dict[str, Route] | None:
     """``hand``, ``torch``, ``fd`` and ``claim`` of a case point (torch replayed here); None if torch fails."""
+    from ..ops import registry
     from ..reference import torch_ref
 
+    routes: dict[str, Route] = {"hand": HandRoute(point), "fd": FDGraphRoute(point), "claim": ClaimRoute(point)}
+    lacking = sorted(op for op in point.graph.primitives_used() if registry.get(op).torch is None)
+    if lacking:  # a plugin primitive without a torch counterpart: the torch checks say so
+        routes["torch"] = UnavailableRoute(point, "torch", "torch", f"no torch counterpart: {', '.join(lacking)} "
+                                                                    "declare(s) none")
+        return routes
     try:
         t0 = time.perf_counter()
         point.tev = torch_ref.replay(point.graph, point.values, point.dtype)
@@ -97,8 +105,8 @@ def case_routes(point: Point, rows: Rows) -> dict[str, Route] | None:
             f"the torch reference's output is not finite: {num(bad[1])} at {index_text(bad[0])} "
             "(our forward is finite there)")))
         return None
-    return {"hand": HandRoute(point), "torch": TorchGraphRoute(point, _torch_dtype_problem(point)),
-            "fd": FDGraphRoute(point), "claim": ClaimRoute(point)}
+    routes["torch"] = TorchGraphRoute(point, _torch_dtype_problem(point))
+    return routes
 
 
 def _torch_dtype_problem(point: Point) -> str:

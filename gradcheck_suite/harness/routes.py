@@ -33,7 +33,7 @@ from ..reference import fd
 from .point import Point
 from .verdict import first_nonfinite, index_text
 
-__all__ = ["Derivative", "Route", "HandRoute", "TorchGraphRoute", "FDGraphRoute", "ClaimRoute",
+__all__ = ["Derivative", "Route", "UnavailableRoute", "HandRoute", "TorchGraphRoute", "FDGraphRoute", "ClaimRoute",
            "SubjectRoute", "SubjectFDRoute", "ForwardADRoute", "DoubleBackwardRoute", "DoubleBackwardFDRoute",
            "TorchCallable", "NumpySubject", "FORWARD_BUDGET", "x_size_ok"]
 
@@ -283,6 +283,20 @@ class ClaimRoute(Route):
             return Derivative(np.broadcast_to(claim, shape))
         except ValueError:
             return Derivative(problem=f"the claim has shape {claim.shape}, the input {shape}")
+
+
+class UnavailableRoute(Route):
+    """A route that cannot exist for this point (e.g. no torch counterpart): every check using it is a skip."""
+
+    def __init__(self, point: Point, name: str, label: str, problem: str) -> None:
+        super().__init__(point)
+        self.name, self.label, self.problem = name, label, problem
+
+    def unsupported(self, name: str) -> Derivative | None:
+        return Derivative(problem=self.problem, status="skip")
+
+    def _compute(self, name: str) -> Derivative:
+        return Derivative(problem=self.problem, status="skip")
 
 
 # ---- a subject: the user's code ------------------------------------------------------

@@ -19,11 +19,12 @@ import time
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from ..case import Case
+from ..contract import DEFAULT_THRESHOLD
 from ..errors import EvalError, GradcheckError
 from ..shard import in_shard
 from .checks import CaseResult, check_case, sort_table, sorted_rows
@@ -100,17 +101,25 @@ def _alarm(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _work(case: Case, dtypes, seed, mode, threshold, *, alarm: bool = True) -> CaseResult:
+def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None, *,
+          alarm: bool = True) -> CaseResult:
     limit = DEFAULT_TIME_LIMIT
     try:
+        if plugins:  # a worker process loads what the parent loaded (idempotent in the parent itself)
+            from ..plugins import load_plugins
+
+            load_plugins(plugins, entry_points=False)
+        options = dict(dtypes=dtypes, seed=seed, mode=mode, threshold=threshold, tolerances=tolerances)
         if not alarm:  # the caller's process-level limit is in charge
-            return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
+            return check_case(case, **options)
         with _alarm(limit):
-            return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
+            return check_case(case, **options)
     except _OutOfTime:
         return _error_result(case, dtypes, seed, str(EvalError(
             f"timed out after {limit:g} s (the default limit per case; --time-limit sets another)",
             file=case.file, case=case.name)))
+    except GradcheckError as exc:  # a plugin that cannot be loaded in the worker
+        return _error_result(case, dtypes, seed, str(exc))
     except Exception as exc:  # a bug in the harness or a primitive: an error row, never a lost case
         text = f"internal error while checking: {type(exc).__name__}: {exc}".splitlines()[0]
         return _error_result(case, dtypes, seed, str(EvalError(text, file=case.file, case=case.name)))
@@ -193,9 +202,9 @@ def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, lim
 
 
 def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtypes: list[str] | None = None,
-              seed: int = 0, mode: str | None = None, threshold: int = 2000, jobs: int = 1,
-              time_limit: float | None = None,
-              progress: Callable[..., None] | None = None) -> RunResult:
+              seed: int = 0, mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
+              time_limit: float | None = None, progress: Callable[..., None] | None = None,
+              plugins: Sequence[str] = (), tolerances: Mapping | None = None) -> RunResult:
     """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`."""
     results: dict[str, CaseResult] = {}
     total = len(cases)
@@ -206,7 +215,7 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
             progress(len(results), total, case.name)
 
     def args(case: Case) -> tuple:
-        return (case, dtypes, seed, mode, threshold)
+        return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None)
 
     try:
         if time_limit:

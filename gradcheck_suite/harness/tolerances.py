@@ -49,6 +49,8 @@ from typing import Mapping
 
 import numpy as np
 
+from ..contract import TOLERANCE_KINDS
+
 __all__ = ["Tolerance", "DEFAULTS", "KINDS", "tolerance_for"]
 
 
@@ -61,7 +63,7 @@ class Tolerance:
 
 
 #: the kinds of tolerance; each declared check names one (see ``harness/checks.py``)
-KINDS = ("analytic", "fd", "expect")
+KINDS = TOLERANCE_KINDS
 
 #: (dtype, class) → (rtol, atol before scaling)
 DEFAULTS: Mapping[tuple[str, str], tuple[float, float]] = {
