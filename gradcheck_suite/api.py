@@ -167,7 +167,7 @@ def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mappin
     from .subjects import Subject, _name_of, _origin
 
     _validate(dtypes, mode, seed)
-    label = name or _name_of(fn if fn is not None else backward)
+    label = name or _name_of(backward if backward is not None else fn)
     subject = Subject(name=label, kind="numpy" if backward is not None else "torch", fn=fn, backward=backward,
                       cache=cache, forward_ad=forward_ad, double_backward=double_backward,
                       origin=_origin(fn if fn is not None else backward))

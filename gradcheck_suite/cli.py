@@ -246,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ---- the team's configuration and plugins ------------------------------------------
 
-#: run options that [tool.gradcheck-suite] may set: (argument, config key, built-in default)
+#: options of ``run`` that [tool.gradcheck-suite] may set (``list`` and ``validate``: paths only):
+#: (argument, config key, built-in default)
 _CONFIGURABLE = (("paths", "paths", None), ("dtype", "dtypes", None), ("out", "out", "reports"),
                  ("formats", "formats", None), ("threshold", "threshold", None), ("mode", "mode", None),
                  ("seed", "seed", 0), ("jobs", "jobs", 1), ("time_limit", "time_limit", None))
@@ -260,8 +261,9 @@ def _settle(args: argparse.Namespace) -> None:
     from .plugins import load_plugins, loaded
 
     config = read_config()
+    applies = {"run": None, "list": ("paths",), "validate": ("paths",)}.get(args.command, ())
     for arg, key, default in _CONFIGURABLE:
-        if not hasattr(args, arg):
+        if applies is not None and arg not in applies:
             continue
         if getattr(args, arg) in (None, []):
             value = getattr(config, key)

@@ -10,9 +10,9 @@ when named:
   ``[tool.gradcheck-suite]`` in the project's ``pyproject.toml``;
 * an installed package's entry point in the group :data:`ENTRY_POINT_GROUP`.
 
-A spec ending in ``.py`` (or naming an existing file) is loaded from that file; any
-other spec is imported as a module, with the current folder on ``sys.path`` as
-``python -m`` would have it.  Loading is idempotent (the CLI, its worker processes and
+A spec ending in ``.py`` (or naming a path) is loaded from that file, with its folder
+and the current folder (the project) importable; any other spec is imported as a
+module, with the current folder on ``sys.path`` as ``python -m`` would have it.  Loading is idempotent (the CLI, its worker processes and
 the pytest plugin all call :func:`load_plugins` with the same specs) and a plugin that
 cannot be loaded is a :class:`PluginError` naming it, never a traceback.
 """
@@ -61,10 +61,9 @@ def _load_file(spec: str) -> str:
         raise PluginError(f"plugin {spec!r}: not a Python file", file=spec)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
-    folder = str(path.parent)
-    added = folder not in sys.path
-    if added:  # a plugin file may import its neighbours (the project's own modules)
-        sys.path.insert(0, folder)
+    for folder in (os.getcwd(), str(path.parent)):  # its neighbours, and the project it runs in
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     try:
         module_spec.loader.exec_module(module)
     except BaseException:

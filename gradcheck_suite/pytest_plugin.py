@@ -43,7 +43,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed for generated inputs and projections (default 0)")
     group.addoption("--gradcheck-mode", default=None, choices=list(MODES),
                     help="full Jacobians or random projections for large inputs")
+    group.addoption("--gradcheck-plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                    help="load a gradcheck-suite plugin (subjects, primitives) before collecting (repeatable)")
     parser.addini("gradcheck_paths", "case-file paths collected by gradcheck-suite", type="paths", default=[])
+    parser.addini("gradcheck_plugins", "gradcheck-suite plugin modules or files loaded before collecting",
+                  type="args", default=[])
 
 
 def _roots(config: pytest.Config) -> list[Path]:
@@ -68,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     roots = _roots(config)
     config._gradcheck_roots = roots  # type: ignore[attr-defined]
     config._gradcheck_shard = _parse_shard(config.getoption("gradcheck_shard"))  # type: ignore[attr-defined]
+    config._gradcheck_tolerances = _load_team_settings(config) if roots else None  # type: ignore[attr-defined]
     if not config.getoption("gradcheck"):
         return
     # `pytest --gradcheck cases/` with no test paths of its own collects the cases only;
@@ -78,6 +83,22 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args[:] = given
     else:
         config.args.extend(p for p in given if p not in config.args)
+
+
+def _load_team_settings(config: pytest.Config):
+    """Load the plugins the CLI would load ([tool.gradcheck-suite] plugins, entry points) plus
+    ``--gradcheck-plugin`` and the ini's ``gradcheck_plugins``; return the team's tolerances."""
+    from .config import read_config
+    from .errors import GradcheckError
+    from .plugins import load_plugins
+
+    try:
+        team = read_config()
+        load_plugins(list(team.plugins) + list(config.getini("gradcheck_plugins"))
+                     + list(config.getoption("gradcheck_plugin")))
+    except GradcheckError as exc:
+        raise pytest.UsageError(f"gradcheck-suite: {exc}") from None
+    return team.tolerances or None
 
 
 def _under_roots(path: Path, roots: list[Path]) -> bool:
@@ -140,7 +161,8 @@ class GradcheckItem(pytest.Item):
 
         config = self.config
         self.result = check_case(self.case, dtypes=[self.dtype], seed=config.getoption("gradcheck_seed"),
-                                 mode=config.getoption("gradcheck_mode"))
+                                 mode=config.getoption("gradcheck_mode"),
+                                 tolerances=getattr(config, "_gradcheck_tolerances", None))
         table = self.result.table
         errors = table[table["status"] == "error"]
         if len(errors):

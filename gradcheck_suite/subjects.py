@@ -70,6 +70,11 @@ class Subject:
         """``subject 'fused_swish' (my_plugin.py)`` as messages name it."""
         return f"subject {self.name!r}" + (f" ({self.origin})" if self.origin else "")
 
+    @property
+    def label(self) -> str:
+        """``subject 'fused_swish'``: what a comparison calls the subject's values."""
+        return f"subject {self.name!r}"
+
 
 _SUBJECTS: list[Subject] = []
 
@@ -114,7 +119,7 @@ def add_subject(case: str | None = None, *, fn: Callable[..., Any] | None = None
     if kind == "numpy" and (forward_ad or double_backward):
         raise SubjectError(f"subject for {case or tag!r}: forward-mode and double-backward checks need a torch "
                            "subject (a numpy backward has neither)")
-    sub = Subject(name=name or _name_of(fn if fn is not None else backward), kind=kind, fn=fn, backward=backward,
+    sub = Subject(name=name or _name_of(backward if backward is not None else fn), kind=kind, fn=fn, backward=backward,
                   cache=bool(cache), args=tuple(args) if args is not None else None, case=case, tag=tag,
                   forward_ad=forward_ad, double_backward=double_backward,
                   origin=_origin(fn if fn is not None else backward))

@@ -149,6 +149,7 @@ def subject_routes(point: Point, subject: Any, rows: Rows, case_routes: Mapping[
         return {}
     code = subject_code(subject, point.inputs)
     routes: dict[str, Route] = {"subject": SubjectRoute(point, code, what)}
+    routes["subject"].label = subject.label
     has_forward = subject.fn is not None
     if reference:
         rows.append(make_row(case=point.case, file=point.file, dtype=point.dtype, seed=point.seed,
