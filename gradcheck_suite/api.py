@@ -162,7 +162,7 @@ def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mappin
     """
     from .harness.checks import check_point, sort_table
     from .harness.prepare import function_point, subject_code, subject_routes
-    from .harness.routes import TorchCallable, TorchGraphRoute
+    from .harness.routes import USER_ERRORS, TorchCallable, TorchGraphRoute
     from .harness.verdict import make_row
     from .subjects import Subject, _name_of, _origin
 
@@ -199,7 +199,7 @@ def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mappin
                 output = tev.output.detach().numpy()
             else:
                 tev, output = None, np.asarray(code.forward(values, dtype))
-        except Exception as exc:
+        except USER_ERRORS as exc:
             who = "the reference" if reference is not None else subject.describe()
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             rows.append(make_row(case=label, file=file, dtype=dtype, seed=seed, check="evaluate", status="error",

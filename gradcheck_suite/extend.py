@@ -79,6 +79,16 @@ def elementwise(name: str, forward: Callable[[np.ndarray], np.ndarray],
         analytic=analytic, kink=kink)
 
 
+def _without_nb(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """The torch counterpart of a ``needs_nb`` primitive is called with ``nb=0``: your function is not."""
+    if fn is None:
+        return None
+
+    def counterpart(*tensors: Any, nb: int = 0) -> Any:
+        return fn(*tensors)
+    return counterpart
+
+
 def _batch_loop(fn: Callable[..., np.ndarray], core_ndims: Sequence[int], batched: Sequence[np.ndarray],
                 fixed: Sequence[np.ndarray] = ()) -> np.ndarray:
     """``fn`` called once per leading batch element of ``batched`` (core dims given), results stacked."""
@@ -134,7 +144,7 @@ def from_numpy_layer(name: str, forward: Callable[..., Any], backward: Callable[
 
     return registry.register(
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)), jvp=(NOT_DECLARED,) * n,
-        torch=torch, derivative=_texts(text, n), category=CATEGORY, doc=doc or f"plugin layer {name}",
+        torch=_without_nb(torch), derivative=_texts(text, n), category=CATEGORY, doc=doc or f"plugin layer {name}",
         analytic=False, needs_nb=True, kink=kink)
 
 
@@ -199,5 +209,5 @@ def from_autograd_function(function: Any, name: str | None = None, *, args: Sequ
     return registry.register(
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)),
         jvp=tuple(jvp_for(k) for k in range(n)) if has_jvp else (NOT_DECLARED,) * n,
-        torch=function.apply, derivative=_texts(text, n), category=CATEGORY,
+        torch=_without_nb(function.apply), derivative=_texts(text, n), category=CATEGORY,
         doc=doc or f"torch.autograd.Function {function.__name__}", analytic=False, needs_nb=True, kink=kink)

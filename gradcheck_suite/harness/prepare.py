@@ -19,7 +19,7 @@ from ..errors import EvalError
 from .point import Point
 from .routes import (ClaimRoute, DoubleBackwardFDRoute, DoubleBackwardRoute, FDGraphRoute, ForwardADRoute,
                      HandRoute, NumpySubject, Route, SubjectFDRoute, SubjectRoute, TorchCallable, TorchGraphRoute,
-                     UnavailableRoute)
+                     UnavailableRoute, USER_ERRORS)
 from .verdict import compare, first_nonfinite, index_text, make_row, num
 
 __all__ = ["case_point", "case_routes", "subject_routes", "function_point", "subject_code"]
@@ -176,7 +176,7 @@ def _forward_row(point: Point, code: TorchCallable | NumpySubject, has_forward: 
         return dict(fields, status="skip", message=f"{what} has no forward: only its backward is checked")
     try:
         out = np.asarray(code.forward(point.values, point.dtype))
-    except Exception as exc:
+    except USER_ERRORS as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return dict(fields, status="error", message=f"{what} raised {type(exc).__name__}: {text}")
     ref = np.asarray(point.output, dtype=np.float64)

@@ -37,6 +37,10 @@ __all__ = ["Derivative", "Route", "UnavailableRoute", "HandRoute", "TorchGraphRo
            "SubjectRoute", "SubjectFDRoute", "ForwardADRoute", "DoubleBackwardRoute", "DoubleBackwardFDRoute",
            "TorchCallable", "NumpySubject", "FORWARD_BUDGET", "x_size_ok"]
 
+#: what the user's code may raise and still be reported as an error row (a sys.exit() in a
+#: subject must not end the run)
+USER_ERRORS = (Exception, SystemExit)
+
 #: a forward-mode Jacobian (one JVP per input element) is computed when
 #: input elements × graph elements stays under this
 FORWARD_BUDGET = 20_000_000
@@ -404,7 +408,7 @@ class SubjectRoute(Route):
             value = self.vjp(name, u)
         except _ShapeProblem as exc:
             return Derivative(problem=f"{self.what}: {exc}")
-        except Exception as exc:
+        except USER_ERRORS as exc:
             return Derivative(problem=f"{self.what} raised {type(exc).__name__}: {_first_line(exc)}",
                               status="error")
         return Derivative(value.reshape(p.compared_shape(name)))
@@ -421,6 +425,15 @@ class SubjectRoute(Route):
         if p.scalar and u.shape[0] == 1:
             return torch_ref.gradient(ev, [name])[name][None].astype(np.float64)
         return torch_ref.vjp(ev, u, [name])[name].astype(np.float64)
+
+
+def _raises(call: Callable[[], Any], what: str) -> Derivative | None:
+    """An ``error`` Derivative when ``call`` raises (the user's code is broken), else None."""
+    try:
+        call()
+    except USER_ERRORS as exc:
+        return Derivative(problem=f"{what} raised {type(exc).__name__}: {_first_line(exc)}", status="error")
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -451,7 +464,7 @@ class SubjectFDRoute(Route):
         p = self.point
         try:
             result = fd.derivative_of(self._function(name), p.values64[name])
-        except Exception as exc:
+        except USER_ERRORS as exc:
             return Derivative(problem=f"finite differences of {self.what} failed: {type(exc).__name__}: "
                                       f"{_first_line(exc)}", status="error")
         return _from_fd(result, p.values[name].ndim, p.compared_shape(name))
@@ -492,10 +505,13 @@ class ForwardADRoute(Route):
             try:
                 self._tangents(name, np.zeros((1,) + self.point.values[name].shape))
                 self._support = ""
-            except Exception as exc:
+            except USER_ERRORS as exc:
                 self._support = f"{type(exc).__name__}: {_first_line(exc)}"
         if not self._support:
             return None
+        broken = _raises(lambda: self.code.forward(self.point.values, self.point.dtype), self.what)
+        if broken is not None:  # not a missing feature: the subject itself fails
+            return broken
         text = f"{self.what} does not support forward-mode AD ({self._support})"
         if self.asked:
             return Derivative(problem=text + "; forward_ad=True asks for it", status="fail")
@@ -506,7 +522,7 @@ class ForwardADRoute(Route):
         n = p.values[name].size
         try:
             cols = self._tangents(name, np.eye(n).reshape((n,) + p.values[name].shape))  # (n, out)
-        except Exception as exc:
+        except USER_ERRORS as exc:
             return Derivative(problem=f"{self.what} failed in forward mode: {type(exc).__name__}: "
                                       f"{_first_line(exc)}", status="error")
         jac = np.moveaxis(cols.reshape((n,) + p.out_shape), 0, -1)  # out + (n,)
@@ -554,12 +570,15 @@ class DoubleBackwardRoute(Route):
 
                 torch.autograd.grad(ev.output, [ev.inputs[name]], torch.ones_like(ev.output), allow_unused=True)
                 self._support[name] = ""
-            except Exception as exc:
+            except USER_ERRORS as exc:
                 self._support[name] = f"{type(exc).__name__}: {_first_line(exc)}" \
                     if not isinstance(exc, RuntimeError) or "differentiable" not in str(exc) else _first_line(exc)
         problem = self._support[name]
         if not problem:
             return None
+        broken = _raises(lambda: self.code.forward(self.point.values, self.point.dtype), self.what)
+        if broken is not None:  # not a missing feature: the subject itself fails
+            return broken
         text = f"{self.what} does not support double backward ({problem})"
         if self.asked:
             return Derivative(problem=text + "; double_backward=True asks for it", status="fail")
@@ -571,7 +590,7 @@ class DoubleBackwardRoute(Route):
         x_shape = tuple(self.point.values[name].shape)
         try:
             value = torch_ref.jacobian(self._vjp_graph(name), [name])[name]
-        except Exception as exc:
+        except USER_ERRORS as exc:
             return Derivative(problem=f"{self.what}'s double backward raised {type(exc).__name__}: "
                                       f"{_first_line(exc)}", status="error")
         return Derivative(value.reshape(x_shape + x_shape))
@@ -612,7 +631,7 @@ class DoubleBackwardFDRoute(Route):
         x_shape = tuple(p.values[name].shape)
         try:
             result = fd.derivative_of(self._function(name), p.values64[name])
-        except Exception as exc:
+        except USER_ERRORS as exc:
             return Derivative(problem=f"finite differences of the subject's backward failed: "
                                       f"{type(exc).__name__}: {_first_line(exc)}", status="error")
         return _from_fd(result, len(x_shape), x_shape + x_shape)
