@@ -38,8 +38,8 @@ The table (:data:`COLUMNS`, in this order), one row per case × dtype × input �
 ``case, file, dtype, input, shape, check, status, max_abs_err, max_rel_err, atol, rtol,
 fd_err_est, worst_index, actual, expected, method, mode, message, seed, time_hand_s,
 time_torch_s, time_fd_s``.  ``check`` is one of ``hand_vs_torch``, ``hand_vs_fd``,
-``torch_vs_fd``, ``expect_vs_torch`` (or ``evaluate``/``load`` for error rows, whose
-``input`` is empty); ``status`` one of ``pass``, ``fail``, ``nondiff``, ``error``,
+``torch_vs_fd``, ``expect_vs_torch``, the subject checks (``contract.CHECKS``), or
+``evaluate``/``load`` for error rows, whose ``input`` is empty; ``status`` one of ``pass``, ``fail``, ``nondiff``, ``error``,
 ``skip``.  An element passes when ``|actual − expected| ≤ atol + rtol·|expected|``
 (+ ``fd_err_est`` for FD rows); ``atol`` is the value actually used (already scaled)
 and ``fd_err_est`` the FD error estimate at the worst element, so the rule holds with
@@ -50,6 +50,15 @@ array (the gradient, or the Jacobian ``output shape + input shape``); ``actual``
 projected scalars: their bound is ``atol + rtol·M + fd_err_est`` with ``M`` (the sum of
 the magnitudes of the projected terms) given in the message, and ``worst_index`` is "".
 ``method`` is the FD method (``complex-step``, ``richardson``; "" for non-FD rows).
+
+``check_function(fn, inputs, *, reference=None, backward=None, cache=False, dtypes=("float64",),
+seed=0, mode=None, threshold=2000, name=None, forward_ad=None, double_backward=None,
+tolerance=None, tolerances=None) -> RunResult``
+    Your own gradient code (a torch callable, or a numpy forward with its ``backward``)
+    checked against finite differences of its own forward and, where given, a
+    reference; see docs/subjects.md.  ``check_case(..., subject=...)`` binds a subject
+    to a case directly; ``run(..., plugins=[...])`` loads plugin modules (also in the
+    worker processes); ``tolerances`` replaces default tolerances per ``(dtype, kind)``.
 
 Scripts that use ``jobs > 1`` or ``time_limit`` start worker processes with the
 ``forkserver`` method and need the usual ``if __name__ == "__main__":`` guard.

@@ -238,3 +238,22 @@ def test_the_cli_reads_the_configuration_and_a_bad_plugin_stops_it_cleanly(tmp_p
     (tmp_path / "pyproject.toml").write_text('[tool.gradcheck-suite]\nthreshhold = 3\n')
     wrong = _cli(tmp_path, "list")
     assert wrong.returncode == 2 and "unknown key 'threshhold' (did you mean 'threshold'?)" in wrong.stderr
+
+
+def test_an_installed_entry_point_plugin_is_loaded_by_the_cli(tmp_path):
+    site = tmp_path / "site"
+    (site / "teamplug-1.0.dist-info").mkdir(parents=True)
+    (site / "teamplug-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: teamplug\nVersion: 1.0\n")
+    (site / "teamplug-1.0.dist-info" / "entry_points.txt").write_text(
+        "[gradcheck_suite.plugins]\nteam = teamplug_subjects\n")
+    (site / "teamplug_subjects.py").write_text(
+        "import gradcheck_suite, torch\ngradcheck_suite.subject('my_tanh')(torch.tanh)\n")
+    (tmp_path / "c.yaml").write_text(TANH_CASE)
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(site))
+    done = subprocess.run([sys.executable, "-m", "gradcheck_suite", "run", "c.yaml", "--out", "rep", "--format",
+                           "csv", "--quiet", "--jobs", "2"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = pd.read_csv(tmp_path / "rep" / "results.csv", keep_default_na=False)
+    assert {"subject_forward", "subject_vs_fd"} <= set(table["check"])
