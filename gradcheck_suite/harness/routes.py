@@ -427,6 +427,21 @@ class SubjectRoute(Route):
         return torch_ref.vjp(ev, u, [name])[name].astype(np.float64)
 
 
+def _missing_feature(route: Any, problem: str, feature: str, flag: str) -> Derivative | None:
+    """The pre-flight verdict of an optional feature of a torch subject (forward AD, double backward):
+    None when it works; ``error`` when the subject fails outright; else ``skip`` with the
+    reason — ``fail`` when the subject asked for the feature (``flag=True``)."""
+    if not problem:
+        return None
+    broken = _raises(lambda: route.code.forward(route.point.values, route.point.dtype), route.what)
+    if broken is not None:  # not a missing feature: the subject itself fails
+        return broken
+    text = f"{route.what} does not support {feature} ({problem})"
+    if route.asked:
+        return Derivative(problem=text + f"; {flag}=True asks for it", status="fail")
+    return Derivative(problem=text, status="skip")
+
+
 def _raises(call: Callable[[], Any], what: str) -> Derivative | None:
     """An ``error`` Derivative when ``call`` raises (the user's code is broken), else None."""
     try:
@@ -507,15 +522,7 @@ class ForwardADRoute(Route):
                 self._support = ""
             except USER_ERRORS as exc:
                 self._support = f"{type(exc).__name__}: {_first_line(exc)}"
-        if not self._support:
-            return None
-        broken = _raises(lambda: self.code.forward(self.point.values, self.point.dtype), self.what)
-        if broken is not None:  # not a missing feature: the subject itself fails
-            return broken
-        text = f"{self.what} does not support forward-mode AD ({self._support})"
-        if self.asked:
-            return Derivative(problem=text + "; forward_ad=True asks for it", status="fail")
-        return Derivative(problem=text, status="skip")
+        return _missing_feature(self, self._support, "forward-mode AD", "forward_ad")
 
     def _compute(self, name: str) -> Derivative:
         p = self.point
@@ -573,16 +580,7 @@ class DoubleBackwardRoute(Route):
             except USER_ERRORS as exc:
                 self._support[name] = f"{type(exc).__name__}: {_first_line(exc)}" \
                     if not isinstance(exc, RuntimeError) or "differentiable" not in str(exc) else _first_line(exc)
-        problem = self._support[name]
-        if not problem:
-            return None
-        broken = _raises(lambda: self.code.forward(self.point.values, self.point.dtype), self.what)
-        if broken is not None:  # not a missing feature: the subject itself fails
-            return broken
-        text = f"{self.what} does not support double backward ({problem})"
-        if self.asked:
-            return Derivative(problem=text + "; double_backward=True asks for it", status="fail")
-        return Derivative(problem=text, status="skip")
+        return _missing_feature(self, self._support[name], "double backward", "double_backward")
 
     def _compute(self, name: str) -> Derivative:
         from ..reference import torch_ref
