@@ -7,9 +7,8 @@ batch axes pass through the rules.  The forwards subtract the max of the *real* 
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from .registry import register
+from .lazy_torch import torch
+from .registry import REAL, calls, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -61,6 +60,9 @@ register(
     derivative=("∂sᵢ/∂{x}ⱼ = sᵢ(δᵢⱼ − sⱼ)   (s = softmax({x}))",),
     category="nn",
     doc="exp(x) / Σ exp(x) along axis (computed stably)",
+    domain=REAL,
+    probes=calls([((4,),), ((3, 4),)]) + calls([((3, 3),)], {"axis": 0}) + calls([((2, 3, 3),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: sp.Integer(1),
 )
 
 register(
@@ -76,4 +78,7 @@ register(
     derivative=("∂log sᵢ/∂{x}ⱼ = δᵢⱼ − sⱼ   (s = softmax({x}))",),
     category="nn",
     doc="x − logsumexp(x) along axis: the log of softmax, computed stably",
+    domain=REAL,
+    probes=calls([((4,),), ((3, 4),)]) + calls([((3, 3),)], {"axis": 0}) + calls([((2, 3, 3),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: sp.Integer(0),
 )
