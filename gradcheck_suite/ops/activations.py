@@ -264,7 +264,8 @@ elementwise(
     local_derivative=lambda ans, x: _strictly_inside(x, -3.0, 3.0) / 6.0,  # 1/6 on (−3, 3)
     torch=F.hardsigmoid,
     derivative=("∂hardsigmoid({x})/∂{x} = 1/6 if −3 < {x} < 3 else 0",),
-    doc="relu6(x + 3)/6: 0 below −3, 1 above 3; kinks at ±3, with no gradient there (as torch)",
+    doc="relu6(x + 3)/6: 0 below −3, 1 above 3; kinks at ±3, with no gradient there (as torch, whose "
+        "float64 backward uses 1/6 rounded to float32: 3e−8 relative)",
     analytic=False,
     kink=_distance_to((-3.0, 3.0)),
     domain=OFF_INTEGERS,
