@@ -198,7 +198,7 @@ register(
 )
 
 
-def _triangle(name: str, np_op, torch_op, keep: str) -> None:
+def _triangle(name: str, np_op, torch_op, keep: str, keeps_one_element) -> None:
     def mask(x: np.ndarray, k: int) -> np.ndarray:
         return np_op(np.ones(x.shape[-2:]), k)
 
@@ -220,12 +220,13 @@ def _triangle(name: str, np_op, torch_op, keep: str) -> None:
         doc=f"the matrix with the elements {keep} kept and the others zero (k shifts the diagonal)",
         domain=REAL,
         probes=calls([((3, 3),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),)], {"k": 1}) + calls([((4, 3),)], {"k": -1}),
-        symbolic=_identity_form,
+        # a 1×1 matrix keeps its element when the k-th diagonal includes the main one
+        symbolic=lambda sp, x, k=0, **_: x if keeps_one_element(k) else sp.Integer(0),
     )
 
 
-_triangle("tril", np.tril, torch.tril, "on and below the k-th diagonal (j ≤ i + k)")
-_triangle("triu", np.triu, torch.triu, "on and above the k-th diagonal (j ≥ i + k)")
+_triangle("tril", np.tril, torch.tril, "on and below the k-th diagonal (j ≤ i + k)", lambda k: k >= 0)
+_triangle("triu", np.triu, torch.triu, "on and above the k-th diagonal (j ≥ i + k)", lambda k: k <= 0)
 
 
 def _reps(x: np.ndarray, reps) -> tuple[int, ...]:
