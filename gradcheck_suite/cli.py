@@ -424,8 +424,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # ---- ops ----------------------------------------------------------------------------
 
 
+def _symbolic_text(prim) -> str:
+    """The primitive's symbolic form written with its argument names, or why it has none."""
+    if not callable(prim.symbolic):
+        return prim.symbolic
+    import sympy as sp  # only here: 0.2 s of start-up the other commands never pay
+
+    names = [f"{prim.args[0]}{i}" for i in (1, 2)] if prim.variadic else list(prim.args)
+    try:
+        return str(prim.symbolic(sp, *[sp.Symbol(n, real=True) for n in names], **prim.params))
+    except (TypeError, ValueError) as exc:  # pragma: no cover - the registry tests evaluate every form
+        return f"declared, not shown ({exc})"
+
+
+def _ops_facts(prim) -> list[tuple[str, str]]:
+    """Everything the registration of ``prim`` declares, as (label, text) pairs."""
+    from .ops.lazy_torch import counterpart_name
+
+    if prim.local_derivative is not None:
+        rules = "VJP g·∂ and JVP t·∂, generated from one local derivative per argument"
+    else:
+        rules = "hand-written VJP and JVP per argument"
+    differentiable = prim.derivative_text() if prim.differentiable_output else ["not differentiable"]
+    args = [f"{prim.args[0]}…"] if prim.variadic else list(prim.args)
+    return [
+        ("derivative", "; ".join(differentiable)),
+        ("rules", rules + (" (batch-aware: leading batch axes pass through)" if prim.differentiable_output else "")),
+        ("torch", counterpart_name(prim.torch)),
+        ("complex step", "yes (analytic)" if prim.analytic else "no"),
+        ("kinks", "declared (distance to the kink set)" if prim.kink else "none"),
+        ("broadcasts", "yes" if prim.broadcasts else "no"),
+        ("domain", "; ".join(f"{a}: {d.describe()}" for a, d in zip(args, prim.domain))),
+        ("probes", f"{len(prim.probes)} call(s) for the mutation tester"),
+        ("symbolic", _symbolic_text(prim)),
+    ]
+
+
 def cmd_ops(args: argparse.Namespace) -> int:
-    """``ops``: every primitive with its category, signature and derivative text."""
+    """``ops``: every primitive with everything its registration declares."""
     from .ops import all_primitives
 
     prims = [p for p in all_primitives() if not args.category or p.category == args.category]
@@ -433,24 +469,22 @@ def cmd_ops(args: argparse.Namespace) -> int:
         raise GradcheckError(f"no primitive has the category {args.category!r}")
     out: list[str] = []
     category = None
+    cell = lambda s: s.replace("|", "\\|")  # noqa: E731
     for prim in prims:
+        facts = _ops_facts(prim)
         if prim.category != category:
             category = prim.category
             if args.ops_format == "md":
-                out += ["", f"## {category}", "", "| primitive | signature | derivative | notes |",
-                        "| --- | --- | --- | --- |"]
+                out += ["", f"## {category}", "", "| primitive | signature | notes | " + " | ".join(k for k, _ in facts)
+                        + " |", "| --- " * (3 + len(facts)) + "|"]
             else:
                 out += ["", f"# {category}"]
-        notes = ", ".join(n for n in (prim.doc, "" if prim.analytic else "not analytic",
-                                      "has kinks" if prim.kink else "") if n)
-        derivative = prim.derivative_text() if prim.differentiable_output else ["not differentiable"]
         if args.ops_format == "md":
-            cell = lambda s: s.replace("|", "\\|")  # noqa: E731
-            out.append(f"| `{prim.name}` | `{cell(prim.signature())}` | {cell('; '.join(derivative))} "
-                       f"| {cell(notes)} |")
+            out.append(f"| `{prim.name}` | `{cell(prim.signature())}` | {cell(prim.doc)} | "
+                       + " | ".join(cell(v) for _, v in facts) + " |")
         else:
-            out.append(f"  {prim.signature()}" + (f"    — {notes}" if notes else ""))
-            out += [f"      {d}" for d in derivative]
+            out.append(f"  {prim.signature()}    — {prim.doc}")
+            out += [f"      {label + ':':<13} {text}" for label, text in facts]
     out += ["", f"{len(prims)} primitive(s)"]
     print("\n".join(out).lstrip("\n"))
     return EXIT_OK

@@ -554,9 +554,12 @@ class _Builder:
         return children, lambda a: self._new(prim.name, a, params, node)
 
     def _param(self, prim: registry.Primitive, name: str, node: ast.AST) -> Any:
-        """A parameter value: a number, True/False/None, or a tuple/list of ints."""
+        """A parameter value: a number, True/False/None, a tuple/list of ints, or a string
+        where the primitive declares a string parameter (einsum's subscripts): data, never run."""
         what = f"parameter {name!r} of {prim.name}()"
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
+            return node.value
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and isinstance(prim.params.get(name), str):
             return node.value
         if _is_number(node) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
                                 and _is_number(node.operand)):

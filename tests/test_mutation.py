@@ -20,7 +20,7 @@ from gradcheck_suite.loader import load_paths
 from gradcheck_suite.mutation import (Firing, Mutant, installed, judge, mutants_of, mutated, mutation_score,
                                       passing_cases)
 from gradcheck_suite.mutation import score as score_module
-from gradcheck_suite.mutation.probes import PROBE_TABLE, Probe, compare, random_probes
+from gradcheck_suite.mutation.probes import Probe, compare, random_probes
 from gradcheck_suite.mutation.render import render
 from gradcheck_suite.ops import all_primitives, registry
 
@@ -99,11 +99,14 @@ def test_unbroadcast_only_for_broadcasting_primitives_and_swap_only_for_two_oper
         assert ("swap" not in kinds) or len(prim.args) >= 2, prim.name
 
 
-def test_every_mutable_primitive_has_random_probes():
-    missing = [name for name in MUTABLE if name not in PROBE_TABLE]
-    assert missing == []
+def test_every_mutable_primitive_has_random_probes_in_its_declared_domain():
     for name in MUTABLE:
-        assert random_probes(name), name
+        prim = registry.get(name)
+        probes = random_probes(name)
+        assert len(probes) == 2 * len(prim.probes) > 0, name
+        for probe, call in zip(probes, prim.probes):
+            assert [np.shape(a) for a in probe.args] == list(call.shapes), name
+            assert probe.params == dict(call.params), name
 
 
 # ---- what the kinds do ------------------------------------------------------------------

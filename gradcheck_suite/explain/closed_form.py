@@ -1,14 +1,14 @@
 """Closed forms with sympy: the graph translated primitive by primitive, then differentiated.
 
-``SYMPY_FORMS`` is the translation table — one entry per primitive, mapping the
-sympy expressions of the arguments (and the node's static parameters) to the sympy
-expression of the result.  A primitive without an entry means "no closed form shown".
+Each primitive declares its symbolic form in its registration (``symbolic``: the sympy
+expression of the result from the sympy expressions of the arguments and the node's
+static parameters, or a string saying why there is none).
 Only cases whose inputs, constants, steps and output are all scalars get a closed form.
 The derivative is sympy's, simplified; the chain-rule number next to it is the engine's.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import sympy as sp
@@ -18,99 +18,10 @@ from ..graph import Graph
 from ..ops import registry
 from .model import ClosedForm, ClosedFormRow, show
 
-__all__ = ["SYMPY_FORMS", "closed_form", "to_sympy", "OPS_LIMIT"]
+__all__ = ["closed_form", "to_sympy", "OPS_LIMIT"]
 
 #: expressions with more operations than this are not simplified (sympy gets slow)
 OPS_LIMIT = 400
-
-
-def _scalar_reduction(x, **_):
-    # a reduction over a scalar is the scalar itself
-    return x
-
-
-def _heaviside_relu(x, **_):
-    return sp.Max(0, x)
-
-
-def _leaky(x, negative_slope=0.01, **_):
-    return sp.Piecewise((x, x > 0), (negative_slope * x, True))
-
-
-def _elu(x, alpha=1.0, **_):
-    return sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True))
-
-
-def _clip(x, *bounds, a_min=None, a_max=None, min=None, max=None, **_):
-    lo = bounds[0] if len(bounds) > 0 else (a_min if a_min is not None else min)
-    hi = bounds[1] if len(bounds) > 1 else (a_max if a_max is not None else max)
-    out = x
-    if lo is not None:
-        out = sp.Max(out, lo)
-    if hi is not None:
-        out = sp.Min(out, hi)
-    return out
-
-
-SYMPY_FORMS: dict[str, Callable[..., sp.Expr]] = {
-    # ---- operators ----
-    "add": lambda x, y, **_: x + y,
-    "sub": lambda x, y, **_: x - y,
-    "mul": lambda x, y, **_: x * y,
-    "div": lambda x, y, **_: x / y,
-    "pow": lambda x, y, **_: x ** y,
-    "neg": lambda x, **_: -x,
-    "pos": lambda x, **_: x,
-    # ---- elementwise ----
-    "exp": lambda x, **_: sp.exp(x),
-    "expm1": lambda x, **_: sp.exp(x) - 1,
-    "log": lambda x, **_: sp.log(x),
-    "log1p": lambda x, **_: sp.log(1 + x),
-    "sqrt": lambda x, **_: sp.sqrt(x),
-    "square": lambda x, **_: x ** 2,
-    "abs": lambda x, **_: sp.Abs(x),
-    "sign": lambda x, **_: sp.sign(x),
-    "sin": lambda x, **_: sp.sin(x),
-    "cos": lambda x, **_: sp.cos(x),
-    "tan": lambda x, **_: sp.tan(x),
-    "arcsin": lambda x, **_: sp.asin(x),
-    "arccos": lambda x, **_: sp.acos(x),
-    "arctan": lambda x, **_: sp.atan(x),
-    "sinh": lambda x, **_: sp.sinh(x),
-    "cosh": lambda x, **_: sp.cosh(x),
-    "tanh": lambda x, **_: sp.tanh(x),
-    "sigmoid": lambda x, **_: 1 / (1 + sp.exp(-x)),
-    "relu": _heaviside_relu,
-    "leaky_relu": _leaky,
-    "elu": _elu,
-    "softplus": lambda x, **_: sp.log(1 + sp.exp(x)),
-    "gelu": lambda x, **_: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
-    "erf": lambda x, **_: sp.erf(x),
-    "clip": _clip,
-    "maximum": lambda x, y, **_: sp.Max(x, y),
-    "minimum": lambda x, y, **_: sp.Min(x, y),
-    "where": lambda c, x, y, **_: sp.Piecewise((x, c), (y, True)),
-    # ---- reductions (of a scalar) ----
-    "sum": _scalar_reduction,
-    "mean": _scalar_reduction,
-    "prod": _scalar_reduction,
-    "max": _scalar_reduction,
-    "min": _scalar_reduction,
-    "amax": _scalar_reduction,
-    "amin": _scalar_reduction,
-    "logsumexp": _scalar_reduction,
-    "norm": lambda x, **_: sp.Abs(x),
-    # ---- shape (of a scalar) ----
-    "reshape": _scalar_reduction,
-    "transpose": _scalar_reduction,
-    "squeeze": _scalar_reduction,
-    "expand_dims": _scalar_reduction,
-    "broadcast_to": _scalar_reduction,
-    "flip": _scalar_reduction,
-    # ---- nn (of a scalar) ----
-    "softmax": lambda x, **_: sp.Integer(1),
-    "log_softmax": lambda x, **_: sp.Integer(0),
-}
 
 
 def _number(v: Any) -> sp.Expr:
@@ -149,13 +60,13 @@ def to_sympy(graph: Graph, ev: engine.Evaluation) -> tuple[sp.Expr | None, dict[
         elif node.op == "literal":
             exprs[node.id] = _number(node.value)
         else:
-            form = SYMPY_FORMS.get(node.op)
-            if form is None:
-                return None, symbols, f"the primitive {node.op!r} has no entry in the closed-form table"
-            params = dict(registry.get(node.op).params)
+            prim = registry.get(node.op)
+            if not callable(prim.symbolic):
+                return None, symbols, f"the primitive {node.op!r} has none ({prim.symbolic})"
+            params = dict(prim.params)
             params.update(node.params)
             try:
-                exprs[node.id] = form(*[exprs[a] for a in node.args], **params)
+                exprs[node.id] = prim.symbolic(sp, *[exprs[a] for a in node.args], **params)
             except (TypeError, ValueError) as exc:
                 return None, symbols, f"{node.name}: {exc}"
     return exprs[graph.output], symbols, ""

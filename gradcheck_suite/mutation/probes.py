@@ -6,7 +6,8 @@ exactly what the engine makes of a rule (parameter normalisation, ``unbroadcast`
 batch axes).  Two sources:
 
 * :func:`random_probes` — random arguments inside each primitive's domain, in several
-  shapes, broadcasting ones included (:data:`PROBE_TABLE`).  A mutant that gives the
+  shapes, broadcasting ones included: the ``domain`` and ``probes`` its registration
+  declares.  A mutant that gives the
   original's numbers on every one of them, for random cotangents/tangents with and
   without a batch axis, is *equivalent*: excluded from the score, with the reason.
 * :func:`library_probes` — the actual argument values of every node of a case library
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from ..ops import registry
 from ..ops.registry import NotDifferentiable
 from .mutants import Firing, Mutant, installed
 
-__all__ = ["Probe", "Comparison", "PROBE_TABLE", "random_probes", "library_probes", "compare"]
+__all__ = ["Probe", "Comparison", "random_probes", "library_probes", "compare"]
 
 #: relative and absolute closeness under which a mutant's numbers count as the original's
 RTOL, ATOL = 1e-10, 1e-12
@@ -64,129 +65,6 @@ class Probe:
         return " & ".join(str(tuple(np.shape(a))) for a in self.args)
 
 
-# ---- random arguments in each primitive's domain -------------------------------------
-
-Draw = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
-
-
-def _real(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Magnitudes in [0.2, 2] with random signs: away from every kink at 0."""
-    return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def _uniform(low: float, high: float) -> Draw:
-    return lambda rng, shape: rng.uniform(low, high, shape)
-
-
-def _condition(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return rng.random(shape) < 0.5
-
-
-def _matrix(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Square matrices (last two axes) that are well conditioned: noise plus 3·I."""
-    return rng.standard_normal(shape) + 3.0 * np.eye(shape[-1])
-
-
-_POSITIVE = _uniform(0.3, 3.0)
-_UNIT = _uniform(-0.9, 0.9)
-
-#: one-argument elementwise primitives whose domain is not the whole real line
-_UNARY_DOMAINS: dict[str, Draw] = {
-    "log": _POSITIVE, "sqrt": _POSITIVE, "log1p": _uniform(-0.7, 2.0),
-    "arcsin": _UNIT, "arccos": _UNIT, "tan": _uniform(-1.2, 1.2),
-}
-_UNARY = ("abs arccos arcsin arctan cos cosh elu erf exp expm1 gelu leaky_relu log log1p neg pos relu "
-          "sigmoid sign sin sinh softplus sqrt square tan tanh").split()
-_UNARY_SHAPES = [((),), ((4,),), ((3, 3),), ((3, 4),), ((2, 3, 3),)]
-
-#: argument shape pairs of a broadcasting binary operator
-_PAIRS = [((3, 3), (3, 3)), ((3, 4), (4,)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()),
-          ((2, 1, 3), (4, 1)), ((3, 3), (3, 1))]
-_BINARY_DOMAINS: dict[str, tuple[Draw, Draw]] = {
-    "add": (_real, _real), "sub": (_real, _real), "mul": (_real, _real), "div": (_real, _real),
-    "pow": (_POSITIVE, _real), "maximum": (_real, _real), "minimum": (_real, _real),
-}
-_WHERE_SHAPES = [((3, 3), (3, 3), (3, 3)), ((2, 3, 3), (3, 3), (3, 3)), ((3, 4), (4,), (3, 4)), ((3, 4), (3, 4), (4,)), ((3, 4), (3, 1), ()),
-                 ((2, 3), (), (1, 3))]
-
-_REDUCE_SHAPES = [((5,), {}), ((3, 4), {}), ((3, 4), {"axis": 0}), ((3, 4), {"axis": -1, "keepdims": True}),
-                  ((3, 3), {"axis": 1}), ((3, 3), {"axis": 0, "keepdims": True}), ((2, 3, 4), {"axis": (0, 2)}),
-                  ((2, 3, 4), {"axis": 1, "keepdims": True}), ((2, 3, 3), {"axis": 0})]
-_DDOF = [((3, 4), {"axis": 1, "ddof": 1}), ((5,), {"ddof": 1})]
-
-Entry = list[tuple[tuple[Draw, ...], tuple[tuple[int, ...], ...], dict[str, Any]]]
-
-
-def _entry(draws: tuple[Draw, ...], cases: Iterable[tuple[tuple[tuple[int, ...], ...], dict[str, Any]]]) -> Entry:
-    return [(draws, shapes, params) for shapes, params in cases]
-
-
-def _table() -> dict[str, Entry]:
-    table: dict[str, Entry] = {}
-    for name in _UNARY:
-        draw = _UNARY_DOMAINS.get(name, _real)
-        table[name] = _entry((draw,), ((s, {}) for s in _UNARY_SHAPES))
-    table["clip"] = _entry((_real,), [(((3, 3),), {"a_min": -0.5, "a_max": 0.5}), (((4,),), {"a_min": -0.5}),
-                                      (((2, 3, 3),), {"a_max": 0.3})])
-    table["leaky_relu"] += _entry((_real,), [(((3, 3),), {"negative_slope": 0.2})])
-    table["elu"] += _entry((_real,), [(((3, 3),), {"alpha": 0.5})])
-    for name, draws in _BINARY_DOMAINS.items():
-        table[name] = _entry(draws, ((pair, {}) for pair in _PAIRS))
-    table["where"] = _entry((_condition, _real, _real), ((s, {}) for s in _WHERE_SHAPES))
-    for name in ("sum", "mean", "max", "min", "logsumexp", "norm", "var", "std"):
-        table[name] = _entry((_real,), (((s,), p) for s, p in _REDUCE_SHAPES))
-    for name in ("var", "std"):
-        table[name] += _entry((_real,), (((s,), p) for s, p in _DDOF))
-    table["prod"] = _entry((_uniform(0.5, 1.5),), (((s,), p) for s, p in _REDUCE_SHAPES))
-    for name in ("softmax", "log_softmax"):
-        table[name] = _entry((_real,), [(((4,),), {}), (((3, 4),), {}), (((3, 3),), {"axis": 0}),
-                                        (((2, 3, 3),), {"axis": 1})])
-    table["reshape"] = _entry((_real,), [(((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}),
-                                         (((2, 3, 4),), {"shape": (6, 4)}), (((6,),), {"shape": (2, 3)}),
-                                         (((3, 3),), {"shape": (9,)}), (((9,),), {"shape": (3, 3)})])
-    table["transpose"] = _entry((_real,), [(((3, 4),), {}), (((3, 3),), {}), (((2, 3, 4),), {"axes": (1, 0, 2)}),
-                                           (((2, 3, 3),), {})])
-    table["flip"] = _entry((_real,), [(((3, 4),), {}), (((3, 4),), {"axis": 0}), (((3, 3),), {"axis": 1}),
-                                      (((5,),), {})])
-    table["expand_dims"] = _entry((_real,), [(((3,),), {"axis": 0}), (((3, 4),), {"axis": -1}),
-                                             (((3, 3),), {"axis": 1}), (((3,),), {"axis": 1}),
-                                             (((3, 3),), {"axis": 0})])
-    table["squeeze"] = _entry((_real,), [(((3, 1, 4),), {}), (((1, 3),), {"axis": 0}), (((3, 1, 3),), {"axis": 1}),
-                                         (((1, 3, 3),), {})])
-    table["broadcast_to"] = _entry((_real,), [(((3, 1),), {"shape": (3, 4)}), (((4,),), {"shape": (2, 3, 4)}),
-                                              (((),), {"shape": (3, 3)}), (((1, 3),), {"shape": (3, 3)}),
-                                              (((3, 3),), {"shape": (2, 3, 3)})])
-    table["getitem"] = _entry((_real,), [(((4, 5),), {"index": (slice(1, 3), slice(None, None, 2))}),
-                                         (((3, 3),), {"index": (1,)}), (((3, 3),), {"index": (slice(None), slice(0, 2))}),
-                                         (((4, 4),), {"index": (slice(0, 3), slice(1, 4))}),
-                                         (((3, 4),), {"index": (slice(None), None, 2)})])
-    joins = [(((3, 2), (3, 4)), {"axis": -1}), (((2, 3), (4, 3)), {}), (((3, 3), (3, 3)), {}),
-             (((2, 2), (2, 2), (2, 2)), {"axis": 1}), (((3,), (4,)), {}), (((2, 3), (1, 3)), {})]
-    table["concat"] = _entry((_real, _real, _real), joins)
-    stacks = [(((3,), (3,)), {}), (((3,), (3,), (3,)), {}), (((3, 3), (3, 3)), {"axis": -1}), (((2, 2), (2, 2), (2, 2)), {"axis": 1}),
-              (((3, 3), (3, 3)), {})]
-    table["stack"] = _entry((_real, _real, _real), stacks)
-    products = [(((3, 4), (4, 2)), {}), (((3, 3), (3, 3)), {}), (((4,), (4, 3)), {}), (((3, 4), (4,)), {}),
-                (((4,), (4,)), {})]
-    table["dot"] = _entry((_real, _real), products)
-    table["matmul"] = _entry((_real, _real), products + [(((2, 3, 3), (3, 3)), {}), (((3, 3), (2, 3, 3)), {}),
-                                                         (((2, 3, 4), (4, 2)), {})])
-    table["outer"] = _entry((_real, _real), [(((3,), (4,)), {}), (((3,), (3,)), {}), (((2, 2), (3,)), {}),
-                                             (((2, 2), (2, 2)), {})])
-    table["trace"] = _entry((_real,), [(((3, 3),), {}), (((3, 4),), {}), (((2, 3, 3),), {})])
-    table["diag"] = _entry((_real,), [(((3,),), {}), (((3, 3),), {}), (((3, 4),), {})])
-    square = [(((3, 3),), {}), (((2, 2),), {}), (((2, 3, 3),), {})]
-    table["inv"] = _entry((_matrix,), square)
-    table["det"] = _entry((_matrix,), square)
-    table["solve"] = _entry((_matrix, _real), [(((3, 3), (3,)), {}), (((3, 3), (3, 2)), {}), (((3, 3), (3, 3)), {}),
-                                               (((2, 3, 3), (2, 3, 2)), {}), (((2, 3, 3), (3, 3)), {})])
-    return table
-
-
-#: for every differentiable primitive: (value generators per argument, argument shapes, parameters)
-PROBE_TABLE: dict[str, Entry] = _table()
-
-
 def _seed(text: str) -> int:
     return zlib.crc32(text.encode())
 
@@ -202,12 +80,14 @@ DRAWS = 2
 
 
 def random_probes(name: str, seed: int = 0) -> list[Probe]:
-    """Random calls of primitive ``name`` inside its domain (empty when it has no table entry)."""
+    """Random calls of primitive ``name``: its declared probe calls, values from its declared domain."""
+    prim = registry.get(name)
     rng = np.random.default_rng([seed, _seed(name)])
     probes = []
-    for draws, shapes, params in PROBE_TABLE.get(name, []) * DRAWS:
-        args = [draws[min(i, len(draws) - 1)](rng, s) for i, s in enumerate(shapes)]
-        probes.append(Probe(name, args, dict(params), _flags(name, args), f"random {' & '.join(map(str, shapes))}"))
+    for call in prim.probes * DRAWS:
+        args = [prim.domain[min(i, len(prim.domain) - 1)].draw(rng, s) for i, s in enumerate(call.shapes)]
+        where = f"random {' & '.join(map(str, call.shapes))}"
+        probes.append(Probe(name, args, dict(call.params), _flags(name, args), where))
     return probes
 
 

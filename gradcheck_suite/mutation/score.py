@@ -246,7 +246,7 @@ def judge(mutant: Mutant, cases: Sequence[Case], seed: int = 0) -> Outcome:
                        time_s=time.perf_counter() - t0)
     reason = _survivor_reason(mutant, cases, seed)
     if not c.probes:
-        reason += " (no random probes: the primitive has no entry in the probe table)"
+        reason += " (no random probe reached the argument: the primitive's declared probes never differentiate it)"
     return Outcome(mutant, "survived", cases_run=n, reason=reason, time_s=time.perf_counter() - t0)
 
 

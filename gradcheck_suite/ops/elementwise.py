@@ -1,9 +1,11 @@
 """Elementwise functions of one argument (and the elementwise binary maximum/minimum/where).
 
-The activations (sigmoid, softplus, relu, leaky_relu, elu, gelu, erf) are elementwise too
-and live in :mod:`.activations`.
+The activations live in :mod:`.activations`, the special functions, rounding and the
+two-argument functions (atan2, hypot, logaddexp, fmod, remainder) in :mod:`.special`.
 
-Rules are written with numpy broadcasting, so leading batch axes pass through them.
+Each primitive is declared by :func:`~.registry.elementwise` with its local derivative
+written once; the VJP and the JVP are generated from it.  Rules are written with numpy
+broadcasting, so leading batch axes pass through them.
 
 Analytic primitives (``analytic=True``) have forwards that also accept complex arrays
 and are the holomorphic extension of the real function, so the complex step
@@ -17,11 +19,18 @@ at its bounds, maximum/minimum split it evenly (½ each) at ties.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .registry import NOT_DIFFERENTIABLE, distance_to_zero, register
+from .lazy_torch import torch
+from .registry import NOT_DIFFERENTIABLE, REAL, Domain, calls, distance_to_zero, elementwise, register
 
 __all__: list[str] = []  # this module only registers primitives
+
+#: |x| ≥ 0.1 and clear of every integer: k + [0.1, 0.4] for k in −3..2
+OFF_ZERO = Domain(-3.0, 3.0, grid=(0.1, 0.4))
+#: paired with OFF_ZERO, |x − y| ≥ 0.2: no ties
+OFF_TIE = Domain(-3.0, 3.0, grid=(0.6, 0.9))
+POSITIVE = Domain(0.1, 5.0)
+UNIT = Domain(-0.95, 0.95)
 
 
 def _distance_to_tie(x: np.ndarray, y: np.ndarray) -> float:
@@ -31,220 +40,284 @@ def _distance_to_tie(x: np.ndarray, y: np.ndarray) -> float:
 
 # ---- exponentials and logarithms ------------------------------------------------
 
-register(
+elementwise(
     "exp",
     forward=np.exp,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * ans,),  # d/dx exp(x) = exp(x)
-    jvp=(lambda t, ans, x: t * ans,),
+    local_derivative=lambda ans, x: ans,  # d/dx exp(x) = exp(x)
     torch=torch.exp,
     derivative=("∂exp({x})/∂{x} = exp({x})",),
-    category="elementwise",
     doc="e to the power x",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: sp.exp(x),
 )
 
-register(
+elementwise(
     "expm1",
     forward=np.expm1,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * (ans + 1),),  # d/dx (eˣ − 1) = eˣ
-    jvp=(lambda t, ans, x: t * (ans + 1),),
+    local_derivative=lambda ans, x: ans + 1,  # d/dx (eˣ − 1) = eˣ
     torch=torch.expm1,
     derivative=("∂expm1({x})/∂{x} = exp({x})",),
-    category="elementwise",
     doc="exp(x) − 1, accurate for small x",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: sp.exp(x) - 1,
 )
 
-register(
+elementwise(
+    "exp2",
+    forward=np.exp2,
+    local_derivative=lambda ans, x: ans * np.log(2.0),  # d/dx 2ˣ = 2ˣ·ln 2
+    torch=torch.exp2,
+    derivative=("∂2^{x}/∂{x} = 2^{x}·ln 2",),
+    doc="2 to the power x",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: 2 ** x,
+)
+
+elementwise(
     "log",
     forward=np.log,
-    args=("x",),
-    vjp=(lambda g, ans, x: g / x,),  # d/dx log(x) = 1/x
-    jvp=(lambda t, ans, x: t / x,),
+    local_derivative=lambda ans, x: 1 / x,  # d/dx log(x) = 1/x
     torch=torch.log,
     derivative=("∂log({x})/∂{x} = 1/{x}",),
-    category="elementwise",
     doc="natural logarithm (x > 0)",
+    domain=POSITIVE,
+    symbolic=lambda sp, x, **_: sp.log(x),
 )
 
-register(
+elementwise(
+    "log2",
+    forward=np.log2,
+    local_derivative=lambda ans, x: 1 / (x * np.log(2.0)),  # d/dx log₂ x = 1/(x ln 2)
+    torch=torch.log2,
+    derivative=("∂log2({x})/∂{x} = 1/({x}·ln 2)",),
+    doc="base-2 logarithm (x > 0)",
+    domain=POSITIVE,
+    symbolic=lambda sp, x, **_: sp.log(x, 2),
+)
+
+elementwise(
+    "log10",
+    forward=np.log10,
+    local_derivative=lambda ans, x: 1 / (x * np.log(10.0)),  # d/dx log₁₀ x = 1/(x ln 10)
+    torch=torch.log10,
+    derivative=("∂log10({x})/∂{x} = 1/({x}·ln 10)",),
+    doc="base-10 logarithm (x > 0)",
+    domain=POSITIVE,
+    symbolic=lambda sp, x, **_: sp.log(x, 10),
+)
+
+elementwise(
     "log1p",
     forward=np.log1p,
-    args=("x",),
-    vjp=(lambda g, ans, x: g / (1 + x),),  # d/dx log(1 + x) = 1/(1 + x)
-    jvp=(lambda t, ans, x: t / (1 + x),),
+    local_derivative=lambda ans, x: 1 / (1 + x),  # d/dx log(1 + x) = 1/(1 + x)
     torch=torch.log1p,
     derivative=("∂log1p({x})/∂{x} = 1/(1 + {x})",),
-    category="elementwise",
     doc="log(1 + x), accurate for small x (x > −1)",
+    domain=Domain(-0.9, 5.0),
+    symbolic=lambda sp, x, **_: sp.log(1 + x),
 )
 
 # ---- powers and roots -------------------------------------------------------------
 
-register(
+elementwise(
     "sqrt",
     forward=np.sqrt,
-    args=("x",),
-    vjp=(lambda g, ans, x: g / (2 * ans),),  # d/dx √x = 1/(2√x)
-    jvp=(lambda t, ans, x: t / (2 * ans),),
+    local_derivative=lambda ans, x: 1 / (2 * ans),  # d/dx √x = 1/(2√x)
     torch=torch.sqrt,
     derivative=("∂√{x}/∂{x} = 1/(2√{x})",),
-    category="elementwise",
     doc="square root (x ≥ 0; the derivative is infinite at 0)",
+    domain=POSITIVE,
+    symbolic=lambda sp, x, **_: sp.sqrt(x),
 )
 
-register(
+elementwise(
+    "rsqrt",
+    forward=lambda x: 1 / np.sqrt(x),
+    local_derivative=lambda ans, x: -0.5 * ans * ans * ans,  # d/dx x^(−½) = −½·x^(−3/2)
+    torch=torch.rsqrt,
+    derivative=("∂(1/√{x})/∂{x} = −1/(2·{x}^(3/2))",),
+    doc="1/√x (x > 0)",
+    domain=POSITIVE,
+    symbolic=lambda sp, x, **_: 1 / sp.sqrt(x),
+)
+
+elementwise(
+    "cbrt",
+    forward=np.cbrt,
+    local_derivative=lambda ans, x: 1 / (3 * ans * ans),  # d/dx ∛x = 1/(3∛x²)
+    torch=lambda x: torch.sign(x) * torch.abs(x).pow(1 / 3),
+    derivative=("∂∛{x}/∂{x} = 1/(3·∛{x}²)",),
+    doc="real cube root (negative for x < 0); the derivative is infinite at 0, a kink; "
+        "torch has no cbrt: its counterpart is sign(x)·|x|^⅓",
+    domain=REAL,
+    analytic=False,
+    kink=distance_to_zero,
+    symbolic=lambda sp, x, **_: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3),
+)
+
+elementwise(
     "square",
     forward=lambda x: x * x,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * 2 * x,),  # d/dx x² = 2x
-    jvp=(lambda t, ans, x: t * 2 * x,),
+    local_derivative=lambda ans, x: 2 * x,  # d/dx x² = 2x
     torch=torch.square,
     derivative=("∂({x}²)/∂{x} = 2{x}",),
-    category="elementwise",
     doc="x²",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: x ** 2,
+)
+
+elementwise(
+    "reciprocal",
+    forward=lambda x: 1 / x,
+    local_derivative=lambda ans, x: -ans * ans,  # d/dx 1/x = −1/x²
+    torch=torch.reciprocal,
+    derivative=("∂(1/{x})/∂{x} = −1/{x}²",),
+    doc="1/x (x ≠ 0)",
+    domain=REAL,
+    symbolic=lambda sp, x, **_: 1 / x,
 )
 
 # ---- sign and absolute value --------------------------------------------------------
 
-register(
+elementwise(
     "abs",
     forward=np.abs,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * np.sign(x),),  # d/dx |x| = sign(x), 0 at 0 (torch)
-    jvp=(lambda t, ans, x: t * np.sign(x),),
+    local_derivative=lambda ans, x: np.sign(x),  # d/dx |x| = sign(x), 0 at 0 (torch)
     torch=torch.abs,
     derivative=("∂|{x}|/∂{x} = sign({x})  (0 at {x} = 0)",),
-    category="elementwise",
     doc="|x|; kink at 0, where the subgradient 0 is used (as torch)",
     analytic=False,
     kink=distance_to_zero,
+    domain=OFF_ZERO,
+    symbolic=lambda sp, x, **_: sp.Abs(x),
 )
 
-register(
+elementwise(
     "sign",
     forward=np.sign,
-    args=("x",),
-    vjp=(lambda g, ans, x: np.zeros_like(g),),  # piecewise constant: derivative 0
-    jvp=(lambda t, ans, x: np.zeros_like(t),),
+    local_derivative=lambda ans, x: np.zeros_like(x),  # piecewise constant: derivative 0
     torch=torch.sign,
     derivative=("∂sign({x})/∂{x} = 0  (jumps at {x} = 0)",),
-    category="elementwise",
     doc="−1, 0 or +1; its derivative is 0 everywhere (as torch), it jumps at 0",
     analytic=False,
     kink=distance_to_zero,
+    domain=OFF_ZERO,
+    symbolic=lambda sp, x, **_: sp.sign(x),
 )
 
 # ---- trigonometric functions ---------------------------------------------------------
 
-register(
+elementwise(
     "sin",
     forward=np.sin,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * np.cos(x),),  # d/dx sin x = cos x
-    jvp=(lambda t, ans, x: t * np.cos(x),),
+    local_derivative=lambda ans, x: np.cos(x),  # d/dx sin x = cos x
     torch=torch.sin,
     derivative=("∂sin({x})/∂{x} = cos({x})",),
-    category="elementwise",
     doc="sine (radians)",
+    domain=Domain(-4.0, 4.0),
+    symbolic=lambda sp, x, **_: sp.sin(x),
 )
 
-register(
+elementwise(
     "cos",
     forward=np.cos,
-    args=("x",),
-    vjp=(lambda g, ans, x: -g * np.sin(x),),  # d/dx cos x = −sin x
-    jvp=(lambda t, ans, x: -t * np.sin(x),),
+    local_derivative=lambda ans, x: -np.sin(x),  # d/dx cos x = −sin x
     torch=torch.cos,
     derivative=("∂cos({x})/∂{x} = −sin({x})",),
-    category="elementwise",
     doc="cosine (radians)",
+    domain=Domain(-4.0, 4.0),
+    symbolic=lambda sp, x, **_: sp.cos(x),
 )
 
-register(
+elementwise(
     "tan",
     forward=np.tan,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * (1 + ans * ans),),  # d/dx tan x = 1 + tan² x
-    jvp=(lambda t, ans, x: t * (1 + ans * ans),),
+    local_derivative=lambda ans, x: 1 + ans * ans,  # d/dx tan x = 1 + tan² x
     torch=torch.tan,
     derivative=("∂tan({x})/∂{x} = 1 + tan²({x})",),
-    category="elementwise",
     doc="tangent (radians)",
+    domain=Domain(-1.4, 1.4),
+    symbolic=lambda sp, x, **_: sp.tan(x),
 )
 
-register(
+elementwise(
+    "sinc",
+    forward=np.sinc,
+    # d/dx sin(πx)/(πx) = (cos(πx) − sinc(x))/x, and 0 at x = 0
+    local_derivative=lambda ans, x: np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)),
+    torch=torch.sinc,
+    derivative=("∂sinc({x})/∂{x} = (cos(π{x}) − sinc({x}))/{x}  (0 at {x} = 0)",),
+    doc="the normalised sinc, sin(πx)/(πx), 1 at 0 (as numpy and torch)",
+    domain=REAL,
+    symbolic=lambda sp, x, **_: sp.sin(sp.pi * x) / (sp.pi * x),
+)
+
+elementwise(
     "arcsin",
     forward=np.arcsin,
-    args=("x",),
-    vjp=(lambda g, ans, x: g / np.sqrt(1 - x * x),),  # d/dx arcsin x = 1/√(1 − x²)
-    jvp=(lambda t, ans, x: t / np.sqrt(1 - x * x),),
+    local_derivative=lambda ans, x: 1 / np.sqrt(1 - x * x),  # d/dx arcsin x = 1/√(1 − x²)
     torch=torch.asin,
     derivative=("∂arcsin({x})/∂{x} = 1/√(1 − {x}²)",),
-    category="elementwise",
     doc="inverse sine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
+    domain=UNIT,
+    symbolic=lambda sp, x, **_: sp.asin(x),
 )
 
-register(
+elementwise(
     "arccos",
     forward=np.arccos,
-    args=("x",),
-    vjp=(lambda g, ans, x: -g / np.sqrt(1 - x * x),),  # d/dx arccos x = −1/√(1 − x²)
-    jvp=(lambda t, ans, x: -t / np.sqrt(1 - x * x),),
+    local_derivative=lambda ans, x: -1 / np.sqrt(1 - x * x),  # d/dx arccos x = −1/√(1 − x²)
     torch=torch.acos,
     derivative=("∂arccos({x})/∂{x} = −1/√(1 − {x}²)",),
-    category="elementwise",
     doc="inverse cosine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
+    domain=UNIT,
+    symbolic=lambda sp, x, **_: sp.acos(x),
 )
 
-register(
+elementwise(
     "arctan",
     forward=np.arctan,
-    args=("x",),
-    vjp=(lambda g, ans, x: g / (1 + x * x),),  # d/dx arctan x = 1/(1 + x²)
-    jvp=(lambda t, ans, x: t / (1 + x * x),),
+    local_derivative=lambda ans, x: 1 / (1 + x * x),  # d/dx arctan x = 1/(1 + x²)
     torch=torch.atan,
     derivative=("∂arctan({x})/∂{x} = 1/(1 + {x}²)",),
-    category="elementwise",
     doc="inverse tangent",
+    domain=Domain(-4.0, 4.0),
+    symbolic=lambda sp, x, **_: sp.atan(x),
 )
 
 # ---- hyperbolic functions ----------------------------------------------------------
 
-register(
+elementwise(
     "sinh",
     forward=np.sinh,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * np.cosh(x),),  # d/dx sinh x = cosh x
-    jvp=(lambda t, ans, x: t * np.cosh(x),),
+    local_derivative=lambda ans, x: np.cosh(x),  # d/dx sinh x = cosh x
     torch=torch.sinh,
     derivative=("∂sinh({x})/∂{x} = cosh({x})",),
-    category="elementwise",
     doc="hyperbolic sine",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: sp.sinh(x),
 )
 
-register(
+elementwise(
     "cosh",
     forward=np.cosh,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * np.sinh(x),),  # d/dx cosh x = sinh x
-    jvp=(lambda t, ans, x: t * np.sinh(x),),
+    local_derivative=lambda ans, x: np.sinh(x),  # d/dx cosh x = sinh x
     torch=torch.cosh,
     derivative=("∂cosh({x})/∂{x} = sinh({x})",),
-    category="elementwise",
     doc="hyperbolic cosine",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: sp.cosh(x),
 )
 
-register(
+elementwise(
     "tanh",
     forward=np.tanh,
-    args=("x",),
-    vjp=(lambda g, ans, x: g * (1 - ans * ans),),  # d/dx tanh x = 1 − tanh² x
-    jvp=(lambda t, ans, x: t * (1 - ans * ans),),
+    local_derivative=lambda ans, x: 1 - ans * ans,  # d/dx tanh x = 1 − tanh² x
     torch=torch.tanh,
     derivative=("∂tanh({x})/∂{x} = 1 − tanh²({x})",),
-    category="elementwise",
     doc="hyperbolic tangent",
+    domain=Domain(-3.0, 3.0),
+    symbolic=lambda sp, x, **_: sp.tanh(x),
 )
 
 # ---- clipping, maximum, minimum, where -----------------------------------------------
@@ -271,20 +344,26 @@ def _distance_to_bounds(x: np.ndarray, a_min: float | None, a_max: float | None)
     return min((distance_to_zero(np.subtract(x, b)) for b in bounds), default=float("inf"))
 
 
-register(
+def _sympy_clip(sp, x, a_min=None, a_max=None, **_):
+    out = x if a_min is None else sp.Max(x, a_min)
+    return out if a_max is None else sp.Min(out, a_max)
+
+
+elementwise(
     "clip",
     forward=_clip,
-    args=("x",),
     params={"a_min": None, "a_max": None},
-    vjp=(lambda g, ans, x, a_min, a_max: g * _inside_clip(x, a_min, a_max),),
-    jvp=(lambda t, ans, x, a_min, a_max: t * _inside_clip(x, a_min, a_max),),
+    local_derivative=lambda ans, x, a_min, a_max: _inside_clip(x, a_min, a_max),
     torch=lambda x, a_min, a_max: torch.clamp(x, a_min, a_max),
     derivative=("∂clip({x})/∂{x} = 1 if a_min ≤ {x} ≤ a_max else 0",),
-    category="elementwise",
     doc="x limited to [a_min, a_max] (numbers; either may be None); kinks at the bounds, "
         "where the gradient passes (as torch.clamp)",
     analytic=False,
     kink=_distance_to_bounds,
+    domain=OFF_ZERO,
+    examples=({"a_min": -1.5, "a_max": 1.5}, {"a_min": -0.5, "a_max": None}, {"a_min": None, "a_max": 0.5},
+              {"a_min": 1.5, "a_max": -0.5}),  # the last: a_min > a_max, everything is a_max
+    symbolic=_sympy_clip,
 )
 
 
@@ -293,40 +372,34 @@ def _share(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(x == y, 0.5, np.where(x > y, 1.0, 0.0))
 
 
-register(
+elementwise(
     "maximum",
     forward=np.maximum,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g * _share(x, y),
-         lambda g, ans, x, y: g * _share(y, x)),
-    jvp=(lambda t, ans, x, y: t * _share(x, y),
-         lambda t, ans, x, y: t * _share(y, x)),
+    local_derivative=(lambda ans, x, y: _share(x, y), lambda ans, x, y: _share(y, x)),
     torch=torch.maximum,
     derivative=("∂max({x}, {y})/∂{x} = 1 if {x} > {y}, ½ if {x} = {y}, else 0",
                 "∂max({x}, {y})/∂{y} = 1 if {y} > {x}, ½ if {x} = {y}, else 0"),
-    category="elementwise",
     doc="elementwise larger of x and y; at ties the gradient is split evenly (as torch)",
     analytic=False,
     kink=_distance_to_tie,
-    broadcasts=True,
+    domain=(OFF_ZERO, OFF_TIE),
+    symbolic=lambda sp, x, y, **_: sp.Max(x, y),
 )
 
-register(
+elementwise(
     "minimum",
     forward=np.minimum,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g * _share(y, x),
-         lambda g, ans, x, y: g * _share(x, y)),
-    jvp=(lambda t, ans, x, y: t * _share(y, x),
-         lambda t, ans, x, y: t * _share(x, y)),
+    local_derivative=(lambda ans, x, y: _share(y, x), lambda ans, x, y: _share(x, y)),
     torch=torch.minimum,
     derivative=("∂min({x}, {y})/∂{x} = 1 if {x} < {y}, ½ if {x} = {y}, else 0",
                 "∂min({x}, {y})/∂{y} = 1 if {y} < {x}, ½ if {x} = {y}, else 0"),
-    category="elementwise",
     doc="elementwise smaller of x and y; at ties the gradient is split evenly (as torch)",
     analytic=False,
     kink=_distance_to_tie,
-    broadcasts=True,
+    domain=(OFF_ZERO, OFF_TIE),
+    symbolic=lambda sp, x, y, **_: sp.Min(x, y),
 )
 
 
@@ -354,4 +427,8 @@ register(
         "its kinks are those of the comparison in the condition",
     analytic=False,
     broadcasts=True,
+    domain=(Domain(kind="bool"), Domain(-3.0, 3.0), Domain(-3.0, 3.0)),
+    probes=calls([((3, 3), (3, 3), (3, 3)), ((2, 3, 3), (3, 3), (3, 3)), ((3, 4), (4,), (3, 4)),
+                  ((3, 4), (3, 4), (4,)), ((3, 4), (3, 1), ()), ((2, 3), (), (1, 3))]),
+    symbolic=lambda sp, c, x, y, **_: sp.Piecewise((x, c), (y, True)),
 )

@@ -51,11 +51,18 @@ import math
 from typing import Any, Callable
 
 import numpy as np
-import torch
-
-from .registry import register, unbroadcast
+from .lazy_torch import torch
+from .registry import REAL, Domain, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
+
+
+#: square matrices, noise + 3·I: well conditioned
+MATRIX = Domain(high=3.0, kind="matrix")
+#: the probes of a product of two operands: matrices, vectors, both
+PRODUCT_CALLS = calls([((3, 4), (4, 2)), ((3, 3), (3, 3)), ((4,), (4, 3)), ((3, 4), (4,)), ((4,), (4,))])
+#: the probes of a function of one square matrix
+SQUARE_CALLS = calls([((3, 3),), ((2, 2),), ((2, 3, 3),)])
 
 
 # ---- shared machinery: batch axes, stacks, vectors as matrices --------------------
@@ -186,6 +193,9 @@ register(
     category="operators",
     doc="x @ y (numpy.matmul): 1-D operands are row/column vectors, stack axes broadcast",
     needs_nb=True,
+    domain=REAL,
+    probes=PRODUCT_CALLS + calls([((2, 3, 3), (3, 3)), ((3, 3), (2, 3, 3)), ((2, 3, 4), (4, 2))]),
+    symbolic=lambda sp, x, y, **_: x * y,
 )
 
 
@@ -209,6 +219,9 @@ register(
     category="linalg",
     doc="vector·vector (inner product), matrix·vector, vector·matrix, matrix·matrix; 1-D/2-D only",
     needs_nb=True,
+    domain=REAL,
+    probes=PRODUCT_CALLS,
+    symbolic=lambda sp, x, y, **_: x * y,
 )
 
 
@@ -246,6 +259,9 @@ register(
     category="linalg",
     doc="outer product of the flattened operands (numpy.outer): shape (x.size, y.size)",
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3,), (4,)), ((3,), (3,)), ((2, 2), (3,)), ((2, 2), (2, 2))]),
+    symbolic=lambda sp, x, y, **_: x * y,
 )
 
 
@@ -273,6 +289,9 @@ register(
     category="linalg",
     doc="sum of the diagonal of the last two axes (a stack gives a stack of traces)",
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3, 3),), ((3, 4),), ((2, 3, 3),)]),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -317,6 +336,9 @@ register(
     category="linalg",
     doc="1-D → the square matrix with that diagonal; 2-D → its diagonal (numpy.diag, k=0)",
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3,),), ((3, 3),), ((3, 4),)]),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -339,6 +361,9 @@ register(
     category="linalg",
     doc="inverse of a square matrix (or of each matrix of a stack)",
     needs_nb=True,
+    domain=MATRIX,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: 1 / a,
 )
 
 
@@ -375,6 +400,9 @@ register(
     category="linalg",
     doc="determinant of a square matrix (or of each matrix of a stack)",
     needs_nb=True,
+    domain=MATRIX,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: a,
 )
 
 
@@ -438,4 +466,7 @@ register(
     category="linalg",
     doc="x with a @ x = b (numpy 2: b is a vector only when 1-D, else a matrix (..., M, K))",
     needs_nb=True,
+    domain=(MATRIX, REAL),
+    probes=calls([((3, 3), (3,)), ((3, 3), (3, 2)), ((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (3, 3))]),
+    symbolic=lambda sp, a, b, **_: b / a,
 )

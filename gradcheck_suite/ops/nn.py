@@ -7,9 +7,8 @@ batch axes pass through the rules.  The forwards subtract the max of the *real* 
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from .registry import register
+from .lazy_torch import F, torch
+from .registry import REAL, calls, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -61,6 +60,9 @@ register(
     derivative=("∂sᵢ/∂{x}ⱼ = sᵢ(δᵢⱼ − sⱼ)   (s = softmax({x}))",),
     category="nn",
     doc="exp(x) / Σ exp(x) along axis (computed stably)",
+    domain=REAL,
+    probes=calls([((4,),), ((3, 4),)]) + calls([((3, 3),)], {"axis": 0}) + calls([((2, 3, 3),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: sp.Integer(1),
 )
 
 register(
@@ -76,4 +78,119 @@ register(
     derivative=("∂log sᵢ/∂{x}ⱼ = δᵢⱼ − sⱼ   (s = softmax({x}))",),
     category="nn",
     doc="x − logsumexp(x) along axis: the log of softmax, computed stably",
+    domain=REAL,
+    probes=calls([((4,),), ((3, 4),)]) + calls([((3, 3),)], {"axis": 0}) + calls([((2, 3, 3),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: sp.Integer(0),
+)
+
+
+# ---- normalisation ----------------------------------------------------------------------
+
+
+def _one_axis(name: str, axis: tuple[int, ...]) -> int:
+    if len(axis) != 1:
+        raise ValueError(f"{name} normalises along one axis, not {len(axis)}")
+    return axis[0]
+
+
+def _length(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """√Σx·x along ``axis`` (keepdims), holomorphic (x·x, not |x|²)."""
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+
+
+def _clamped_length(x: np.ndarray, axis: tuple[int, ...], eps: float) -> np.ndarray:
+    """max(‖x‖, eps), the divisor of torch's normalize (chosen on the real part)."""
+    n = _length(x, axis)
+    return np.where(np.real(n) > eps, n, eps)
+
+
+def _normalize(x: np.ndarray, axis: tuple[int, ...], eps: float) -> np.ndarray:
+    _one_axis("normalize", axis)
+    return x / _clamped_length(x, axis, eps)
+
+
+def _normalize_rule(g: np.ndarray, ans: np.ndarray, x: np.ndarray, axis: tuple[int, ...], eps: float) -> np.ndarray:
+    # y = x/‖x‖: ∂y/∂x = (I − y yᵀ)/‖x‖, symmetric, so the VJP and the JVP are the same formula;
+    # where ‖x‖ ≤ eps, y = x/eps and the derivative is I/eps
+    n = _length(x, axis)
+    inside = n > eps
+    projected = (g - ans * np.sum(g * ans, axis=axis, keepdims=True)) / np.where(inside, n, 1.0)
+    return np.where(inside, projected, g / eps)
+
+
+def _smallest_gap_to_eps(x: np.ndarray, axis: tuple[int, ...], eps: float, **_: object) -> float:
+    """How far the smallest length along ``axis`` is from eps, where the divisor switches."""
+    if np.size(x) == 0:
+        return float("inf")
+    return float(np.min(np.abs(np.real(_length(np.asarray(x), axis)) - eps)))
+
+
+register(
+    "normalize",
+    forward=_normalize,
+    args=("x",),
+    params={"axis": -1, "eps": 1e-12},
+    param_kinds={"axis": "axis"},
+    vjp=(lambda g, ans, x, axis, eps: _normalize_rule(g, ans, x, axis, eps),),
+    jvp=(lambda t, ans, x, axis, eps: _normalize_rule(t, ans, x, axis, eps),),
+    torch=lambda x, axis, eps: F.normalize(x, p=2.0, dim=_one_axis("normalize", axis), eps=eps),
+    derivative=("∂({x}/‖{x}‖)/∂{x} = (I − y yᵀ)/‖{x}‖  (y = {out}; I/eps where ‖{x}‖ ≤ eps)",),
+    category="nn",
+    doc="x/max(‖x‖, eps) along one axis (L2 normalisation, as torch.nn.functional.normalize); "
+        "the divisor switches to eps below eps, a kink",
+    kink=_smallest_gap_to_eps,
+    domain=REAL,
+    probes=calls([((4,),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),), ((3, 4),)], {"axis": 0}),
+    symbolic=lambda sp, x, **_: sp.sign(x),
+)
+
+
+def _cosine_parts(x1, x2, axis, eps):
+    """u = x1/max(‖x1‖, eps), v likewise, their norms and c = Σ u·v (keepdims)."""
+    n1, n2 = _clamped_length(x1, axis, eps), _clamped_length(x2, axis, eps)
+    u, v = x1 / n1, x2 / n2
+    return u, v, n1, n2, np.sum(u * v, axis=axis, keepdims=True)
+
+
+def _cosine(x1: np.ndarray, x2: np.ndarray, axis: tuple[int, ...], eps: float, nb: int = 0) -> np.ndarray:
+    _one_axis("cosine_similarity", axis)
+    if np.shape(x1)[nb:] != np.shape(x2)[nb:]:  # the batch axes in front may differ (size 1)
+        raise ValueError(f"cosine_similarity needs arguments of the same shape, not {np.shape(x1)[nb:]} "
+                         f"and {np.shape(x2)[nb:]}")
+    return np.squeeze(_cosine_parts(x1, x2, axis, eps)[4], axis=axis)
+
+
+def _cosine_slope(k: int, x1, x2, axis, eps) -> np.ndarray:
+    # ∂c/∂x1 = (v − c·u)/‖x1‖ and ∂c/∂x2 = (u − c·v)/‖x2‖ (lengths above eps)
+    u, v, n1, n2, c = _cosine_parts(x1, x2, axis, eps)
+    return (v - c * u) / n1 if k == 0 else (u - c * v) / n2
+
+
+def _cosine_vjp(k: int):
+    return lambda g, ans, x1, x2, axis, eps, nb=0: np.expand_dims(g, axis) * _cosine_slope(k, x1, x2, axis, eps)
+
+
+def _cosine_jvp(k: int):
+    return lambda t, ans, x1, x2, axis, eps, nb=0: np.sum(t * _cosine_slope(k, x1, x2, axis, eps), axis=axis)
+
+
+register(
+    "cosine_similarity",
+    forward=_cosine,
+    args=("x1", "x2"),
+    params={"axis": -1, "eps": 1e-8},
+    param_kinds={"axis": "axis"},
+    vjp=(_cosine_vjp(0), _cosine_vjp(1)),
+    jvp=(_cosine_jvp(0), _cosine_jvp(1)),
+    torch=lambda x1, x2, axis, eps, nb=0: F.cosine_similarity(x1, x2, dim=_one_axis("cosine_similarity", axis), eps=eps),
+    derivative=("∂cos({x1}, {x2})/∂{x1} = ({x2}/‖{x2}‖ − {out}·{x1}/‖{x1}‖)/‖{x1}‖",
+                "∂cos({x1}, {x2})/∂{x2} = ({x1}/‖{x1}‖ − {out}·{x2}/‖{x2}‖)/‖{x2}‖"),
+    category="nn",
+    doc="Σ x1·x2/(‖x1‖·‖x2‖) along one axis, each length at least eps (as torch); "
+        "x1 and x2 have the same shape; kinks where a length reaches eps",
+    needs_nb=True,
+    kink=lambda x1, x2, axis, eps, nb=0: min(_smallest_gap_to_eps(x1, axis, eps), _smallest_gap_to_eps(x2, axis, eps)),
+    domain=REAL,
+    probes=calls([((4,), (4,)), ((3, 4), (3, 4)), ((2, 3, 3), (2, 3, 3))]) + calls([((3, 3), (3, 3))], {"axis": 0}),
+    symbolic="none shown: the cosine of two one-element vectors is ±1, its derivative 0",
 )

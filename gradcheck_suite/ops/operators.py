@@ -11,73 +11,68 @@ their kink is where the two sides meet, because that is where ``where`` switches
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from .registry import NOT_DIFFERENTIABLE, register
+from .lazy_torch import torch
+from .registry import BROADCAST_PAIRS, NOT_DIFFERENTIABLE, REAL, Domain, calls, elementwise, register
 
 __all__: list[str] = []  # this module only registers primitives
 
 
 # ---- operators ----------------------------------------------------------------
 
-register(
+elementwise(
     "add",
     forward=np.add,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g,  # d(x+y)/dx = 1
-         lambda g, ans, x, y: g),  # d(x+y)/dy = 1
-    jvp=(lambda t, ans, x, y: t,
-         lambda t, ans, x, y: t),
+    local_derivative=(lambda ans, x, y: np.ones_like(ans),  # d(x+y)/dx = 1
+                      lambda ans, x, y: np.ones_like(ans)),  # d(x+y)/dy = 1
     torch=torch.add,
     derivative=("∂({x}+{y})/∂{x} = 1", "∂({x}+{y})/∂{y} = 1"),
     category="operators",
     doc="x + y",
-    broadcasts=True,
+    domain=REAL,
+    symbolic=lambda sp, x, y, **_: x + y,
 )
 
-register(
+elementwise(
     "sub",
     forward=np.subtract,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g,  # d(x−y)/dx = 1
-         lambda g, ans, x, y: -g),  # d(x−y)/dy = −1
-    jvp=(lambda t, ans, x, y: t,
-         lambda t, ans, x, y: -t),
+    local_derivative=(lambda ans, x, y: np.ones_like(ans),  # d(x−y)/dx = 1
+                      lambda ans, x, y: -np.ones_like(ans)),  # d(x−y)/dy = −1
     torch=torch.sub,
     derivative=("∂({x}−{y})/∂{x} = 1", "∂({x}−{y})/∂{y} = −1"),
     category="operators",
     doc="x − y",
-    broadcasts=True,
+    domain=REAL,
+    symbolic=lambda sp, x, y, **_: x - y,
 )
 
-register(
+elementwise(
     "mul",
     forward=np.multiply,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g * y,  # d(xy)/dx = y
-         lambda g, ans, x, y: g * x),  # d(xy)/dy = x
-    jvp=(lambda t, ans, x, y: t * y,
-         lambda t, ans, x, y: t * x),
+    local_derivative=(lambda ans, x, y: y,  # d(xy)/dx = y
+                      lambda ans, x, y: x),  # d(xy)/dy = x
     torch=torch.mul,
     derivative=("∂({x}·{y})/∂{x} = {y}", "∂({x}·{y})/∂{y} = {x}"),
     category="operators",
     doc="x · y (elementwise)",
-    broadcasts=True,
+    domain=REAL,
+    symbolic=lambda sp, x, y, **_: x * y,
 )
 
-register(
+elementwise(
     "div",
     forward=np.divide,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g / y,  # d(x/y)/dx = 1/y
-         lambda g, ans, x, y: -g * x / (y * y)),  # d(x/y)/dy = −x/y²
-    jvp=(lambda t, ans, x, y: t / y,
-         lambda t, ans, x, y: -t * x / (y * y)),
+    local_derivative=(lambda ans, x, y: 1 / y,  # d(x/y)/dx = 1/y
+                      lambda ans, x, y: -x / (y * y)),  # d(x/y)/dy = −x/y²
     torch=torch.div,
     derivative=("∂({x}/{y})/∂{x} = 1/{y}", "∂({x}/{y})/∂{y} = −{x}/{y}²"),
     category="operators",
     doc="x / y (true division)",
-    broadcasts=True,
+    domain=REAL,
+    symbolic=lambda sp, x, y, **_: x / y,
 )
 
 
@@ -93,43 +88,41 @@ def _pow_dy(ans: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where((x == 0) & (y >= 0), 0.0, ans * np.log(x))
 
 
-register(
+elementwise(
     "pow",
     forward=np.power,
     args=("x", "y"),
-    vjp=(lambda g, ans, x, y: g * _pow_dx(x, y),
-         lambda g, ans, x, y: g * _pow_dy(ans, x, y)),
-    jvp=(lambda t, ans, x, y: t * _pow_dx(x, y),
-         lambda t, ans, x, y: t * _pow_dy(ans, x, y)),
+    local_derivative=(lambda ans, x, y: _pow_dx(x, y), lambda ans, x, y: _pow_dy(ans, x, y)),
     torch=torch.pow,
     derivative=("∂({x}^{y})/∂{x} = {y}·{x}^({y}−1)", "∂({x}^{y})/∂{y} = {x}^{y}·log {x}"),
     category="operators",
     doc="x ** y; the exponent may be a tensor (log x needs x > 0; at x = 0 torch's zeros are used)",
-    broadcasts=True,
+    domain=(Domain(0.3, 3.0), REAL),
+    symbolic=lambda sp, x, y, **_: x ** y,
 )
 
-register(
+elementwise(
     "neg",
     forward=np.negative,
-    args=("x",),
-    vjp=(lambda g, ans, x: -g,),  # d(−x)/dx = −1
-    jvp=(lambda t, ans, x: -t,),
+    local_derivative=lambda ans, x: -np.ones_like(x),  # d(−x)/dx = −1
     torch=torch.neg,
     derivative=("∂(−{x})/∂{x} = −1",),
     category="operators",
     doc="−x",
+    domain=REAL,
+    symbolic=lambda sp, x, **_: -x,
 )
 
-register(
+elementwise(
     "pos",
     forward=np.positive,
-    args=("x",),
-    vjp=(lambda g, ans, x: g,),  # d(+x)/dx = 1
-    jvp=(lambda t, ans, x: t,),
+    local_derivative=lambda ans, x: np.ones_like(x),  # d(+x)/dx = 1
     torch=torch.positive,
     derivative=("∂(+{x})/∂{x} = 1",),
     category="operators",
     doc="+x (the identity)",
+    domain=REAL,
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -142,7 +135,7 @@ def _distance_to_tie(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.min(gap)) if gap.size else float("inf")
 
 
-def _comparison(name: str, symbol: str, forward, torch_op) -> None:
+def _comparison(name: str, symbol: str, forward, torch_op, symbolic) -> None:
     register(
         name,
         forward=forward,
@@ -158,12 +151,15 @@ def _comparison(name: str, symbol: str, forward, torch_op) -> None:
         kink=_distance_to_tie,
         broadcasts=True,
         differentiable_output=False,
+        domain=REAL,
+        probes=calls(BROADCAST_PAIRS),
+        symbolic=symbolic,
     )
 
 
-_comparison("less", "<", np.less, torch.lt)
-_comparison("less_equal", "<=", np.less_equal, torch.le)
-_comparison("greater", ">", np.greater, torch.gt)
-_comparison("greater_equal", ">=", np.greater_equal, torch.ge)
-_comparison("equal", "==", np.equal, torch.eq)
-_comparison("not_equal", "!=", np.not_equal, torch.ne)
+_comparison("less", "<", np.less, torch.lt, lambda sp, x, y, **_: sp.Lt(x, y))
+_comparison("less_equal", "<=", np.less_equal, torch.le, lambda sp, x, y, **_: sp.Le(x, y))
+_comparison("greater", ">", np.greater, torch.gt, lambda sp, x, y, **_: sp.Gt(x, y))
+_comparison("greater_equal", ">=", np.greater_equal, torch.ge, lambda sp, x, y, **_: sp.Ge(x, y))
+_comparison("equal", "==", np.equal, torch.eq, lambda sp, x, y, **_: sp.Eq(x, y))
+_comparison("not_equal", "!=", np.not_equal, torch.ne, lambda sp, x, y, **_: sp.Ne(x, y))

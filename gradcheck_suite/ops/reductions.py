@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
+from .lazy_torch import torch
+from .registry import REAL, Domain, calls, register
 
-from .registry import register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -61,6 +61,13 @@ def _grouped(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
     return moved.reshape(moved.shape[: moved.ndim - k] + (_count(x, axis),))
 
 
+#: the probes of a reduction: whole arrays, one axis, several axes, with and without keepdims
+REDUCE_CALLS = (calls([((5,),), ((3, 4),)]) + calls([((3, 4),), ((2, 3, 3),)], {"axis": 0})
+                + calls([((3, 4),)], {"axis": -1, "keepdims": True}) + calls([((3, 3),)], {"axis": 1})
+                + calls([((3, 3),)], {"axis": 0, "keepdims": True}) + calls([((2, 3, 4),)], {"axis": (0, 2)})
+                + calls([((2, 3, 4),)], {"axis": 1, "keepdims": True}))
+
+
 # ---- sums and means ---------------------------------------------------------------
 
 register(
@@ -76,6 +83,9 @@ register(
     derivative=("∂Σ{x}/∂{x}ᵢ = 1",),
     category="reductions",
     doc="sum of the elements over the given axes",
+    domain=REAL,
+    probes=REDUCE_CALLS,
+    symbolic=lambda sp, x, **_: x,
 )
 
 register(
@@ -92,6 +102,9 @@ register(
     derivative=("∂mean({x})/∂{x}ᵢ = 1/n",),
     category="reductions",
     doc="arithmetic mean over the given axes",
+    domain=REAL,
+    probes=REDUCE_CALLS,
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -121,6 +134,9 @@ register(
     derivative=("∂Π{x}/∂{x}ᵢ = Π_{{j≠i}} {x}ⱼ",),
     category="reductions",
     doc="product of the elements over the given axes (gradient exact where elements are 0)",
+    domain=Domain(0.5, 1.5),
+    probes=REDUCE_CALLS,
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -168,6 +184,9 @@ for _name, _np, _torch, _top, _word in (("max", np.max, torch.amax, True, "large
         doc=f"{_word} element over the given axes (ties share the gradient evenly, like torch.a{_name})",
         analytic=False,
         kink=lambda x, axis, keepdims, _top=_top: _extremum_gap(x, axis, _top),
+        domain=REAL,
+        probes=REDUCE_CALLS,
+        symbolic=lambda sp, x, **_: x,
     )
 del _name, _np, _torch, _top, _word
 
@@ -197,6 +216,9 @@ register(
     derivative=("∂logsumexp({x})/∂{x}ᵢ = exp({x}ᵢ − {out}) = softmax({x})ᵢ",),
     category="reductions",
     doc="log of the sum of exponentials over the given axes (computed stably)",
+    domain=REAL,
+    probes=REDUCE_CALLS,
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -249,6 +271,9 @@ register(
     derivative=("∂var({x})/∂{x}ᵢ = 2({x}ᵢ − mean({x}))/(n − ddof)",),
     category="reductions",
     doc="variance over the given axes, Σ(x − mean)²/(n − ddof)",
+    domain=REAL,
+    probes=REDUCE_CALLS + calls([((3, 4),)], {"axis": 1, "ddof": 1}) + calls([((5,),)], {"ddof": 1}),
+    symbolic="a variance of one element is 0 (or undefined with ddof=1)",
 )
 
 register(
@@ -266,6 +291,9 @@ register(
     category="reductions",
     doc="standard deviation over the given axes, √var (kink where it is 0)",
     kink=_spread_kink,
+    domain=REAL,
+    probes=REDUCE_CALLS + calls([((3, 4),)], {"axis": 1, "ddof": 1}) + calls([((5,),)], {"ddof": 1}),
+    symbolic="a standard deviation of one element is 0, at its kink",
 )
 
 
@@ -309,4 +337,7 @@ register(
     category="reductions",
     doc="Euclidean (2-, Frobenius) norm over the given axes, √Σx²",
     kink=_norm_kink,
+    domain=REAL,
+    probes=REDUCE_CALLS,
+    symbolic=lambda sp, x, **_: sp.Abs(x),
 )

@@ -31,6 +31,22 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
 ``kink(*args, **params)``
     for primitives that are not differentiable everywhere: the distance of the point
     to the kink set (0.0 means exactly on a kink), as a float.
+``domain[i]``
+    a :class:`Domain`: where values of argument ``i`` are drawn, both by the mutation
+    tester's probes and by the property tests (an interval, optionally a grid that keeps
+    clear of kinks at integers; bools; well-conditioned or positive-definite matrices;
+    integer indices).  One Domain stands for every argument.
+``probes``
+    the calls (:class:`ProbeCall`: argument shapes and parameters) on which the mutation
+    tester compares a wrong rule with the right one, broadcasting shapes included.
+``symbolic(sp, *args, **params)``
+    the result as a sympy expression of sympy arguments (``sp`` is the sympy module,
+    passed in so that the registry never imports it), used for the answer key's closed
+    forms; or a string saying why there is none.
+``local_derivative[i](ans, *args, **params)`` (elementwise primitives, see :func:`elementwise`)
+    ∂out/∂arg_i elementwise, written once: ``vjp[i]`` is ``g · local_derivative[i]`` and
+    ``jvp[i]`` is ``t · local_derivative[i]``, generated as two separate functions so
+    that each can still be replaced on its own (mutation testing).
 
 Batch axes
 ----------
@@ -64,12 +80,17 @@ diag) declare ``needs_nb=True`` and get ``nb`` as a keyword argument of ``forwar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 __all__ = [
     "Primitive",
+    "Domain",
+    "ProbeCall",
+    "elementwise",
+    "UNARY_SHAPES",
+    "BROADCAST_PAIRS",
     "NotDifferentiable",
     "NOT_DIFFERENTIABLE",
     "NotDeclared",
@@ -118,6 +139,96 @@ class RuleError(Exception):
 
 Rule = Callable[..., Any]
 
+#: the kinds of :class:`Domain`
+DOMAIN_KINDS = ("real", "bool", "matrix", "spd", "integer")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an argument's values are drawn (probes of the mutation tester, property tests).
+
+    ``kind`` is one of :data:`DOMAIN_KINDS`:
+
+    ``real``     uniform in [low, high]; with ``grid=(a, b)`` the values are k + u with k
+                 an integer, low ≤ k < high, and u in [a, b]: clear of kinks at every
+                 integer (and of each other, when two arguments take disjoint grids);
+    ``bool``     random bools (a condition);
+    ``matrix``   square matrices (last two axes), standard normal noise plus ``high``·I:
+                 well conditioned;
+    ``spd``      symmetric positive definite matrices B·Bᵀ/n + ``high``·I;
+    ``integer``  integers in [low, high) (an index constant).
+    """
+
+    low: float = -2.0
+    high: float = 2.0
+    grid: tuple[float, float] | None = None
+    kind: str = "real"
+
+    def __post_init__(self) -> None:
+        if self.kind not in DOMAIN_KINDS:
+            raise RuleError(f"unknown domain kind {self.kind!r} (known: {', '.join(DOMAIN_KINDS)})")
+
+    def describe(self) -> str:
+        """One line for ``gradcheck-suite ops``."""
+        if self.kind == "bool":
+            return "bools"
+        if self.kind == "integer":
+            return f"integers in [{self.low:g}, {self.high:g})"
+        if self.kind == "matrix":
+            return f"square matrices: noise + {self.high:g}·I"
+        if self.kind == "spd":
+            return f"symmetric positive definite matrices: B·Bᵀ/n + {self.high:g}·I"
+        if self.grid is None:
+            return f"[{self.low:g}, {self.high:g}]"
+        a, b = self.grid
+        return f"k + [{a:g}, {b:g}], k an integer in [{self.low:g}, {self.high:g})"
+
+    def integers(self) -> tuple[int, int]:
+        """The range of k of a grid domain (or of an integer domain): [first, last]."""
+        return int(np.ceil(self.low)), int(np.ceil(self.high)) - 1
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Random values of this domain in ``shape``."""
+        if self.kind == "bool":
+            return rng.random(shape) < 0.5
+        if self.kind == "integer":
+            first, last = self.integers()
+            return rng.integers(first, last + 1, shape)
+        if self.kind in ("matrix", "spd"):
+            noise = rng.standard_normal(shape)
+            eye = self.high * np.eye(shape[-1])
+            if self.kind == "matrix":
+                return noise + eye
+            return noise @ np.swapaxes(noise, -1, -2) / shape[-1] + eye
+        if self.grid is None:
+            return rng.uniform(self.low, self.high, shape)
+        first, last = self.integers()
+        return rng.integers(first, last + 1, shape) + rng.uniform(*self.grid, shape)
+
+
+#: the default domain: k + [0.2, 0.8] for k in −2..1, i.e. ±[0.2, 1.8], clear of 0 and integers
+REAL = Domain(-2.0, 2.0, grid=(0.2, 0.8))
+
+
+@dataclass(frozen=True)
+class ProbeCall:
+    """One call the mutation tester probes: the shape of each argument and the parameters."""
+
+    shapes: tuple[tuple[int, ...], ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: shapes of the one argument of an elementwise primitive's probes (0-d, vectors, square, batches)
+UNARY_SHAPES = ((),), ((4,),), ((3, 3),), ((3, 4),), ((2, 3, 3),)
+#: argument shape pairs of a broadcasting binary primitive's probes
+BROADCAST_PAIRS = (((3, 3), (3, 3)), ((3, 4), (4,)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)),
+                   ((2, 3), ()), ((2, 1, 3), (4, 1)), ((3, 3), (3, 1)))
+
+
+def calls(shapes: Iterable[tuple[tuple[int, ...], ...]], *params: Mapping[str, Any]) -> tuple[ProbeCall, ...]:
+    """Probe calls: every shape tuple with every parameter set (``{}`` when none is given)."""
+    return tuple(ProbeCall(tuple(s), dict(p)) for p in (params or ({},)) for s in shapes)
+
 
 @dataclass(frozen=True)
 class Primitive:
@@ -140,6 +251,10 @@ class Primitive:
     variadic: bool = False
     needs_nb: bool = False
     differentiable_output: bool = True
+    domain: tuple[Domain, ...] = ()
+    probes: tuple[ProbeCall, ...] = ()
+    symbolic: Callable[..., Any] | str = ""
+    local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None
 
     def signature(self) -> str:
         """Human-readable call signature, as a case file writes it."""
@@ -184,8 +299,12 @@ def register(
     variadic: bool = False,
     needs_nb: bool = False,
     differentiable_output: bool = True,
+    domain: Domain | tuple[Domain, ...],
+    probes: Iterable[ProbeCall],
+    symbolic: Callable[..., Any] | str,
+    local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None,
 ) -> Primitive:
-    """Declare a primitive.  A missing rule is an error naming the op and the argument."""
+    """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
     if name in _REGISTRY:
         raise RuleError(f"primitive {name!r} registered twice")
     if isinstance(derivative, str):
@@ -202,6 +321,14 @@ def register(
                 )
     if differentiable_output and len(derivative) != n:
         raise RuleError(f"{name}: {len(derivative)} derivative texts for {n} arguments")
+    domain = (domain,) * n if isinstance(domain, Domain) else tuple(domain)
+    if len(domain) != n or not all(isinstance(d, Domain) for d in domain):
+        raise RuleError(f"{name}: declare one Domain, or one per argument {args}")
+    probes = tuple(probes)
+    if not probes or any(len(p.shapes) < n for p in probes):
+        raise RuleError(f"{name}: no probe calls, or a probe call without a shape for every argument")
+    if not callable(symbolic) and not (isinstance(symbolic, str) and symbolic.strip()):
+        raise RuleError(f"{name}: declare a symbolic form, or a string saying why there is none")
     prim = Primitive(
         name=name,
         forward=forward,
@@ -220,9 +347,61 @@ def register(
         variadic=variadic,
         needs_nb=needs_nb,
         differentiable_output=differentiable_output,
+        domain=domain,
+        probes=probes,
+        symbolic=symbolic,
+        local_derivative=local_derivative,
     )
     _REGISTRY[name] = prim
     return prim
+
+
+def _times_local(rule: Rule) -> tuple[Rule, Rule]:
+    """The VJP and the JVP of one elementwise local derivative: two separate functions."""
+
+    def vjp(g, ans, *args, **params):
+        return g * rule(ans, *args, **params)
+
+    def jvp(t, ans, *args, **params):
+        return t * rule(ans, *args, **params)
+
+    return vjp, jvp
+
+
+def elementwise(
+    name: str,
+    *,
+    forward: Callable[..., np.ndarray],
+    local_derivative: Rule | tuple[Rule | NotDifferentiable, ...],
+    args: tuple[str, ...] = ("x",),
+    examples: tuple[Mapping[str, Any], ...] = ({},),
+    category: str = "elementwise",
+    **declared: Any,
+) -> Primitive:
+    """Declare an elementwise primitive from its local derivatives, each written once.
+
+    ``local_derivative[i](ans, *args, **params)`` is ∂out/∂arg_i elementwise (one rule
+    for a one-argument primitive); the VJP ``g·∂out/∂arg_i`` and the JVP
+    ``t·∂out/∂arg_i`` are generated from it.  A primitive of two or more arguments
+    broadcasts.  Its probes are :data:`UNARY_SHAPES` (or :data:`BROADCAST_PAIRS` for two
+    arguments) with each parameter set of ``examples`` (which the property tests use
+    too).  Everything else is declared as for :func:`register`.
+    """
+    local = local_derivative if isinstance(local_derivative, tuple) else (local_derivative,)
+    if len(local) != len(args):
+        raise RuleError(f"{name}: {len(local)} local derivatives for {len(args)} arguments {args}")
+    rules = [(r, r) if isinstance(r, NotDifferentiable) else _times_local(r) for r in local]
+    if "probes" not in declared:
+        if len(args) == 1:
+            shapes = UNARY_SHAPES
+        elif len(args) == 2:
+            shapes = BROADCAST_PAIRS
+        else:
+            raise RuleError(f"{name}: declare the probes of a primitive of {len(args)} arguments")
+        declared["probes"] = calls(shapes, *examples)
+    return register(name, forward=forward, args=args, vjp=tuple(v for v, _ in rules),
+                    jvp=tuple(j for _, j in rules), category=category, broadcasts=len(args) > 1,
+                    local_derivative=local, **declared)
 
 
 def get(name: str) -> Primitive:

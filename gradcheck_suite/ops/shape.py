@@ -15,9 +15,8 @@ squeeze only core axes, to pad the core of the broadcast argument).
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from .registry import _normalise_axis, register, unbroadcast
+from .lazy_torch import torch
+from .registry import REAL, _normalise_axis, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -48,6 +47,9 @@ register(
     derivative=("∂reshape({x})/∂{x} = identity on the elements (the gradient is reshaped back)",),
     category="shape",
     doc="the same elements in a new shape (one entry may be -1)",
+    domain=REAL,
+    probes=calls([((3, 4),)], {"shape": (4, 3)}) + calls([((3, 4),)], {"shape": (12,)}) + calls([((2, 3, 4),)], {"shape": (6, 4)}) + calls([((6,),)], {"shape": (2, 3)}) + calls([((3, 3),)], {"shape": (9,)}) + calls([((9,),)], {"shape": (3, 3)}),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -75,6 +77,9 @@ register(
     derivative=("∂transpose({x})/∂{x} = a permutation of the axes (the gradient is transposed back)",),
     category="shape",
     doc="permute the axes (None reverses them; x.T is transpose(x))",
+    domain=REAL,
+    probes=calls([((3, 4),), ((3, 3),), ((2, 3, 3),)]) + calls([((2, 3, 4),)], {"axes": (1, 0, 2)}),
+    symbolic=lambda sp, x, **_: x,
 )
 
 register(
@@ -89,6 +94,9 @@ register(
     derivative=("∂flip({x})/∂{x} = the reversal (the gradient is flipped back)",),
     category="shape",
     doc="reverse the order of the elements along the given axes (None: all)",
+    domain=REAL,
+    probes=calls([((3, 4),), ((5,),)]) + calls([((3, 4),)], {"axis": 0}) + calls([((3, 3),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -106,6 +114,9 @@ register(
     derivative=("∂expand_dims({x})/∂{x} = identity (the new axis is squeezed out of the gradient)",),
     category="shape",
     doc="insert a size-1 axis at position axis of the result",
+    domain=REAL,
+    probes=calls([((3,),), ((3, 3),)], {"axis": 0}) + calls([((3, 4),)], {"axis": -1}) + calls([((3, 3),), ((3,),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -141,6 +152,9 @@ register(
     category="shape",
     doc="remove size-1 axes (None: every size-1 axis; naming another axis is an error)",
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3, 1, 4),), ((1, 3, 3),)]) + calls([((1, 3),)], {"axis": 0}) + calls([((3, 1, 3),)], {"axis": 1}),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -173,6 +187,9 @@ register(
     category="shape",
     doc="repeat x along new or size-1 axes to the given shape (numpy broadcasting)",
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3, 1),)], {"shape": (3, 4)}) + calls([((4,),)], {"shape": (2, 3, 4)}) + calls([((),), ((1, 3),)], {"shape": (3, 3)}) + calls([((3, 3),)], {"shape": (2, 3, 3)}),
+    symbolic=lambda sp, x, **_: x,
 )
 
 
@@ -226,6 +243,9 @@ register(
     doc="join arrays along an existing axis",
     variadic=True,
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3, 2), (3, 4)), ((2, 2), (2, 2), (2, 2))], {"axis": -1}) + calls([((2, 3), (4, 3)), ((3, 3), (3, 3)), ((3,), (4,)), ((2, 3), (1, 3))]),
+    symbolic="joining arrays never gives one element",
 )
 
 
@@ -249,6 +269,9 @@ register(
     doc="join arrays of one shape along a new axis",
     variadic=True,
     needs_nb=True,
+    domain=REAL,
+    probes=calls([((3,), (3,)), ((3,), (3,), (3,)), ((3, 3), (3, 3))]) + calls([((3, 3), (3, 3))], {"axis": -1}) + calls([((2, 2), (2, 2), (2, 2))], {"axis": 1}),
+    symbolic=lambda sp, *xs, **_: xs[0],
 )
 
 
@@ -309,4 +332,7 @@ register(
     derivative=("∂{x}[index]/∂{x} = 1 at each selected element, 0 elsewhere",),
     category="shape",
     doc="basic indexing and slicing, x[i, a:b:s, None, ...]",
+    domain=REAL,
+    probes=calls([((4, 5),)], {"index": (slice(1, 3), slice(None, None, 2))}) + calls([((3, 3),)], {"index": (1,)}) + calls([((3, 3),)], {"index": (slice(None), slice(0, 2))}) + calls([((4, 4),)], {"index": (slice(0, 3), slice(1, 4))}) + calls([((3, 4),)], {"index": (slice(None), None, 2)}),
+    symbolic=lambda sp, x, **_: x,
 )

@@ -20,11 +20,11 @@ import torch
 from gradcheck_suite import engine
 from gradcheck_suite.graph import Graph
 from gradcheck_suite.ops import get
-from gradcheck_suite.ops.registry import NotDifferentiable, normalise_params
+from gradcheck_suite.ops.registry import Domain, NotDifferentiable, normalise_params
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-__all__ = ["axes_of", "between", "broadcastable", "check_complex_step", "check_primitive", "one_node_graph"]
+__all__ = ["axes_of", "between", "broadcastable", "elements", "check_complex_step", "check_primitive", "one_node_graph"]
 
 
 def one_node_graph(name: str, n_args: int, params: dict[str, Any] | None = None,
@@ -132,6 +132,16 @@ def check_primitive(name: str, args: Sequence[np.ndarray], params: dict[str, Any
 def between(lo: float, hi: float) -> st.SearchStrategy[float]:
     """Finite floats in [lo, hi]."""
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def elements(domain: Domain) -> st.SearchStrategy[float]:
+    """Values of a real :class:`Domain` as its registration declares it (grid included)."""
+    if domain.kind != "real":
+        raise ValueError(f"no element strategy for a {domain.kind!r} domain")
+    if domain.grid is None:
+        return between(domain.low, domain.high)
+    first, last = domain.integers()
+    return st.builds(lambda k, u: k + u, st.integers(first, last), between(*domain.grid))
 
 
 @st.composite

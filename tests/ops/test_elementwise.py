@@ -1,7 +1,9 @@
 """Property tests of the elementwise primitives against torch, at kinks, and by complex step.
 
 * Random tests: ``check_primitive`` (forward, VJP, JVP, batching against torch, float64)
-  on random shapes including 0-d scalars, inputs inside each domain and away from kinks.
+  on random shapes including 0-d scalars, for every primitive declared by
+  ``registry.elementwise`` (no list here: adding a primitive adds its tests), with each
+  parameter set of its probes and values from the domain its registration declares.
 * Kink tests: the subgradient conventions at the kink point itself, against torch.
 * Complex step: for every analytic primitive Im f(x + ih)/h equals its VJP.
 """
@@ -11,81 +13,53 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gradcheck_suite.ops import NOT_DIFFERENTIABLE, get
-from tests.ops.checks import between, broadcastable, check_complex_step, check_primitive
+from gradcheck_suite.ops import NOT_DIFFERENTIABLE, all_primitives, get
+from gradcheck_suite.ops.registry import NotDifferentiable
+from tests.ops.checks import between, broadcastable, check_complex_step, check_primitive, elements
 
 EXAMPLES = settings(max_examples=20, deadline=None)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)
 
-
-
-def grid_plus(lo: float, hi: float) -> st.SearchStrategy[float]:
-    """k + u with k an integer in [−3, 2] and u in [lo, hi]: keeps clear of integers + other offsets."""
-    return st.builds(lambda k, u: k + u, st.integers(-3, 2), between(lo, hi))
-
-
-#: |x| ≥ 0.1: away from a kink at 0
-off_zero = grid_plus(0.1, 0.4)
-#: paired with off_zero, |x − y| ≥ 0.2: away from ties
-off_tie = grid_plus(0.6, 0.9)
-
-
-
-# name, elements inside the domain (and away from kinks), params
-UNARY = [
-    ("exp", between(-3, 3), {}),
-    ("expm1", between(-3, 3), {}),
-    ("log", between(0.1, 5), {}),
-    ("log1p", between(-0.9, 5), {}),
-    ("sqrt", between(0.1, 5), {}),
-    ("square", between(-3, 3), {}),
-    ("abs", off_zero, {}),
-    ("sign", off_zero, {}),
-    ("sin", between(-4, 4), {}),
-    ("cos", between(-4, 4), {}),
-    ("tan", between(-1.4, 1.4), {}),
-    ("arcsin", between(-0.95, 0.95), {}),
-    ("arccos", between(-0.95, 0.95), {}),
-    ("arctan", between(-4, 4), {}),
-    ("sinh", between(-3, 3), {}),
-    ("cosh", between(-3, 3), {}),
-    ("tanh", between(-3, 3), {}),
-    ("sigmoid", between(-8, 8), {}),
-    ("softplus", between(-8, 8), {}),
-    ("relu", off_zero, {}),
-    ("leaky_relu", off_zero, {}),
-    ("leaky_relu", off_zero, {"negative_slope": 0.2}),
-    ("elu", off_zero, {}),
-    ("elu", off_zero, {"alpha": 0.5}),
-    ("gelu", between(-4, 4), {}),
-    ("erf", between(-3, 3), {}),
-    ("clip", off_zero, {"a_min": -1.5, "a_max": 1.5}),
-    ("clip", off_zero, {"a_min": -0.5, "a_max": None}),
-    ("clip", off_zero, {"a_min": None, "a_max": 0.5}),
-    ("clip", off_zero, {"a_min": 1.5, "a_max": -0.5}),  # a_min > a_max: everything is a_max
-]
-BINARY = [
-    ("maximum", off_zero, off_tie),
-    ("minimum", off_zero, off_tie),
-]
+#: every primitive declared by ``registry.elementwise`` (operators included), with each
+#: parameter set its probes use
+ELEMENTWISE = [p for p in all_primitives() if p.local_derivative is not None]
+ROWS = [(prim.name, dict(params)) for prim in ELEMENTWISE
+        for params in {tuple(sorted(c.params.items())): c.params for c in prim.probes}.values()]
+ANALYTIC = sorted({name for name, _ in ROWS if get(name).analytic})
 
 
 def _id(row) -> str:
-    return row[0] + "".join(f"-{k}={v}" for k, v in row[-1].items()) if isinstance(row[-1], dict) else row[0]
+    return row[0] + "".join(f"-{k}={v}" for k, v in row[1].items())
 
 
-@pytest.mark.parametrize("name, elements, params", UNARY, ids=[_id(row) for row in UNARY])
+def _arguments(data, name: str) -> list[np.ndarray]:
+    strategies = [elements(d) for d in get(name).domain]
+    if len(strategies) == 1:
+        return [data.draw(hnp.arrays(np.float64, data.draw(SHAPES), elements=strategies[0]))]
+    return data.draw(broadcastable(*strategies))
+
+
+@pytest.mark.parametrize("name, params", ROWS, ids=[_id(row) for row in ROWS])
 @EXAMPLES
 @given(data=st.data())
-def test_unary_matches_torch(name, elements, params, data):
-    check_primitive(name, [data.draw(hnp.arrays(np.float64, data.draw(SHAPES), elements=elements))], params)
+def test_elementwise_matches_torch(name, params, data):
+    check_primitive(name, _arguments(data, name), params)
 
 
-@pytest.mark.parametrize("name, x_elements, y_elements", BINARY, ids=[row[0] for row in BINARY])
-@EXAMPLES
-@given(data=st.data())
-def test_binary_matches_torch(name, x_elements, y_elements, data):
-    check_primitive(name, data.draw(broadcastable(x_elements, y_elements)))
+def test_the_vjp_and_jvp_are_two_functions_generated_from_one_local_derivative():
+    rng = np.random.default_rng(0)
+    for prim in ELEMENTWISE:
+        full = {**prim.params, **prim.probes[0].params}
+        args = [d.draw(rng, (3,)) for d in prim.domain]
+        ans = prim.forward(*args, **full)
+        for k, local in enumerate(prim.local_derivative):
+            if isinstance(local, NotDifferentiable):
+                continue
+            assert prim.vjp[k] is not prim.jvp[k], prim.name
+            seed = rng.standard_normal(np.shape(ans))
+            expected = seed * local(ans, *args, **full)
+            np.testing.assert_array_equal(prim.vjp[k](seed, ans, *args, **full), expected, err_msg=prim.name)
+            np.testing.assert_array_equal(prim.jvp[k](seed, ans, *args, **full), expected, err_msg=prim.name)
 
 
 @EXAMPLES
@@ -196,35 +170,18 @@ def test_kink_distance(name, args, params, distance):
 
 
 def test_analytic_primitives_have_no_kink_and_kinked_ones_are_not_analytic():
-    for name in NAMES:
-        prim = get(name)
-        assert prim.category == "elementwise"
-        assert not (prim.analytic and prim.kink is not None), name
+    for prim in ELEMENTWISE:
+        assert not (prim.analytic and prim.kink is not None), prim.name
 
 
 # ---- complex step ------------------------------------------------------------------------
 
-#: every primitive of ops/elementwise.py and ops/activations.py
-NAMES = ["exp", "expm1", "log", "log1p", "sqrt", "square", "abs", "sign", "sin", "cos", "tan", "arcsin",
-         "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "softplus", "relu", "leaky_relu", "elu",
-         "gelu", "erf", "clip", "maximum", "minimum", "where"]
-ANALYTIC = {name: elements for name, elements, params in UNARY if get(name).analytic}
 
-
-def test_every_primitive_is_property_tested():
-    tested = {row[0] for row in UNARY + BINARY} | {"where"}
-    assert tested == set(NAMES)
-
-
-def test_every_analytic_primitive_is_complex_step_tested():
-    assert {n for n in NAMES if get(n).analytic} == set(ANALYTIC)
-
-
-@pytest.mark.parametrize("name", sorted(ANALYTIC))
+@pytest.mark.parametrize("name", ANALYTIC)
 @EXAMPLES
 @given(data=st.data())
 def test_complex_step_equals_vjp(name, data):
-    check_complex_step(name, [data.draw(hnp.arrays(np.float64, data.draw(SHAPES), elements=ANALYTIC[name]))])
+    check_complex_step(name, _arguments(data, name))
 
 
 # sigmoid's VJP σ(1 − σ) cancels for x ≫ 0 (as torch's), so it is checked far out on the left only

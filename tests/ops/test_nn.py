@@ -1,4 +1,4 @@
-"""Property tests of softmax and log_softmax against torch, for stability, and by complex step."""
+"""Property tests of softmax, log_softmax, normalize and cosine_similarity against torch, for stability, and by complex step."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -12,7 +12,7 @@ EXAMPLES = settings(max_examples=25, deadline=None)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)
 finite = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 
-#: every primitive of ops/nn.py
+#: the softmax family (normalize and cosine_similarity are tested at the end)
 NAMES = ["softmax", "log_softmax"]
 
 
@@ -63,3 +63,42 @@ def test_every_nn_primitive_is_analytic():
 @given(case=softmax_case())
 def test_complex_step_equals_vjp(name, case):
     check_complex_step(name, *case)
+
+
+# ---- normalize and cosine_similarity ------------------------------------------------------
+
+#: vectors of length ≥ 1 along the axis, away from the eps kink (a length of at least 0.3)
+away_from_zero = st.floats(0.3, 3, allow_nan=False) | st.floats(-3, -0.3, allow_nan=False)
+
+
+@st.composite
+def along_one_axis(draw, count: int):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
+    xs = [draw(hnp.arrays(np.float64, shape, elements=away_from_zero)) for _ in range(count)]
+    axis = draw(st.one_of(st.just("default"), st.integers(-len(shape), len(shape) - 1)))
+    return xs, {} if axis == "default" else {"axis": axis}
+
+
+@pytest.mark.parametrize("name, count", [("normalize", 1), ("cosine_similarity", 2)])
+@EXAMPLES
+@given(data=st.data())
+def test_normalisation_against_torch_and_complex_step(name, count, data):
+    args, params = data.draw(along_one_axis(count))
+    check_primitive(name, args, params)
+    check_complex_step(name, args, params)
+
+
+def test_normalize_below_eps_divides_by_eps_as_torch():
+    x = np.array([[1e-13, -2e-13], [3.0, 4.0]])
+    check_primitive("normalize", [x], {"axis": -1})
+    assert get("normalize").kink(x, axis=(-1,), eps=1e-12) < 1e-12
+
+
+def test_cosine_similarity_refuses_arguments_of_different_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        get("cosine_similarity").forward(np.ones((3, 4)), np.ones((4,)), axis=(-1,), eps=1e-8)
+
+
+def test_normalize_refuses_several_axes():
+    with pytest.raises(ValueError, match="one axis"):
+        get("normalize").forward(np.ones((3, 4)), axis=(-2, -1), eps=1e-12)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gradcheck_suite.ops import NOT_DIFFERENTIABLE, RuleError, all_primitives, names, register
-from gradcheck_suite.ops.registry import NotDifferentiable
+from gradcheck_suite.ops.registry import Domain, NotDifferentiable, calls, normalise_params
 
 #: the issue's acceptance number: ``gradcheck-suite ops`` lists at least this many
 MINIMUM_PRIMITIVES = 55
@@ -19,6 +19,8 @@ MINIMUM_PRIMITIVES = 55
 NO_KINK_NEEDED = {
     "where": "it switches on its condition, a non-differentiable argument: the kink belongs to the "
              "comparison that computes the condition (which declares it); in x and y it is linear",
+    "erfinv": "it is smooth on (−1, 1); it is declared not analytic only because scipy's erfinv takes no "
+              "complex argument (no complex step)",
 }
 
 PRIMITIVES = all_primitives()
@@ -88,7 +90,8 @@ def test_the_kink_exceptions_name_registered_non_analytic_primitives():
 
 def _entry(**overrides):
     entry = dict(forward=np.negative, args=("x",), vjp=(lambda g, ans, x: -g,), jvp=(lambda t, ans, x: -t,),
-                 torch=lambda x: -x, derivative=("∂(−{x})/∂{x} = −1",), category="test", doc="probe")
+                 torch=lambda x: -x, derivative=("∂(−{x})/∂{x} = −1",), category="test", doc="probe",
+                 domain=Domain(), probes=calls([((3,),)]), symbolic=lambda sp, x, **_: -x)
     entry.update(overrides)
     return entry
 
@@ -118,6 +121,23 @@ def test_register_refuses_none_even_where_the_other_mode_says_not_differentiable
     assert "probe_nd" not in names()
 
 
+@pytest.mark.parametrize("overrides, message", [
+    ({"domain": (Domain(), Domain())}, "probe_facts: declare one Domain, or one per argument"),
+    ({"probes": ()}, "probe_facts: no probe calls"),
+    ({"probes": calls([()])}, "probe_facts: .*without a shape for every argument"),
+    ({"symbolic": ""}, "probe_facts: declare a symbolic form, or a string saying why there is none"),
+])
+def test_register_refuses_a_primitive_without_domain_probes_or_symbolic_form(overrides, message):
+    with pytest.raises(RuleError, match=message):
+        register("probe_facts", **_entry(**overrides))
+    assert "probe_facts" not in names()
+
+
+def test_a_domain_of_an_unknown_kind_is_refused():
+    with pytest.raises(RuleError, match="unknown domain kind 'complex'"):
+        Domain(kind="complex")
+
+
 def test_register_refuses_a_duplicate_name():
     existing = names()[0]
     before = len(names())
@@ -129,7 +149,82 @@ def test_register_refuses_a_duplicate_name():
 # ---- every primitive has a property test ------------------------------------------------
 
 def test_every_primitive_is_named_in_a_property_test_file():
+    # elementwise primitives are property-tested by test_elementwise.py straight from the registry
     files = sorted(TESTS_DIR.glob("test_*.py"))
     texts = [f.read_text(encoding="utf-8") for f in files if f.name != Path(__file__).name]
-    untested = [n for n in names() if not any(f'"{n}"' in t or f"'{n}'" in t for t in texts)]
+    untested = [p.name for p in PRIMITIVES if p.local_derivative is None
+                and not any(f'"{p.name}"' in t or f"'{p.name}'" in t for t in texts)]
     assert not untested, f"primitives without a property test in tests/ops/test_*.py: {untested}"
+
+
+# ---- every primitive declares its domain, probes and symbolic form ----------------------
+
+
+def _call(prim, call, rng, shapes=None):
+    """The arguments and normalised parameters of one probe call, values from the declared domain."""
+    shapes = call.shapes if shapes is None else shapes
+    args = [prim.domain[min(i, len(prim.domain) - 1)].draw(rng, s) for i, s in enumerate(shapes)]
+    params = normalise_params(prim, call.params, [np.ndim(a) for a in args], 0, np.shape(args[0]))
+    return args, params
+
+
+@pytest.mark.parametrize("prim", PRIMITIVES, ids=IDS)
+def test_every_primitive_declares_domain_probes_and_symbolic_form(prim):
+    assert len(prim.domain) == _n_rules(prim) and all(isinstance(d, Domain) for d in prim.domain), prim.name
+    assert prim.probes, f"{prim.name}: no probe calls"
+    assert callable(prim.symbolic) or prim.symbolic.strip(), f"{prim.name}: no symbolic form and no reason"
+    rng = np.random.default_rng(0)
+    for call in prim.probes:  # the forward runs, finite, on every probe call drawn from the domain
+        args, params = _call(prim, call, rng)
+        out = prim.forward(*args, **params)
+        assert np.all(np.isfinite(out)), f"{prim.name}: non-finite forward on its domain, {call}"
+
+
+def _size_one_points(prim, rng):
+    """Probe calls with every argument of size 1 (the scalar cases the answer key's closed form sees)."""
+    seen = set()
+    for call in prim.probes:
+        shapes = tuple((1,) * len(s) for s in call.shapes)
+        key = (shapes, repr(sorted(call.params.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        args, params = _call(prim, call, rng, shapes)
+        try:
+            out = prim.forward(*args, **params)
+        except (ValueError, IndexError):  # e.g. a reshape to (4, 3) of one element
+            continue
+        if np.size(out) == 1:
+            yield args, call.params, params, out
+
+
+SYMBOLIC = [p for p in PRIMITIVES if callable(p.symbolic) and p.differentiable_output]
+
+
+@pytest.mark.parametrize("prim", SYMBOLIC, ids=[p.name for p in SYMBOLIC])
+def test_symbolic_form_agrees_with_the_forward_and_the_rules_at_scalar_points(prim):
+    sp = pytest.importorskip("sympy")
+    rng = np.random.default_rng(1)
+    symbols = [sp.Symbol(f"a{i}", real=True) for i in range(4)]
+    checked = 0
+    for args, raw, params, out in _size_one_points(prim, rng):
+        syms = symbols[:len(args)]
+        expr = prim.symbolic(sp, *syms, **{**prim.params, **raw})
+        point = {s: (sp.true if np.ravel(a)[0] else sp.false) if np.asarray(a).dtype == bool
+                 else sp.Float(float(np.ravel(a)[0]), 17) for s, a in zip(syms, args)}
+        assert float(expr.evalf(30, subs=point)) == pytest.approx(float(np.ravel(out)[0]), rel=1e-9, abs=1e-12), \
+            f"{prim.name}: the symbolic form's value differs from the forward at {point}"
+        rules = prim.vjp * len(args) if prim.variadic else prim.vjp
+        for k, (s, rule) in enumerate(zip(syms, rules)):
+            if isinstance(rule, NotDifferentiable):
+                continue
+            extra = {"argnum": k} if prim.variadic else {}
+            local = rule(np.ones_like(out), out, *args, **params, **extra)
+            expected = float(sp.diff(expr, s).evalf(30, subs=point))
+            assert float(np.sum(local)) == pytest.approx(expected, rel=1e-7, abs=1e-10), \
+                f"{prim.name}: d/d{prim.args[min(k, len(prim.args) - 1)]} of the symbolic form differs from the VJP"
+        checked += 1
+    # a primitive with no size-1 call at least yields a sympy expression of its arguments
+    if not checked:
+        expr = prim.symbolic(sp, *symbols[:len(prim.probes[0].shapes)], **prim.params)
+        assert isinstance(expr, sp.Basic), prim.name
