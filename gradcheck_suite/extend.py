@@ -33,15 +33,19 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .ops import registry
-from .ops.registry import NOT_DECLARED, Primitive, RuleError
+from .ops.registry import NOT_DECLARED, UNARY_SHAPES, Domain, Primitive, ProbeCall, RuleError
 
-__all__ = ["elementwise", "from_autograd_function", "from_numpy_layer", "register", "NOT_DECLARED",
-           "NO_TEXT", "CATEGORY"]
+__all__ = ["elementwise", "from_autograd_function", "from_numpy_layer", "register", "Domain", "NOT_DECLARED",
+           "NO_TEXT", "NO_SYMBOLIC", "CATEGORY", "DEFAULT_DOMAIN"]
 
 #: the category plugin primitives are listed under by ``gradcheck-suite ops``
 CATEGORY = "plugin"
 #: the derivative text of a primitive that declares none
 NO_TEXT = "(derivative text not declared)"
+#: the symbolic form of a plugin primitive that declares none (the answer key then has no closed form)
+NO_SYMBOLIC = "not declared by its plugin"
+#: where the mutation tester and the property tests draw a plugin primitive's arguments by default
+DEFAULT_DOMAIN = Domain(-2.0, 2.0)
 
 #: the full registration, for what the helpers do not cover (see the registry's header)
 register = registry.register
@@ -60,13 +64,19 @@ def elementwise(name: str, forward: Callable[[np.ndarray], np.ndarray],
                 derivative: Callable[[np.ndarray, np.ndarray], np.ndarray], *,
                 torch: Callable[..., Any] | None = None, text: str | None = None, jvp: bool = True,
                 analytic: bool = False, kink: Callable[[np.ndarray], float] | None = None,
+                domain: Domain = DEFAULT_DOMAIN, symbolic: Callable[..., Any] | str = NO_SYMBOLIC,
                 doc: str = "") -> Primitive:
     """A one-argument elementwise primitive from its forward and its derivative, written once.
 
     ``derivative(x, out)`` returns d out/dx elementwise; the VJP is ``g·derivative`` and
     the JVP ``t·derivative`` (``jvp=False`` declares none).  ``kink(x)`` returns the
-    distance of ``x`` to the points where the primitive is not differentiable.
+    distance of ``x`` to the points where the primitive is not differentiable;
+    ``domain`` is where the mutation tester draws ``x``; ``symbolic(sp, x)`` the sympy
+    form of the forward for the answer key's closed forms.
     """
+    def local(ans, x):
+        return derivative(x, ans)
+
     def vjp(g, ans, x):
         return g * derivative(x, ans)
 
@@ -76,7 +86,13 @@ def elementwise(name: str, forward: Callable[[np.ndarray], np.ndarray],
     return registry.register(
         name, forward=forward, args=("x",), vjp=(vjp,), jvp=(tangent if jvp else NOT_DECLARED,),
         torch=torch, derivative=_texts(text, 1), category=CATEGORY, doc=doc or f"plugin primitive {name}",
-        analytic=analytic, kink=kink)
+        analytic=analytic, kink=kink, domain=domain, probes=registry.calls(UNARY_SHAPES), symbolic=symbolic,
+        local_derivative=(local,))
+
+
+def _probes(shapes: Sequence[Sequence[int]] | None, n: int) -> tuple[ProbeCall, ...]:
+    """The mutation tester's probe call of a layer: its argument shapes (default: vectors of 3)."""
+    return (ProbeCall(tuple(tuple(s) for s in shapes) if shapes is not None else ((3,),) * n),)
 
 
 def _without_nb(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
@@ -105,14 +121,16 @@ def _batch_loop(fn: Callable[..., np.ndarray], core_ndims: Sequence[int], batche
 def from_numpy_layer(name: str, forward: Callable[..., Any], backward: Callable[..., Any], *,
                      args: Sequence[str] = ("x",), cache: bool = False, torch: Callable[..., Any] | None = None,
                      text: str | Sequence[str] | None = None, doc: str = "",
-                     kink: Callable[..., float] | None = None) -> Primitive:
+                     kink: Callable[..., float] | None = None, shapes: Sequence[Sequence[int]] | None = None,
+                     domain: Domain = DEFAULT_DOMAIN) -> Primitive:
     """A primitive from a numpy layer with a hand-written backward, as a course writes them.
 
     ``forward(*arrays) -> out`` and ``backward(g, *arrays) -> grads`` (a tuple, one per
     argument; the array itself for one argument), or with ``cache=True``
     ``forward(*arrays) -> (out, cache)`` and ``backward(g, cache)``.  No JVP rule is
     declared (a backward gives none).  ``torch`` is the counterpart torch.autograd
-    differentiates; without it the torch checks are ``skip``.
+    differentiates; without it the torch checks are ``skip``.  ``shapes`` (one per
+    argument) are the shapes ``gradcheck-suite mutate`` probes the layer with.
     """
     args = tuple(args)
     n = len(args)
@@ -145,12 +163,13 @@ def from_numpy_layer(name: str, forward: Callable[..., Any], backward: Callable[
     return registry.register(
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)), jvp=(NOT_DECLARED,) * n,
         torch=_without_nb(torch), derivative=_texts(text, n), category=CATEGORY, doc=doc or f"plugin layer {name}",
-        analytic=False, needs_nb=True, kink=kink)
+        analytic=False, needs_nb=True, kink=kink, domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
 
 
 def from_autograd_function(function: Any, name: str | None = None, *, args: Sequence[str] | None = None,
                            text: str | Sequence[str] | None = None, doc: str = "",
-                           kink: Callable[..., float] | None = None) -> Primitive:
+                           kink: Callable[..., float] | None = None, shapes: Sequence[Sequence[int]] | None = None,
+                           domain: Domain = DEFAULT_DOMAIN) -> Primitive:
     """A primitive whose forward and backward are a custom ``torch.autograd.Function``'s.
 
     The forward runs ``function.apply`` on float64 tensors, the VJP runs its backward
@@ -210,4 +229,5 @@ def from_autograd_function(function: Any, name: str | None = None, *, args: Sequ
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)),
         jvp=tuple(jvp_for(k) for k in range(n)) if has_jvp else (NOT_DECLARED,) * n,
         torch=_without_nb(function.apply), derivative=_texts(text, n), category=CATEGORY,
-        doc=doc or f"torch.autograd.Function {function.__name__}", analytic=False, needs_nb=True, kink=kink)
+        doc=doc or f"torch.autograd.Function {function.__name__}", analytic=False, needs_nb=True, kink=kink,
+        domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
