@@ -5,12 +5,15 @@ its exit code — under ``--fail-on-regression`` that is the baseline's verdict,
 table's), then the baseline comparison, a table of the failures and errors, then
 everything else folded inside ``<details>``.  The text is kept under
 :data:`MAX_BYTES` (GitHub refuses job summaries over 1 MiB): rows that do not fit are
-dropped with a note saying how many and where to find them.  Every cell is escaped
-(``|``, newlines, and ``< > &`` since GitHub renders inline HTML).
+dropped with a note saying how many and where to find them.  Every text from a run or a
+case file is escaped: newlines folded, ``< > &`` as entities (GitHub renders inline
+HTML), and a backslash before each character Markdown would read as syntax
+(``\\ ` * _ [ ] | ~ $``), so a case named ``__dunder__`` stays ``__dunder__``.
 """
 from __future__ import annotations
 
 import html
+import re
 
 from ..gate import verdict_of
 from .results import Report, cell_text, status_counts
@@ -22,6 +25,8 @@ MAX_BYTES = 1_000_000
 
 #: the heading's icon by exit code (0 ok, 1 a fail, 2 an error, 130 interrupted)
 _ICON = {0: "✅", 1: "❌", 2: "💥", 130: "⚠️"}
+#: characters GitHub-flavoured Markdown would read as syntax inside a table cell (backslash first)
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~$]")
 _PROBLEM_COLUMNS = ("status", "case", "dtype", "input", "check", "max_abs_err", "max_rel_err",
                     "worst_index", "message")
 _ALL_COLUMNS = ("case", "dtype", "input", "check", "status", "max_abs_err", "max_rel_err",
@@ -33,8 +38,7 @@ def _cell(value: object, column: str = "") -> str:
         text = "" if value != value else f"{value:.3g}"
     else:
         text = cell_text(value)
-    text = html.escape(" ".join(text.split()), quote=False)
-    return text.replace("|", "\\|").replace("`", "\\`")
+    return _MARKDOWN.sub(r"\\\g<0>", html.escape(" ".join(text.split()), quote=False))
 
 
 def _row(values: list[str]) -> str:
