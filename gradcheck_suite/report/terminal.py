@@ -44,9 +44,10 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
         status = f"INTERRUPTED ({'failed' if counts['fail'] or counts['error'] else 'ok'} so far)"
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
     cases = table.loc[table["case"] != "", "case"].nunique()
-    said = f" — {verdict.headline} (exit code {verdict.exit_code})" \
-        if verdict.baseline or verdict.headline.count("; ") else ""
-    lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')}){said}")
+    # the headline says more than the counts when a baseline decided, or nothing was checked
+    said = f"{verdict.headline}; " if verdict.baseline or not len(table) else ""
+    lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')}); "
+                 f"{said}exit code {verdict.exit_code}")
     if not quiet:
         lines.extend(f"report: {p}" for p in paths)
     return "\n".join(lines) + "\n"

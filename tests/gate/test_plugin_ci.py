@@ -90,3 +90,22 @@ def test_items_have_a_time_limit(pytester):
     result = pytester.runpytest("--gradcheck", "cases", "-q", "--gradcheck-time-limit", "2")
     assert outcomes(result) == {"errors": 1}
     assert "timed out after 2 s" in result.stdout.str()
+
+
+def test_items_have_the_clis_default_time_limit_without_the_option(pytester, monkeypatch):
+    import gradcheck_suite.harness.run as harness_run
+
+    monkeypatch.setattr(harness_run, "DEFAULT_TIME_LIMIT", 1.0)  # the CLI's default, made short
+    pytester.mkdir("cases")
+    pytester.makefile(".yaml", **{"cases/slow": SLOW})
+    result = pytester.runpytest("--gradcheck", "cases", "-q")
+    assert outcomes(result) == {"errors": 1}
+    assert "timed out after 1 s (the default limit per case" in result.stdout.str()
+
+
+def test_junit_file_attribute_under_xdist_too(library):
+    library.makefile(".yaml", **{"cases/torn": SYNTAX})
+    library.runpytest("--gradcheck", "cases", "-q", "-n", "2", "--junitxml=out.xml")
+    cases = {c.get("name"): c for c in ET.parse(library.path / "out.xml").getroot().iter("testcase")}
+    assert cases["file[load]"].get("file") == "cases/torn.yaml" and cases["file[load]"].get("classname") == "cases.torn"
+    assert cases["tanh_sum[float64]"].get("file") == "cases/good.yaml"

@@ -94,7 +94,9 @@ def test_permissions_concurrency_timeout_and_no_double_runs():
     on = doc.get("on", doc.get(True))  # YAML 1.1 reads the key `on` as true
     assert set(on) == {"push", "pull_request"} and on["push"]["branches"] == ["main"]
     assert doc["permissions"] == {"contents": "read", "actions": "read", "checks": "write"}
-    assert doc["concurrency"]["cancel-in-progress"] is True and "pull_request.number" in doc["concurrency"]["group"]
+    # pull requests' older runs are cancelled; the default branch's are not (they are the baselines)
+    assert doc["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    assert "pull_request.number" in doc["concurrency"]["group"]
     assert 0 < doc["jobs"]["gate"]["timeout-minutes"] <= 60
 
 

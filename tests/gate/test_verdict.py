@@ -47,7 +47,7 @@ def test_every_report_states_the_exit_code_the_process_returns(fake_api, tmp_pat
     verdict = html[html.index('id="verdict"'):]
     assert f"exit code {code}" in verdict[:400] and words in verdict[:400]
     status = next(line for line in out.splitlines() if line.startswith(("OK:", "FAILED:")))
-    assert status.startswith("OK:" if code == 0 else "FAILED:") and f"(exit code {code})" in status
+    assert status.startswith("OK:" if code == 0 else "FAILED:") and status.endswith(f"; exit code {code}")
     assert words in status
 
 
