@@ -39,7 +39,7 @@ def render_json(report: Report) -> str:
         "format": "gradcheck-suite/results",
         "version": FORMAT_VERSION,
         "incomplete": bool(report.incomplete),
-        "meta": _plain(dict(report.meta)),
+        "meta": _plain({k: v for k, v in report.meta.items() if k != "verdict"}),  # it has its own key
         "counts": status_counts(report.table),
         "exit_code": verdict.exit_code,
         "verdict": _plain(verdict.as_dict()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 
+from ..cli import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK
 from ..gate import verdict_of
 from .results import Report, cell_text, status_counts
 
@@ -23,8 +24,8 @@ __all__ = ["render_markdown", "MAX_BYTES"]
 #: size limit of the summary (GitHub's job-summary limit is 1 MiB; keep a margin)
 MAX_BYTES = 1_000_000
 
-#: the heading's icon by exit code (0 ok, 1 a fail, 2 an error, 130 interrupted)
-_ICON = {0: "✅", 1: "❌", 2: "💥", 130: "⚠️"}
+#: the heading's icon by exit code
+_ICON = {EXIT_OK: "✅", EXIT_FAIL: "❌", EXIT_ERROR: "💥", EXIT_INTERRUPTED: "⚠️"}
 #: characters GitHub-flavoured Markdown would read as syntax inside a table cell (backslash first)
 _MARKDOWN = re.compile(r"[\\`*_\[\]|~$]")
 _PROBLEM_COLUMNS = ("status", "case", "dtype", "input", "check", "max_abs_err", "max_rel_err",
@@ -53,7 +54,7 @@ def status_line(report: Report) -> str:
     """The first line: the run's verdict (as the exit code says) and the number of checks."""
     verdict = verdict_of(report)
     total = len(report.table)
-    icon = _ICON.get(verdict.exit_code, _ICON[2])
+    icon = _ICON.get(verdict.exit_code, _ICON[EXIT_ERROR])
     return f"## {icon} gradcheck-suite: {_cell(verdict.headline)} ({total} checks)\n"
 
 
