@@ -137,7 +137,12 @@ class GradcheckFile(pytest.File):
     def collect(self):
         from .loader import load_file
 
-        cases, errors = load_file(self.path)
+        # named from the invocation folder, as the CLI names it: cases/x.yaml:3:6: …
+        try:
+            here = os.path.relpath(self.path)
+        except ValueError:  # another drive (Windows)
+            here = ".."
+        cases, errors = load_file(self.path if here.startswith("..") else here)
         seen: dict[str, int] = {}
         for err in errors:
             name = f"{err.case or 'file'}[load]"
