@@ -25,7 +25,8 @@ threshold=2000, jobs=1, shard=None, time_limit=None, progress=None) -> RunResult
     Paths are loaded (their load errors become ``error`` rows with check ``load``);
     :class:`Case` objects are used as they are.  ``name_filter`` keeps names containing
     the substring, ``tags`` cases with any of the tags, ``shard=(k, n)`` the k-th of n
-    stable shards (1-based, by SHA-256 of the name).  ``jobs > 1`` runs cases in
+    stable shards (1-based, by SHA-256 of the name; a load error goes to the shard of its
+    file's path, so exactly one shard reports it).  ``jobs > 1`` runs cases in
     worker processes (identical results); ``time_limit`` (seconds per case) runs each
     case in a process that is terminated on time-out (an ``error`` row "timed out
     after N s"); without it a case is still stopped after
@@ -78,6 +79,7 @@ from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
 from .harness.run import RunResult, run_cases, select, start_workers
 from .harness.verdict import CHECKS, COLUMNS, STATUSES
+from .shard import error_in_shard
 
 __all__ = ["load", "check_case", "run", "check_function", "CaseResult", "RunResult", "COLUMNS", "CHECKS",
            "STATUSES"]
@@ -123,10 +125,10 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
     _validate(dtypes, mode, seed)
-    if plugins:
+    if plugins:  # idempotent: the CLI has loaded them already; a script may not have
         from .plugins import load_plugins
 
-        plugins = load_plugins(plugins, entry_points=False) and list(plugins)
+        load_plugins(plugins, entry_points=False)
     if isinstance(paths_or_cases, (str, Path, Case)):
         paths_or_cases = [paths_or_cases]
     items = list(paths_or_cases)
@@ -139,6 +141,8 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         loaded = load(paths, element_limit=element_limit)
         cases += loaded.cases
         errors = list(loaded.errors)
+        if shard:  # a load error belongs to one shard: the shard of its file's path
+            errors = [e for e in errors if error_in_shard(e.file or "", *shard)]
     chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                      threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),

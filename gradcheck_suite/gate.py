@@ -1,4 +1,6 @@
-"""The gate's Python face: assert a case from your own tests, and the compact failure table.
+"""The gate's Python face: assert a case from your own tests, the compact failure table,
+and the verdict of a run — the exit code the process returns and the line every report
+headlines with it (:func:`decide`, :func:`verdict_of`).
 
 ``assert_case`` is the documented one-function API for users' own test suites; the
 pytest plugin uses the same :func:`failure_table`, so a failing case reads the same
@@ -11,6 +13,7 @@ wherever it fails::
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -20,7 +23,8 @@ import pandas as pd
 from .case import Case
 from .errors import CaseError, GradcheckError
 
-__all__ = ["GradcheckFailure", "assert_case", "assert_function", "failure_table", "nondiff_note", "verdict"]
+__all__ = ["GradcheckFailure", "Verdict", "assert_case", "assert_function", "decide", "failure_table",
+           "nondiff_note", "verdict", "verdict_of"]
 
 #: statuses that make an item fail / error; everything else passes
 FAIL, ERROR = "fail", "error"
@@ -99,6 +103,68 @@ def verdict(table: pd.DataFrame) -> str:
     """``"error"`` if any row errored, else ``"fail"`` if any failed, else ``"pass"``."""
     statuses = set(table["status"])
     return ERROR if ERROR in statuses else FAIL if FAIL in statuses else "pass"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a run returns: ``exit_code`` (the process's), the ``headline`` every report
+    leads with, and the baseline comparison's lines (empty without ``--baseline``)."""
+
+    exit_code: int
+    headline: str
+    baseline: list[str] = field(default_factory=list)
+    fail_on_regression: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decide(table: pd.DataFrame, *, diff: Any = None, fail_on_regression: bool = False,
+           incomplete: bool = False, harness_code: int = 0, note: str = "") -> Verdict:
+    """The verdict of a run (the exit-code contract of the README, in one place).
+
+    Interrupted: 130.  With a baseline ``diff`` and ``fail_on_regression``: the worst of
+    the regressions (2 for an error, 1 for a fail, 0 for none), whatever else fails.
+    Otherwise the table decides (2 any error, 1 any fail, else 0), or ``harness_code``
+    if that is worse.  ``note`` is appended to the headline (e.g. an empty shard).
+    """
+    from .contract import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK
+    from .report.results import exit_code, status_counts
+
+    counts = status_counts(table)
+    if counts[ERROR]:
+        found = f"{counts[ERROR]} error(s), {counts[FAIL]} failure(s)"
+    elif counts[FAIL]:
+        found = f"{counts[FAIL]} failure(s)"
+    else:
+        found = "all checks passed" if len(table) else "no checks"
+    lines = diff.summary_lines() if diff is not None else []
+    if incomplete:
+        code, headline = EXIT_INTERRUPTED, f"incomplete run; of the finished checks, {found}"
+    elif diff is not None and fail_on_regression:
+        regressions = diff.regressions
+        code = max((EXIT_ERROR if r["status"] == ERROR else EXIT_FAIL for r in regressions), default=EXIT_OK)
+        if regressions:
+            headline = f"{len(regressions)} regression(s) against the baseline ({found})"
+        else:
+            headline = "no regression against the baseline" + (f" ({found}, already in it)"
+                                                                if counts[ERROR] or counts[FAIL] else "")
+    else:
+        code, headline = max(exit_code(table), int(harness_code or 0)), found
+    if diff is not None and diff.loosened:
+        headline += f"; {len(diff.loosened)} tolerance(s) loosened"
+    if note:
+        headline += f"; {note}"
+    return Verdict(code, headline, lines, bool(fail_on_regression and diff is not None))
+
+
+def verdict_of(report: Any) -> Verdict:
+    """The verdict a :class:`~gradcheck_suite.report.Report` carries (``meta["verdict"]``,
+    set by ``run`` before any report is written), else the one its table implies."""
+    given = dict(getattr(report, "meta", {}) or {}).get("verdict")
+    if given:
+        return Verdict(**given)
+    return decide(report.table, incomplete=bool(getattr(report, "incomplete", False)))
 
 
 def _resolve(case: Case | str | Path, name: str | None) -> Case:

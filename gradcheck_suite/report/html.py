@@ -1,7 +1,9 @@
 """``report.html``: one self-contained page for a reviewer or a teacher.
 
 Everything is inline (CSS, a few lines of JS, SVG): the page makes no request, and a
-Content-Security-Policy meta tag forbids any.  The page shows the counts by status,
+Content-Security-Policy meta tag forbids any.  The page leads with the run's verdict —
+the exit code the process returned and why (``id="verdict"``), with the baseline
+comparison when there was one (``id="baseline"``) — then shows the counts by status,
 then the cases worst first; a status filter and a name search narrow them.  Per case:
 its title, description, expression steps and claims, inputs, every check with its
 numbers, the gradients side by side (ours / torch / finite differences) for small
@@ -20,6 +22,7 @@ from typing import Any, Mapping
 import jinja2
 import numpy as np
 
+from ..gate import verdict_of
 from .results import STATUS_ORDER, Report, anchor_id, case_groups, cell_text, number_text, status_counts, \
     worst_status
 
@@ -178,6 +181,7 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: 
 
     views = [_case_view(name, rows, report, element_limit) for name, rows in case_groups(report.table)]
     views.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: worst first, then table order
+    verdict = verdict_of(report)
     counts = status_counts(report.table)
     problems = [v for v in views if v.status in ("fail", "error")]
     meta = dict(report.meta)
@@ -186,5 +190,5 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: 
         incomplete=report.incomplete, seed=cell_text(meta.get("seed", "")),
         versions=dict(meta.get("versions", {})), started=str(meta.get("started", "")),
         command=str(meta.get("command", "")), statuses=list(counts), answer_key=answer_key,
-        answer_anchors={name: answer_anchor(name) for name in report.cases},
+        answer_anchors={name: answer_anchor(name) for name in report.cases}, verdict=verdict,
     )

@@ -6,7 +6,8 @@ Shape::
      "incomplete": false,
      "meta": {"seed": 0, "versions": {...}, ...},
      "counts": {"pass": 10, "nondiff": 0, "skip": 0, "fail": 1, "error": 0},
-     "exit_code": 1,
+     "exit_code": 1,                              # the code the process returned
+     "verdict": {"exit_code": 1, "headline": "...", "baseline": [...], "fail_on_regression": false},
      "columns": ["case", ...],
      "results": [{"case": "...", ...}, ...]}    # pandas "records" orient
 
@@ -19,7 +20,8 @@ import json
 import math
 from typing import Any
 
-from .results import COLUMNS, FLOAT_COLUMNS, Report, cell_text, exit_code, status_counts
+from ..gate import verdict_of
+from .results import COLUMNS, FLOAT_COLUMNS, Report, cell_text, status_counts
 
 __all__ = ["render_json", "FORMAT_VERSION"]
 
@@ -32,13 +34,15 @@ def render_json(report: Report) -> str:
         {col: _value(col, v) for col, v in zip(COLUMNS, row)}
         for row in report.table.itertuples(index=False, name=None)
     ]
+    verdict = verdict_of(report)
     doc = {
         "format": "gradcheck-suite/results",
         "version": FORMAT_VERSION,
         "incomplete": bool(report.incomplete),
-        "meta": _plain(dict(report.meta)),
+        "meta": _plain({k: v for k, v in report.meta.items() if k != "verdict"}),  # it has its own key
         "counts": status_counts(report.table),
-        "exit_code": exit_code(report.table),
+        "exit_code": verdict.exit_code,
+        "verdict": _plain(verdict.as_dict()),
         "columns": list(COLUMNS),
         "results": rows,
     }

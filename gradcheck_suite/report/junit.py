@@ -4,9 +4,12 @@ Layout (the common Jenkins/GitLab/GitHub schema)::
 
     testsuites > testsuite(name="gradcheck-suite") > properties, testcase*
 
-* ``classname`` is the case file's path, ``name`` is ``case[dtype]`` (``case[load]`` for
-  a file or case that could not be loaded); names are unique and stable: a repeat gets
-  `` #2``, ``#3`` … in table order.
+* ``classname`` is the case file's path written as Jenkins reads a class name —
+  ``package.Class`` split at the last dot: ``cases.nn.layer`` for ``cases/nn/layer.yaml``
+  (folders are the package, the file's stem the class; other dots become ``_``) — and
+  ``file`` is the path itself; ``name`` is ``case[dtype]`` (``case[load]`` for a file or
+  case that could not be loaded); names are unique and stable: a repeat gets `` #2``,
+  ``#3`` … in table order.
 * A testcase holds a ``failure`` when one of its checks failed, an ``error`` when one
   could not be evaluated (error wins), ``skipped`` only when every check was skipped.
   ``nondiff`` rows pass; their messages go to ``system-out``.
@@ -25,7 +28,7 @@ import pandas as pd
 
 from .results import Report, cell_text, number_text, worst_status
 
-__all__ = ["render_junit", "testcase_groups", "check_summary"]
+__all__ = ["render_junit", "testcase_groups", "check_summary", "classname_of"]
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -51,8 +54,20 @@ def check_summary(row: pd.Series) -> str:
     return f"{text} — {row['message']}" if row["message"] else text
 
 
+def classname_of(file: str) -> str:
+    """The JUnit ``classname`` of a case file: ``cases/nn/layer.yaml`` → ``cases.nn.layer``.
+
+    Jenkins splits a class name at its last dot into package and class; a path with its
+    suffix (``cases/x.yaml``) would become the class "yaml" of the package "cases/x".
+    """
+    path = PurePath(str(file).replace("\\", "/"))
+    stem = path.stem if path.suffix.lower() in (".yaml", ".yml") else path.name
+    parts = [p for p in path.parent.parts if p not in ("", ".", "/", "..")] + [stem]
+    return ".".join(p.replace(".", "_") for p in parts if p) or "unnamed"
+
+
 def testcase_groups(report: Report) -> list[tuple[str, str, pd.DataFrame]]:
-    """``(classname, name, rows)`` per case × dtype, in table order, names made unique."""
+    """``(file, name, rows)`` per case × dtype, in table order, names made unique."""
     table = report.table
     if not len(table):
         return []
@@ -99,11 +114,11 @@ def render_junit(report: Report) -> str:
 
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
-    for classname, name, rows in groups:
+    for file, name, rows in groups:
         seconds = _seconds(rows)
         total_time += seconds
-        case = ET.SubElement(suite, "testcase", classname=_x(classname), name=_x(name),
-                             time=f"{seconds:.6f}", file=_x(classname))
+        case = ET.SubElement(suite, "testcase", classname=_x(classname_of(file)), name=_x(name),
+                             time=f"{seconds:.6f}", file=_x(file))
         totals["tests"] += 1
         status = worst_status(rows["status"])
         if status in ("error", "fail"):

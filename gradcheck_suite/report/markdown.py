@@ -1,15 +1,22 @@
 """``summary.md``: the status of a run for a CI job summary or a pull-request comment.
 
-Status first (one heading a reader can stop at), then a table of the failures and
-errors, then everything else folded inside ``<details>``.  The text is kept under
+Status first (one heading a reader can stop at: the verdict the process returned, with
+its exit code — under ``--fail-on-regression`` that is the baseline's verdict, not the
+table's), then the baseline comparison, a table of the failures and errors, then
+everything else folded inside ``<details>``.  The text is kept under
 :data:`MAX_BYTES` (GitHub refuses job summaries over 1 MiB): rows that do not fit are
-dropped with a note saying how many and where to find them.  Every cell is escaped
-(``|``, newlines, and ``< > &`` since GitHub renders inline HTML).
+dropped with a note saying how many and where to find them.  Every text from a run or a
+case file is escaped: newlines folded, ``< > &`` as entities (GitHub renders inline
+HTML), and a backslash before each character Markdown would read as syntax
+(``\\ ` * _ [ ] | ~ $``), so a case named ``__dunder__`` stays ``__dunder__``.
 """
 from __future__ import annotations
 
 import html
+import re
 
+from ..contract import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK
+from ..gate import verdict_of
 from .results import Report, cell_text, status_counts
 
 __all__ = ["render_markdown", "MAX_BYTES"]
@@ -17,7 +24,10 @@ __all__ = ["render_markdown", "MAX_BYTES"]
 #: size limit of the summary (GitHub's job-summary limit is 1 MiB; keep a margin)
 MAX_BYTES = 1_000_000
 
-_ICON = {"ok": "✅", "fail": "❌", "error": "💥"}
+#: the heading's icon by exit code
+_ICON = {EXIT_OK: "✅", EXIT_FAIL: "❌", EXIT_ERROR: "💥", EXIT_INTERRUPTED: "⚠️"}
+#: characters GitHub-flavoured Markdown would read as syntax inside a table cell (backslash first)
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~$]")
 _PROBLEM_COLUMNS = ("status", "case", "dtype", "input", "check", "max_abs_err", "max_rel_err",
                     "worst_index", "message")
 _ALL_COLUMNS = ("case", "dtype", "input", "check", "status", "max_abs_err", "max_rel_err",
@@ -29,8 +39,7 @@ def _cell(value: object, column: str = "") -> str:
         text = "" if value != value else f"{value:.3g}"
     else:
         text = cell_text(value)
-    text = html.escape(" ".join(text.split()), quote=False)
-    return text.replace("|", "\\|").replace("`", "\\`")
+    return _MARKDOWN.sub(r"\\\g<0>", html.escape(" ".join(text.split()), quote=False))
 
 
 def _row(values: list[str]) -> str:
@@ -42,18 +51,11 @@ def _header(columns: tuple[str, ...]) -> str:
 
 
 def status_line(report: Report) -> str:
-    """The first line: overall verdict and counts."""
-    counts = status_counts(report.table)
-    total = sum(counts.values())
-    if counts["error"]:
-        icon, verdict = _ICON["error"], f"{counts['error']} error(s), {counts['fail']} failure(s)"
-    elif counts["fail"]:
-        icon, verdict = _ICON["fail"], f"{counts['fail']} failure(s)"
-    else:
-        icon, verdict = _ICON["ok"], "all checks passed"
-    if report.incomplete:
-        icon, verdict = "⚠️", f"incomplete run; of the finished checks, {verdict}"
-    return f"## {icon} gradcheck-suite: {verdict} ({total} checks)\n"
+    """The first line: the run's verdict (as the exit code says) and the number of checks."""
+    verdict = verdict_of(report)
+    total = len(report.table)
+    icon = _ICON.get(verdict.exit_code, _ICON[EXIT_ERROR])
+    return f"## {icon} gradcheck-suite: {_cell(verdict.headline)} ({total} checks)\n"
 
 
 def render_markdown(report: Report, max_bytes: int = MAX_BYTES) -> str:
@@ -64,7 +66,14 @@ def render_markdown(report: Report, max_bytes: int = MAX_BYTES) -> str:
     if report.incomplete:
         head.append("> **Incomplete run** — interrupted before every case finished; "
                     "only the finished cases are reported.\n\n")
+    verdict = verdict_of(report)
+    rule = " (`--fail-on-regression`: only regressions against the baseline fail the gate)" \
+        if verdict.fail_on_regression else ""
+    head.append(f"exit code **{verdict.exit_code}**{rule}\n\n")
     head.append(" · ".join(f"{s} **{n}**" for s, n in counts.items()) + "\n\n")
+    if verdict.baseline:
+        head.append("### Against the baseline\n\n" + "".join(f"- {_cell(line)}\n" for line in verdict.baseline)
+                    + "\n")
     meta = report.meta
     facts = [f"seed `{_cell(meta.get('seed', ''))}`", f"{table.loc[table['case'] != '', 'case'].nunique()} case(s)"]
     versions = dict(meta.get("versions", {}))

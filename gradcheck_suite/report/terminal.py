@@ -1,8 +1,10 @@
 """What a person sees in the terminal: a progress bar while running, then a summary.
 
 The progress bar (rich) is drawn on stderr only when stderr is a terminal; in CI logs
-the run is quiet and plain.  The summary goes to stdout: counts by status, then every
-failure and error with its message, then the paths of the reports written.
+the run is quiet and plain.  The summary goes to stdout: every failure and error with
+its message, the baseline comparison, then the status line — counts by status and, when
+a baseline was compared, the verdict and the exit code the process returns — then the
+paths of the reports written.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
+from ..gate import verdict_of
 from .junit import check_summary
 from .results import Report, status_counts
 
@@ -34,12 +37,17 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
             break
         where = f"{row['case']}[{row['dtype']}]" if row["dtype"] else (row["case"] or row["file"])
         lines.append(f"{row['status'].upper():5} {where}: {check_summary(row)}")
-    status = "FAILED" if counts["fail"] or counts["error"] else "OK"
+    verdict = verdict_of(report)
+    lines.extend(verdict.baseline)
+    status = "FAILED" if verdict.exit_code else "OK"
     if report.incomplete:
-        status = f"INTERRUPTED ({status.lower()} so far)"
+        status = f"INTERRUPTED ({'failed' if counts['fail'] or counts['error'] else 'ok'} so far)"
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
     cases = table.loc[table["case"] != "", "case"].nunique()
-    lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')})")
+    # the headline says more than the counts when a baseline decided, or nothing was checked
+    said = f"{verdict.headline}; " if verdict.baseline or not len(table) else ""
+    lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')}); "
+                 f"{said}exit code {verdict.exit_code}")
     if not quiet:
         lines.extend(f"report: {p}" for p in paths)
     return "\n".join(lines) + "\n"

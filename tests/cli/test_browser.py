@@ -1,7 +1,8 @@
 """A real browser opens report.html: the summary is in the DOM and the page's script ran.
 
-Runs only where Debian's headless Chromium is installed (``apt-get install chromium``);
-the flags keep it from touching the network.
+Runs where Debian's headless Chromium is installed — ``.ci/run`` installs it (through
+``.ci/install-chromium``) wherever apt-get and root are available, and prints a line
+saying so or why not; the flags keep it from touching the network.
 """
 import os
 import subprocess
@@ -14,7 +15,8 @@ from tests.cli.sample import SCRIPT, case, mixed_table
 CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="headless Chromium not installed (apt-get install chromium)")
+                                reason=f"headless Chromium not found at {CHROMIUM}: .ci/install-chromium installs "
+                                       "it where apt-get and root are available (apt-get install chromium)")
 
 
 def dump_dom(path, tmp_path, fragment: str = "") -> str:

@@ -132,7 +132,7 @@ def test_a_wrong_claim_exits_1_and_reaches_every_report(tmp_path):
     failure = junit.find(".//testcase[@name='wrong_claim[float64]']/failure")
     assert failure is not None and "max_abs_err=" in failure.get("message") and "max_abs_err=" in failure.text
     summary = step_summary.read_text(encoding="utf-8")
-    assert summary.startswith("## ❌") and "wrong_claim" in summary
+    assert summary.startswith("## ❌") and "wrong\\_claim" in summary  # `_` escaped for Markdown
 
 
 @needs_harness

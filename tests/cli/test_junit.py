@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from gradcheck_suite.report import Report, render_junit
+from gradcheck_suite.report.junit import classname_of
 from tests.cli.sample import mixed_table, row, table
 
 
@@ -13,10 +14,17 @@ def _parse(tab, **kw):
 
 def test_one_testcase_per_case_and_dtype():
     root = _parse(mixed_table())
-    names = [(t.get("classname"), t.get("name")) for t in root.iter("testcase")]
+    names = [(t.get("file"), t.get("name")) for t in root.iter("testcase")]
     assert names == [("cases/sig.yaml", "sig[float64]"), ("cases/sig.yaml", "sig[float32]"),
                      ("cases/kinks.yaml", "relu_kink[float64]"), ("cases/kinks.yaml", "skipped_case[float64]"),
                      ("cases/kinks.yaml", "nan_case[float64]"), ("cases/broken.yaml", "broken[load]")]
+
+
+def test_classname_is_split_by_jenkins_into_folder_and_file_not_at_the_suffix():
+    root = _parse(mixed_table())
+    assert [t.get("classname") for t in root.iter("testcase")][::2] == ["cases.sig", "cases.kinks", "cases.kinks"]
+    assert classname_of("cases/nn/v1.2/layer.norm.yml") == "cases.nn.v1_2.layer_norm"
+    assert classname_of("x.yaml") == "x"
 
 
 def test_counts_match_the_table():

@@ -13,9 +13,9 @@ def test_failures_and_errors_table_then_details():
     text = render_markdown(Report(mixed_table()))
     problems, details = text.split("<details>")
     assert "### Failures and errors" in problems
-    assert "| fail | sig | float64 | x | expect_vs_torch |" in problems
+    assert "| fail | sig | float64 | x | expect\\_vs\\_torch |" in problems
     assert "unknown key 'inptus'" in problems  # the load error, found by file
-    assert "relu_kink" not in problems and "relu_kink" in details
+    assert "relu\\_kink" not in problems and "relu\\_kink" in details
     assert details.rstrip().endswith("</details>")
 
 
@@ -45,3 +45,11 @@ def test_large_runs_are_truncated_under_the_limit_with_a_note():
 def test_default_limit_is_under_one_mebibyte():
     big = table(*[row(case=f"case_{i:05d}", status="fail", message="x" * 300) for i in range(5000)])
     assert len(render_markdown(Report(big)).encode("utf-8")) < 2**20
+
+
+def test_markdown_syntax_in_case_text_stays_text():
+    text = render_markdown(Report(table(row(case="__dunder__", status="fail",
+                                            message=r"*not bold* a\b [link](x) ~~gone~~ $x^2$ `tick`"))))
+    assert "\\_\\_dunder\\_\\_" in text and "__dunder__" not in text
+    assert r"\*not bold\*" in text and r"a\\b" in text and r"\[link\](x)" in text
+    assert r"\~\~gone\~\~" in text and r"\$x^2\$" in text and r"\`tick\`" in text

@@ -107,7 +107,7 @@ def test_nondiff_passes_with_a_note(library):
     assert "passed with nondiff rows" in out and "relu_at_zero[float64]" in out
 
 
-def test_unevaluable_case_is_an_error_and_broken_file_a_collection_error(library):
+def test_unevaluable_case_and_broken_case_are_error_items(library):
     library.makefile(".yaml", **{"cases/nan": NAN, "cases/broken": BROKEN})
     result = library.runpytest("--gradcheck", "cases", "-q")
     outcomes = result.parseoutcomes()
