@@ -268,8 +268,7 @@ class _Checker:
         """float32 only: the measured float32 rounding of the case's function (from torch), else 0."""
         if name not in self._rounding:
             torch_route = self.routes.get("torch")
-            self._rounding[name] = torch_route.rounding(name) if torch_route is not None and hasattr(
-                torch_route, "rounding") and self.point.dtype != "float64" else 0.0
+            self._rounding[name] = torch_route.rounding(name) if torch_route is not None else 0.0
         return self._rounding[name]
 
     def kinks(self, fd_route: Route, name: str) -> tuple[np.ndarray | None, str]:
