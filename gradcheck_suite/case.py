@@ -12,10 +12,12 @@ import numpy as np
 
 from .graph import Graph
 
-__all__ = ["ValueSpec", "Case", "DTYPES"]
+__all__ = ["ValueSpec", "Case", "DTYPES", "MAX_DIMENSIONS"]
 
 #: dtypes a case may ask for
 DTYPES = ("float64", "float32")
+#: the most dimensions an input, constant or literal may have (numpy's own limit is 64)
+MAX_DIMENSIONS = 32
 
 
 @dataclass

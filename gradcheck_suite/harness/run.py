@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
+from ..budget import OutOfTime, deadline
 from ..case import Case
 from ..errors import EvalError, GradcheckError
 from ..shard import in_shard
@@ -77,37 +75,14 @@ def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[st
                      seed=seed) for err in errors]
 
 
-class _OutOfTime(BaseException):
-    """Raised by the alarm; a BaseException so that no ``except Exception`` swallows it."""
-
-
-@contextmanager
-def _alarm(seconds: float):
-    """Raise :class:`_OutOfTime` here after ``seconds`` (POSIX main thread; elsewhere no limit)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _work(case: Case, dtypes, seed, mode, threshold, *, alarm: bool = True) -> CaseResult:
     limit = DEFAULT_TIME_LIMIT
     try:
         if not alarm:  # the caller's process-level limit is in charge
             return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
-        with _alarm(limit):
+        with deadline(limit):
             return check_case(case, dtypes=dtypes, seed=seed, mode=mode, threshold=threshold)
-    except _OutOfTime:
+    except OutOfTime:
         return _error_result(case, dtypes, seed, str(EvalError(
             f"timed out after {limit:g} s (the default limit per case; --time-limit sets another)",
             file=case.file, case=case.name)))
