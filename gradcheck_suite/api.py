@@ -66,19 +66,23 @@ from typing import Any, Callable, Iterable, Sequence
 from .case import DTYPES, Case
 from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
-from .harness.run import RunResult, run_cases, select, start_workers
+from .harness.run import DEFAULT_TIME_LIMIT, RunResult, run_cases, select, start_workers
 from .harness.verdict import CHECKS, COLUMNS, STATUSES
 
 __all__ = ["load", "check_case", "run", "CaseResult", "RunResult", "COLUMNS", "CHECKS", "STATUSES"]
 
 
-def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7):
-    """Load every case file under ``paths``; returns the loader's ``LoadResult``."""
+def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7, **options: Any):
+    """Load every case file under ``paths``; returns the loader's ``LoadResult``.
+
+    ``options`` are those of :func:`gradcheck_suite.loader.load_paths` (``max_file_size``,
+    ``cost_limit``, ``time_limit``, ``follow_symlinks``; see docs/robustness.md).
+    """
     from .loader import load_paths
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    return load_paths(list(paths), element_limit=element_limit)
+    return load_paths(list(paths), element_limit=element_limit, **options)
 
 
 _MODES = ("auto", "full", "projected")
@@ -109,7 +113,7 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
         shard: tuple[int, int] | None = None,
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
-        element_limit: int = 10**7) -> RunResult:
+        element_limit: int = 10**7, load_options: dict[str, Any] | None = None) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
     _validate(dtypes, mode, seed)
     if isinstance(paths_or_cases, (str, Path, Case)):
@@ -121,9 +125,10 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     if paths and (int(jobs or 1) > 1 or time_limit):
         start_workers()  # the worker server imports torch while the case files are read
     if paths:
-        loaded = load(paths, element_limit=element_limit)
+        options = {"time_limit": time_limit or DEFAULT_TIME_LIMIT, **(load_options or {})}
+        loaded = load(paths, element_limit=element_limit, **options)
         cases += loaded.cases
-        errors = list(loaded.errors)
+        errors = list(loaded.errors) + list(loaded.skipped)  # skipped paths become `skip` rows
     chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                      threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),

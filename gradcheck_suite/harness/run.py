@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..budget import OutOfTime, deadline
 from ..case import Case
-from ..errors import EvalError, GradcheckError
+from ..errors import EvalError, GradcheckError, SkippedPath
 from ..shard import in_shard
 from .checks import CaseResult, check_case, sort_table, sorted_rows
 from .verdict import COLUMNS, make_row
@@ -70,8 +70,10 @@ def select(cases: Iterable[Case], *, name_filter: str | None = None, tags: Seque
 
 
 def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[str, Any]]:
-    """One ``error`` row (check ``load``) per file or case that could not be loaded."""
-    return [make_row(case=err.case or "", file=err.file or "", check="load", status="error", message=str(err),
+    """One ``error`` row (check ``load``) per file or case that could not be loaded, and one
+    ``skip`` row per path a folder walk left out (a link leaving the folder, a FIFO, a loop)."""
+    return [make_row(case=err.case or "", file=err.file or "", check="load",
+                     status="skip" if isinstance(err, SkippedPath) else "error", message=str(err),
                      seed=seed) for err in errors]
 
 
