@@ -66,15 +66,19 @@ def _comma_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]
     return parse
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (also used by the plug-in commands)."""
+def _whole_number(text: str, minimum: int, words: str) -> int:
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    if n < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {words}")
     return n
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (also used by the plug-in commands)."""
+    return _whole_number(text, 1, "at least 1")
 
 
 def _positive_float(text: str) -> float:
@@ -88,13 +92,7 @@ def _positive_float(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return n
+    return _whole_number(text, 0, "0 or more")
 
 
 def _shard(text: str) -> tuple[int, int]:
