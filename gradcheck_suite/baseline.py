@@ -84,6 +84,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise CaseError(f"not a gradcheck-suite results table: missing column(s) {', '.join(missing)}",
                         file=str(path))
     table = table.copy()
+    if path.suffix.lower() != ".json":  # text cells were neutralised against formula injection
+        from .report.csv import restore
+
+        for column in ("case", "file", "message"):
+            if column in table.columns:
+                table[column] = table[column].map(lambda v: restore(v) if isinstance(v, str) else v)
     table["input"] = table["input"].fillna("").astype(str)
     table["max_abs_err"] = pd.to_numeric(table["max_abs_err"], errors="coerce")
     return table

@@ -237,7 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GradcheckError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from .untrusted import visible
+
+        print(f"error: {visible(str(exc), one_line=True)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         if debug:
@@ -333,12 +335,16 @@ class UsageError(GradcheckError):
 
 
 def _check_out(out: Path) -> None:
-    """``--out`` must be a folder we can write into (created if missing)."""
+    """``--out`` must be a folder we can write into, or one we can create (nothing is created here)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, not a folder")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--out {out}: cannot write there ({probe} is not a folder)")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
+        with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
@@ -373,7 +379,7 @@ def _load(args: argparse.Namespace):
     limit = {"element_limit": args.element_limit} if args.element_limit else {}
     loaded = load_paths(args.paths or list(DEFAULT_PATHS), **limit, **_load_options(args))
     for skipped in loaded.skipped:
-        print(f"warning: {skipped}", file=sys.stderr)
+        print(f"warning: {skipped}", file=sys.stderr)  # (file names are spelt out by the loader)
     cases = [c for c in loaded.cases
              if (not args.name_filter or args.name_filter in c.name)
              and (not args.tag or set(args.tag) & set(c.tags))]
@@ -388,17 +394,21 @@ def _shape_text(spec: Any) -> str:
 
 
 def _print_errors(errors: Sequence[Exception]) -> None:
+    from .untrusted import visible
+
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {visible(str(error), one_line=True)}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``list``: every case with its tags, inputs (with shapes) and dtypes."""
     cases, errors, _ = _load(args)
+    from .untrusted import visible
+
     for case in cases:
-        print(f"{case.name}  ({case.file}:{case.line})")
+        print(visible(f"{case.name}  ({case.file}:{case.line})", one_line=True))
         if case.title:
-            print(f"    {case.title}")
+            print(f"    {visible(case.title, one_line=True)}")
         print(f"    inputs: {', '.join(f'{n} {_shape_text(s)}' for n, s in case.inputs.items()) or '-'}")
         if case.constants:
             print(f"    constants: {', '.join(f'{n} {_shape_text(s)}' for n, s in case.constants.items())}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["UNSAFE_CHARACTERS", "visible", "path_text", "excerpt"]
+__all__ = ["UNSAFE_CHARACTERS", "visible", "path_text", "excerpt", "markdown_text"]
 
 #: C0/C1 controls but tab and newline, DEL, invisible and bidirectional formatting
 #: characters, line/paragraph separators, the BOM, and lone surrogates
@@ -57,3 +57,22 @@ def excerpt(text: str, limit: int = 12) -> str:
     """
     cut = text[:limit]
     return visible(cut, one_line=True) + ("…" if len(text) > limit else "")
+
+
+_MARKDOWN_LIVE = re.compile(r"([\\`\[\]|])")
+
+
+def markdown_text(text: str) -> str:
+    """Plain text for a Markdown table cell or line: it can neither become a link, an image,
+    HTML or a code span, nor break the table, nor ping anyone.
+
+    Backslashes, backquotes, brackets and ``|`` are backslash-escaped (no ``[x](url)`` nor
+    ``![x](url)`` can form), ``< > &`` become entities (no inline HTML), and an ``@`` is
+    followed by an empty HTML comment, which GitHub shows as nothing but which stops
+    ``@org/team`` from being a mention (and ``https://`` or ``www.`` from being a bare
+    link).  Newlines are folded; unsafe characters spelt out.
+    """
+    text = visible(" ".join(text.split()), one_line=True)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_LIVE.sub(r"\\\1", text).replace("@", "@<!-- -->")
+    return text.replace("://", ":<!-- -->//").replace("www.", "www<!-- -->.")  # no bare autolinks

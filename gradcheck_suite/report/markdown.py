@@ -4,12 +4,11 @@ Status first (one heading a reader can stop at), then a table of the failures an
 errors, then everything else folded inside ``<details>``.  The text is kept under
 :data:`MAX_BYTES` (GitHub refuses job summaries over 1 MiB): rows that do not fit are
 dropped with a note saying how many and where to find them.  Every cell is escaped
-(``|``, newlines, and ``< > &`` since GitHub renders inline HTML).
+(:func:`~gradcheck_suite.untrusted.markdown_text`: no link, image, mention or inline HTML can form).
 """
 from __future__ import annotations
 
-import html
-
+from ..untrusted import markdown_text
 from .results import Report, cell_text, status_counts
 
 __all__ = ["render_markdown", "MAX_BYTES"]
@@ -29,8 +28,7 @@ def _cell(value: object, column: str = "") -> str:
         text = "" if value != value else f"{value:.3g}"
     else:
         text = cell_text(value)
-    text = html.escape(" ".join(text.split()), quote=False)
-    return text.replace("|", "\\|").replace("`", "\\`")
+    return markdown_text(text)  # no link, image, mention, HTML or broken table from a case file
 
 
 def _row(values: list[str]) -> str:

@@ -2,7 +2,8 @@
 
 The progress bar (rich) is drawn on stderr only when stderr is a terminal; in CI logs
 the run is quiet and plain.  The summary goes to stdout: counts by status, then every
-failure and error with its message, then the paths of the reports written.
+failure and error with its message, then the paths of the reports written.  Control,
+invisible and bidirectional characters are spelt out (``\\x1b``), never printed raw.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
+from ..untrusted import path_text, visible
 from .junit import check_summary
 from .results import Report, status_counts
 
@@ -33,7 +35,8 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
             lines.append(f"… and {len(problems) - MAX_LISTED} more (see the reports)")
             break
         where = f"{row['case']}[{row['dtype']}]" if row["dtype"] else (row["case"] or row["file"])
-        lines.append(f"{row['status'].upper():5} {where}: {check_summary(row)}")
+        # escape sequences and bidi controls are spelt out, never obeyed by the terminal
+        lines.append(visible(f"{row['status'].upper():5} {where}: {check_summary(row)}", one_line=True))
     status = "FAILED" if counts["fail"] or counts["error"] else "OK"
     if report.incomplete:
         status = f"INTERRUPTED ({status.lower()} so far)"
@@ -41,7 +44,7 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
     cases = table.loc[table["case"] != "", "case"].nunique()
     lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')})")
     if not quiet:
-        lines.extend(f"report: {p}" for p in paths)
+        lines.extend(f"report: {path_text(p)}" for p in paths)
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,7 @@ CASE = "name: quick\ninputs: {x: 0.5}\nexpr: sin(x)\n"
     (["--time-limit", "inf"], "argument --time-limit: 'inf' must be a positive, finite number"),
     (["--time-limit", "nan"], "argument --time-limit: 'nan' must be a positive, finite number"),
     (["--out", "a_file"], "error: --out a_file: is a file, not a folder"),
-    (["--out", "a_file/sub"], "error: --out a_file/sub: cannot write there (Not a directory)"),
+    (["--out", "a_file/sub"], "error: --out a_file/sub: cannot write there (a_file is not a folder)"),
 ])
 def test_a_usage_problem_is_a_plain_message_and_exit_2(tmp_path, options, message):
     (tmp_path / "c.yaml").write_text(CASE)
