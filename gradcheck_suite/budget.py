@@ -17,12 +17,13 @@ import math
 import signal
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Iterator, Mapping, Sequence
 
 from .errors import LimitError
 from .graph import Graph, Node
 
-__all__ = ["static_shapes", "check_graph", "node_cost", "deadline", "OutOfTime", "DEFAULT_COST_LIMIT"]
+__all__ = ["static_shapes", "check_graph", "node_cost", "deadline", "OutOfTime", "DEFAULT_COST_LIMIT", "warm_up"]
 
 #: multiply-adds one forward pass of a case may need (about a few seconds of numpy on one core)
 DEFAULT_COST_LIMIT = 10**11
@@ -60,6 +61,18 @@ def static_shapes(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]]) -> tup
         values.append(value)
         shapes.append(shape)
     return shapes, None
+
+
+@lru_cache(maxsize=1)
+def warm_up() -> None:
+    """Pay once, outside any time limit, what the first meta-tensor operation imports (about a
+    second of torch's own start-up), so that it never counts against a case's load time."""
+    import torch
+
+    from .ops import table  # noqa: F401 - the registry's primitives (their modules import torch)
+
+    a = torch.empty((2, 2), dtype=torch.float64, device="meta")
+    torch.tanh(a @ a + a)
 
 
 def node_cost(node: Node, shapes: Sequence[tuple[int, ...]]) -> int:
