@@ -41,6 +41,13 @@ class ValueSpec:
     line: int = 0
 
     @property
+    def value_shape(self) -> tuple[int, ...]:
+        """The shape of the value, known without making it."""
+        if self.literal is not None:
+            return tuple(np.shape(self.literal))
+        return tuple(self.shape or ())
+
+    @property
     def element_count(self) -> int:
         if self.literal is not None:
             return int(np.asarray(self.literal).size)

@@ -625,9 +625,10 @@ class _CaseReader:
         self._schema_check()
 
         graph = self._graph(inputs, constants, steps, output)
+        self._bound(graph, {n: s.value_shape for n, s in {**inputs, **constants}.items()})  # before any value
         leaves = {n: s.materialise() for n, s in inputs.items()}
         leaves.update({n: s.materialise() for n, s in constants.items()})
-        ev = self._evaluate(graph, leaves)
+        ev = self._evaluate(graph, leaves, bounded=True)
         expect_graphs = self._expect_graphs(graph, ev, expect, inputs, steps, leaves, keys)
         return Case(
             name=self.name, file=doc.file, line=self.node.start_mark.line + 1,
@@ -922,13 +923,18 @@ class _CaseReader:
         graph.output = graph.steps[output]
         return graph
 
-    def _evaluate(self, graph: Graph, leaves: dict) -> engine.Evaluation:
-        """Bound every node from the static shapes, then one float64 pass so that shape
-        mismatches are reported now, naming the step.  Only the inputs' and the output's
-        values are kept (the rest is dropped as soon as it is used)."""
-        shapes, _ = static_shapes(graph, {n: np.shape(v) for n, v in leaves.items()})
+    def _bound(self, graph: Graph, leaf_shapes: dict) -> None:
+        """Every node within the element limit, the pass within the cost limit (from shapes only)."""
+        shapes, _ = static_shapes(graph, leaf_shapes)
         check_graph(graph, shapes, element_limit=self.doc.element_limit, cost_limit=self.doc.cost_limit,
                     file=self.doc.file, case=self.name)
+
+    def _evaluate(self, graph: Graph, leaves: dict, bounded: bool = False) -> engine.Evaluation:
+        """Bound every node from the static shapes (unless ``bounded`` already), then one float64 pass so
+        that shape mismatches are reported now, naming the step.  Only the inputs' and the output's
+        values are kept (the rest is dropped as soon as it is used)."""
+        if not bounded:
+            self._bound(graph, {n: np.shape(v) for n, v in leaves.items()})
         keep = set(graph.inputs.values()) | {graph.output}
         try:
             return engine.evaluate(graph, leaves, np.float64, keep=keep)

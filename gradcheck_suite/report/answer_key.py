@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
 from markupsafe import escape
 
 from .results import Report
@@ -73,8 +72,7 @@ def _why_not(case, rows, time_left: float) -> str:
         return "the case could not be evaluated in this run (see its error row)"
     from ..budget import static_shapes
 
-    shapes, _ = static_shapes(case.graph, {n: np.shape(v.literal) if v.literal is not None else v.shape
-                                           for n, v in {**case.inputs, **case.constants}.items()})
+    shapes, _ = static_shapes(case.graph, {n: v.value_shape for n, v in {**case.inputs, **case.constants}.items()})
     elements = sum(math.prod(s) for s in shapes)
     if elements > ELEMENT_LIMIT:
         return f"its values have {elements:,} elements; the page shows cases of up to {ELEMENT_LIMIT:,}"
