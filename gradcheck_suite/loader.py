@@ -8,8 +8,11 @@ column of the key or value at fault; one bad case or file never stops the others
 
 The hand-written checks give the friendly messages; the JSON Schema shipped in
 ``gradcheck_suite/schema/case.schema.json`` is checked too (as a backstop, and so
-editors and this loader agree).  After the checks each case's graph is evaluated once
-in float64 so that shape mismatches are reported at load time.
+editors and this loader agree).  After the checks every node of each case's graph is
+bounded from its static shapes (the element and cost limits, :mod:`gradcheck_suite.budget`),
+and the graph is evaluated once in float64 so that shape mismatches are reported at load
+time, all within the load time limit.  Finding and reading the files (the folder walk, the
+size limit, links and FIFOs) is :mod:`gradcheck_suite.files`.
 """
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ import keyword
 import math
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -35,6 +37,7 @@ from .budget import DEFAULT_COST_LIMIT, OutOfTime, check_graph, deadline, static
 from .case import DTYPES, MAX_DIMENSIONS, Case, ValueSpec
 from .errors import CaseError, GradcheckError, LimitError, SkippedPath, suggest
 from .expr import CONTROL_CHARACTERS, DEFAULT_LIMITS, Limits, Origin, parse_expression
+from .files import DEFAULT_MAX_FILE_SIZE, case_files, read_text
 from .graph import Graph
 from .untrusted import excerpt, path_text
 
@@ -67,8 +70,6 @@ INITS = ("normal", "uniform")
 #: the most elements one array may have: an input, a constant or any intermediate value
 #: (checked from the shapes, before anything is allocated)
 DEFAULT_ELEMENT_LIMIT = 10**7
-#: the largest case file read, in bytes (``--max-file-size`` raises it)
-DEFAULT_MAX_FILE_SIZE = 2**20
 #: seconds one case may take to load (parse, shapes, the float64 forward pass)
 DEFAULT_LOAD_TIME_LIMIT = 600.0
 #: the step name of the ``expr:`` shorthand: the first of these that is not an input or constant
@@ -131,7 +132,10 @@ def load_paths(paths: Iterable[str | Path], *, element_limit: int = DEFAULT_ELEM
     first_seen: dict[str, Case] = {}
     read: set[Path] = set()
     for path in paths:
-        for file, shown in _case_files(Path(path), result, follow_symlinks):
+        files, errors, skipped = case_files(Path(path), follow_symlinks=follow_symlinks)
+        result.errors.extend(errors)
+        result.skipped.extend(skipped)
+        for file, shown in files:
             real = Path(os.path.realpath(file))
             if real in read:  # named twice (a folder and a file in it): read once
                 continue
@@ -152,82 +156,6 @@ def load_paths(paths: Iterable[str | Path], *, element_limit: int = DEFAULT_ELEM
     return result
 
 
-_CASE_SUFFIXES = (".yaml", ".yml")
-
-
-def _case_files(path: Path, result: LoadResult, follow_symlinks: bool) -> list[tuple[str, str]]:
-    """(path to read, name to show) of every case file under ``path``, walked without recursion."""
-    shown = path_text(path)
-    try:
-        info = path.stat()
-    except OSError as exc:
-        reason = "no such file or directory" if isinstance(exc, FileNotFoundError) else \
-            f"cannot read it: {exc.strerror or exc}"
-        result.errors.append(CaseError(reason, file=shown))
-        return []
-    if not stat.S_ISDIR(info.st_mode):
-        return [(str(path), shown)]  # named by the user: read it (load_file refuses what is not a file)
-    root = os.path.realpath(path)
-    found: list[tuple[str, str]] = []
-    seen = {(info.st_dev, info.st_ino)}
-    stack = [str(path)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            result.errors.append(CaseError(f"cannot read this folder ({exc.strerror or exc}); the case files "
-                                           "in it were not loaded", file=path_text(Path(folder))))
-            continue
-        folders = []
-        for entry in entries:
-            name = path_text(Path(entry.path))
-            skip = _why_skip(entry, root, seen, follow_symlinks)
-            if skip == "folder":
-                folders.append(entry.path)
-            elif skip == "file":
-                found.append((entry.path, name))
-            elif skip:
-                result.skipped.append(SkippedPath(f"skipped: {skip}", file=name))
-        stack.extend(reversed(folders))
-    return sorted(found, key=lambda f: f[0])
-
-
-def _why_skip(entry: os.DirEntry, root: str, seen: set, follow_symlinks: bool) -> str:
-    """"folder", "file", "" (not a case file: ignored) or why the entry is left out."""
-    wanted = entry.name.endswith(_CASE_SUFFIXES)
-    try:
-        link = entry.is_symlink()
-        if link:
-            target = os.path.realpath(entry.path)
-            if not follow_symlinks and os.path.commonpath([root, target]) != root:
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if not (wanted or is_dir):
-                    return ""
-                return ("a symbolic link to outside the folder being loaded (not followed; "
-                        "--follow-symlinks follows it)")
-        info = os.stat(entry.path)
-    except OSError as exc:
-        if not (wanted or entry.is_symlink()):
-            return ""
-        return f"cannot follow it ({exc.strerror or exc}: a broken link or a link loop)"
-    if stat.S_ISDIR(info.st_mode):
-        key = (info.st_dev, info.st_ino)
-        if key in seen:
-            return "a folder already loaded (a symbolic link loop)"
-        seen.add(key)
-        return "folder"
-    if not wanted:
-        return ""
-    if not stat.S_ISREG(info.st_mode):
-        return "not a regular file (a FIFO, a device or a socket)"
-    return "file"
-
-
 def load_file(path: str | Path, *, element_limit: int = DEFAULT_ELEMENT_LIMIT,
               limits: Limits = DEFAULT_LIMITS, shown: str | None = None,
               max_file_size: int = DEFAULT_MAX_FILE_SIZE, cost_limit: int = DEFAULT_COST_LIMIT,
@@ -244,35 +172,6 @@ def load_file(path: str | Path, *, element_limit: int = DEFAULT_ELEMENT_LIMIT,
         return [], [exc]
     return load_text(text, file, element_limit=element_limit, limits=limits, cost_limit=cost_limit,
                      time_limit=time_limit)
-
-
-def read_text(path: str | Path, file: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
-    """A file's text, refused when it is not a regular file, too large, or not UTF-8 (a CaseError)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block us
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise CaseError("not a regular file (a folder, a FIFO, a device or a socket); not read", file=file)
-            if info.st_size > max_file_size:
-                raise LimitError(f"the file is {info.st_size:,} bytes; the limit is {max_file_size:,} "
-                                 "(--max-file-size raises it)", file=file)
-            with os.fdopen(os.dup(fd), "rb") as fh:
-                data = fh.read(max_file_size + 1)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise CaseError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
-    if len(data) > max_file_size:  # it grew while we read it
-        raise LimitError(f"the file is more than {max_file_size:,} bytes (--max-file-size raises the limit)",
-                         file=file)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raw = exc.object[: exc.start]
-        line, col = raw.count(b"\n") + 1, exc.start - (raw.rfind(b"\n") + 1) + 1
-        raise CaseError(f"not UTF-8 text (byte {exc.start}): 0x{exc.object[exc.start]:02x} cannot be "
-                        "decoded; save the file as UTF-8", file=file, line=line, col=col) from None
 
 
 def read_yaml(path: str | Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE, what: str = "file"
