@@ -134,3 +134,25 @@ def test_a_400_digit_input_is_the_users_mistake():
     err = _only_error("name: big\ninputs: {x: " + "9" * 400 + "}\nexpr: x * 2\n")
     assert str(err) == ("f.yaml:2:13: case 'big', key 'inputs.x': inputs.x is an integer of 400 digits, beyond "
                         "a float's range; inputs and constants must be finite")
+
+
+def test_static_shapes_are_the_shapes_of_every_bundled_case():
+    """Every primitive's torch counterpart runs on meta tensors and agrees with the numpy forward:
+    the bounds above see every node (a primitive that cannot would leave the rest unbounded)."""
+    from pathlib import Path
+
+    from gradcheck_suite.budget import static_shapes
+    from gradcheck_suite.loader import load_paths
+    from gradcheck_suite.ops import all_primitives
+
+    loaded = load_paths([Path(__file__).parents[2] / "cases"])
+    assert not loaded.errors
+    used = set()
+    for case in loaded.cases:
+        shapes, failed = static_shapes(case.graph, {n: v.value_shape for n, v in {**case.inputs,
+                                                                                   **case.constants}.items()})
+        assert failed is None, (case.name, case.graph[failed].op)
+        ev = engine.evaluate(case.graph, case.leaves())
+        assert shapes == [tuple(v.shape) for v in ev.values], case.name
+        used |= case.graph.primitives_used()
+    assert used >= {p.name for p in all_primitives()}  # every primitive is met on meta tensors
