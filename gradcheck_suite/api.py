@@ -77,7 +77,7 @@ from .case import Case
 from .contract import DEFAULT_THRESHOLD, DTYPES, MODES
 from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
-from .harness.run import RunResult, run_cases, select, start_workers
+from .harness.run import DEFAULT_TIME_LIMIT, RunResult, run_cases, select, start_workers
 from .harness.verdict import CHECKS, COLUMNS, STATUSES
 from .shard import error_in_shard
 
@@ -85,13 +85,17 @@ __all__ = ["load", "check_case", "run", "check_function", "CaseResult", "RunResu
            "STATUSES"]
 
 
-def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7):
-    """Load every case file under ``paths``; returns the loader's ``LoadResult``."""
+def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7, **options: Any):
+    """Load every case file under ``paths``; returns the loader's ``LoadResult``.
+
+    ``options`` are those of :func:`gradcheck_suite.loader.load_paths` (``max_file_size``,
+    ``cost_limit``, ``time_limit``, ``follow_symlinks``; see docs/robustness.md).
+    """
     from .loader import load_paths
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    return load_paths(list(paths), element_limit=element_limit)
+    return load_paths(list(paths), element_limit=element_limit, **options)
 
 
 
@@ -121,7 +125,7 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
         shard: tuple[int, int] | None = None,
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
-        element_limit: int = 10**7, plugins: Sequence[str] = (),
+        element_limit: int = 10**7, load_options: dict[str, Any] | None = None, plugins: Sequence[str] = (),
         tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
     _validate(dtypes, mode, seed)
@@ -138,9 +142,10 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     if paths and (int(jobs or 1) > 1 or time_limit):
         start_workers()  # the worker server imports torch while the case files are read
     if paths:
-        loaded = load(paths, element_limit=element_limit)
+        options = {"time_limit": time_limit or DEFAULT_TIME_LIMIT, **(load_options or {})}
+        loaded = load(paths, element_limit=element_limit, **options)
         cases += loaded.cases
-        errors = list(loaded.errors)
+        errors = list(loaded.errors) + list(loaded.skipped)  # skipped paths become `skip` rows
         if shard:  # a load error belongs to one shard: the shard of its file's path
             errors = [e for e in errors if error_in_shard(e.file or "", *shard)]
     chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)

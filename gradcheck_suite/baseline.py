@@ -120,6 +120,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if missing:
         raise CaseError(f"not a gradcheck-suite results table: missing column(s) {', '.join(missing)}",
                         file=str(path))
+    if path.suffix.lower() != ".json":  # text cells were neutralised against formula injection
+        from .report.csv import restore
+
+        table = table.copy()
+        for column in ("case", "file", "message"):
+            if column in table.columns:
+                table[column] = table[column].map(lambda v: restore(v) if isinstance(v, str) else v)
     return _keyed(table)
 
 

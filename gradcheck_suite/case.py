@@ -13,8 +13,10 @@ import numpy as np
 from .contract import DTYPES
 from .graph import Graph
 
-__all__ = ["ValueSpec", "Case", "DTYPES"]
+__all__ = ["ValueSpec", "Case", "DTYPES", "MAX_DIMENSIONS"]
 
+#: the most dimensions an input, constant or literal may have (numpy's own limit is 64)
+MAX_DIMENSIONS = 32
 
 
 @dataclass
@@ -36,6 +38,13 @@ class ValueSpec:
     high: float = 1.0
     seed: int | None = None
     line: int = 0
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        """The shape of the value, known without making it."""
+        if self.literal is not None:
+            return tuple(np.shape(self.literal))
+        return tuple(self.shape or ())
 
     @property
     def element_count(self) -> int:

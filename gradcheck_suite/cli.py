@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
 import os
+import tempfile
 import platform
 import sys
 import time
@@ -62,15 +64,19 @@ def _comma_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]
     return parse
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (also used by the plug-in commands)."""
+def _whole_number(text: str, minimum: int, words: str) -> int:
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    if n < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {words}")
     return n
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (also used by the plug-in commands)."""
+    return _whole_number(text, 1, "at least 1")
 
 
 def _positive_float(text: str) -> float:
@@ -78,9 +84,13 @@ def _positive_float(text: str) -> float:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    if not x > 0 or not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number")
     return x
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0, "0 or more")
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -108,7 +118,15 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
                    help="only cases whose name contains SUBSTRING")
     p.add_argument("--tag", action="append", metavar="TAG", help="only cases with TAG (repeatable; any of them)")
     p.add_argument("--element-limit", type=positive_int, default=None, metavar="N",
-                   help="refuse inputs and constants of more than N elements (default 10,000,000)")
+                   help="refuse any array (input, constant or intermediate) of more than N elements "
+                        "(default 10,000,000)")
+    p.add_argument("--max-file-size", type=positive_int, default=None, metavar="BYTES",
+                   help="refuse case files larger than BYTES (default 1,048,576)")
+    p.add_argument("--cost-limit", type=positive_int, default=None, metavar="N",
+                   help="refuse cases whose forward pass needs more than about N multiply-adds "
+                        "(default 100,000,000,000)")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="follow symbolic links that lead out of the folders being loaded (default: skip them)")
     _add_plugin_option(p)
 
 
@@ -142,7 +160,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, metavar="DIR", help="report folder (default: reports/)")
     run.add_argument("--format", dest="formats", type=_comma_list(FORMATS, "format"),
                      default=None, metavar="LIST", help="comma list of csv,html,junit,md,json (default: all)")
-    run.add_argument("--seed", type=int, default=None, help="run seed added to every generated input (default 0)")
+    run.add_argument("--seed", type=_seed, default=None, help="run seed added to every generated input (default 0)")
     run.add_argument("--jobs", "-j", type=positive_int, default=None, metavar="N",
                      help="check cases in N parallel processes (default 1)")
     run.add_argument("--shard", type=_shard, metavar="K/N", help="check only shard K of N (stable split by name)")
@@ -224,7 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GradcheckError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from .untrusted import visible
+
+        print(f"error: {visible(str(exc), one_line=True)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         if debug:
@@ -307,10 +327,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     incomplete = False
     result = None
     if args.fail_on_regression and not args.baseline:
-        raise GradcheckError("--fail-on-regression needs --baseline RESULTS")
+        raise UsageError("--fail-on-regression needs --baseline RESULTS")
+    _check_out(Path(args.out))  # before any case is checked: a usage problem is said at once
     # options left unset keep the harness's own defaults
     options = {k: v for k, v in (("element_limit", args.element_limit), ("threshold", args.threshold))
                if v is not None}
+    options["load_options"] = _load_options(args)
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
@@ -349,6 +371,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return verdict.exit_code
 
 
+class UsageError(GradcheckError):
+    """The command line asks for something impossible (exit 2 before anything runs)."""
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` must be a folder we can write into, or one we can create (nothing is created here)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--out {out}: cannot write there ({probe} is not a folder)")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The loader's limits given on the command line (unset ones keep the loader's defaults)."""
+    options = {"max_file_size": args.max_file_size, "cost_limit": args.cost_limit}
+    options = {k: v for k, v in options.items() if v is not None}
+    if args.follow_symlinks:
+        options["follow_symlinks"] = True
+    return options
+
+
 def _compare_with_baseline(path: str, report: Any):
     """The baseline diff (also recorded in the run's metadata, so results.json carries it)."""
     from .baseline import compare, read_table
@@ -367,7 +418,9 @@ def _load(args: argparse.Namespace):
     from .loader import load_paths
 
     limit = {"element_limit": args.element_limit} if args.element_limit else {}
-    loaded = load_paths(args.paths or list(DEFAULT_PATHS), **limit)
+    loaded = load_paths(args.paths or list(DEFAULT_PATHS), **limit, **_load_options(args))
+    for skipped in loaded.skipped:
+        print(f"warning: {skipped}", file=sys.stderr)  # (file names are spelt out by the loader)
     cases = [c for c in loaded.cases
              if (not args.name_filter or args.name_filter in c.name)
              and (not args.tag or set(args.tag) & set(c.tags))]
@@ -382,17 +435,21 @@ def _shape_text(spec: Any) -> str:
 
 
 def _print_errors(errors: Sequence[Exception]) -> None:
+    from .untrusted import visible
+
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {visible(str(error), one_line=True)}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``list``: every case with its tags, inputs (with shapes) and dtypes."""
     cases, errors, _ = _load(args)
+    from .untrusted import visible
+
     for case in cases:
-        print(f"{case.name}  ({case.file}:{case.line})")
+        print(visible(f"{case.name}  ({case.file}:{case.line})", one_line=True))
         if case.title:
-            print(f"    {case.title}")
+            print(f"    {visible(case.title, one_line=True)}")
         print(f"    inputs: {', '.join(f'{n} {_shape_text(s)}' for n, s in case.inputs.items()) or '-'}")
         if case.constants:
             print(f"    constants: {', '.join(f'{n} {_shape_text(s)}' for n, s in case.constants.items())}")

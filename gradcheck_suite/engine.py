@@ -13,7 +13,7 @@ is how full Jacobians are built without a Python loop over every element.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -112,11 +112,22 @@ def _requires_grad(graph: Graph) -> list[bool]:
     return flags
 
 
-def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.float64) -> Evaluation:
-    """Forward pass in ``dtype``; raises :class:`EvalError` naming the failing step."""
+def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.float64,
+             keep: Collection[int] | None = None) -> Evaluation:
+    """Forward pass in ``dtype``; raises :class:`EvalError` naming the failing step.
+
+    With ``keep`` (node ids), every other value is dropped (``None``) as soon as its last
+    consumer has run: peak memory is then that of the live values, not of the whole graph
+    (for passes that only need a few values, such as the loader's shape check).
+    """
     dtype = np.dtype(dtype)
     values: list[np.ndarray] = []
     params: list[dict[str, Any]] = []
+    last_use: dict[int, int] = {}
+    if keep is not None:
+        for node in graph:
+            for a in node.args:
+                last_use[a] = node.id
     with np.errstate(all="ignore"):
         for node in graph:
             if node.is_leaf:
@@ -135,6 +146,10 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.flo
                 out = out.astype(dtype)
             values.append(out)
             params.append(p)
+            if keep is not None:  # drop what no later node needs
+                for a in set(node.args) | {node.id}:
+                    if last_use.get(a, -1) <= node.id and a not in keep:
+                        values[a] = None  # type: ignore[call-overload]
     return Evaluation(graph, dtype, values, params, _requires_grad(graph))
 
 

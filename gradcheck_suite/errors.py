@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-__all__ = ["GradcheckError", "CaseError", "EvalError", "LimitError", "suggest"]
+__all__ = ["GradcheckError", "CaseError", "EvalError", "LimitError", "SkippedPath", "suggest"]
 
 
 class GradcheckError(Exception):
@@ -71,6 +71,10 @@ class EvalError(GradcheckError):
 
 class LimitError(CaseError):
     """A case beyond a configured limit (array size, expression depth or length, time)."""
+
+
+class SkippedPath(GradcheckError):
+    """Not an error: a path a folder walk left out, and why (a ``skip`` row, a line on stderr)."""
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

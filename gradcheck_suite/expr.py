@@ -35,9 +35,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Mapping
 
+from .case import MAX_DIMENSIONS
 from .errors import CaseError, LimitError, suggest
 from .graph import Graph
 from .ops import registry
+from .untrusted import UNSAFE_CHARACTERS
 
 __all__ = [
     "Limits",
@@ -97,10 +99,13 @@ COMPARISONS: dict[type, tuple[str, str]] = {
     ast.NotEq: ("!=", "not_equal"),
 }
 
-#: characters refused anywhere in an expression: C0/C1 controls but tab, DEL, bidi overrides
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: characters refused anywhere in an expression (controls, invisible and bidi characters, surrogates)
+CONTROL_CHARACTERS = UNSAFE_CHARACTERS
 #: a line break with the blanks around it (a sub-expression's source is kept on one line)
 _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+
+#: the largest finite float: a larger integer literal is the case's mistake, not a primitive's
+_FLOAT_MAX = 1.7976931348623157e308
 
 _OTHER_OPERATORS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
@@ -575,6 +580,9 @@ class _Builder:
             v = node.value
             if isinstance(v, bool) or v is None:
                 raise self._error(f"{v} is only allowed as a parameter value (e.g. keepdims=True)", node)
+            if isinstance(v, int) and abs(v) > _FLOAT_MAX:
+                raise self._error(f"the integer literal has {len(str(abs(v))):,} digits: beyond the range of a "
+                                  "float (about 1.8e308); write a smaller number", node)
             if isinstance(v, (int, float)):
                 return v
             if isinstance(v, complex):
@@ -599,16 +607,21 @@ class _Builder:
             if isinstance(value, int) and not isinstance(value, bool) and isinstance(node.op, ast.USub):
                 value = -value
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 2**63:
+                raise self._error(f"{what}: the integer {len(str(abs(value))):,} digits long is out of range", node)
             return value
         raise self._error(f"{what} must hold integer literals", node)
 
     def _array_literal(self, node: ast.List) -> list:
         """A rectangular nested list of numbers (its depth is bounded by the bracket limit)."""
-        def convert(n: ast.AST) -> tuple[Any, tuple[int, ...]]:
+        def convert(n: ast.AST, depth: int = 1) -> tuple[Any, tuple[int, ...]]:
             if isinstance(n, ast.List):
                 if not n.elts:
                     raise self._error("an array literal cannot be empty", n)
-                items = [convert(e) for e in n.elts]
+                if depth > MAX_DIMENSIONS:
+                    raise self._error(f"an array literal nests more than {MAX_DIMENSIONS} deep (the limit on "
+                                      "dimensions)", n, kind=LimitError)
+                items = [convert(e, depth + 1) for e in n.elts]
                 shape = items[0][1]
                 for e, (_, s) in zip(n.elts, items):
                     if s != shape:

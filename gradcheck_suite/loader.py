@@ -8,8 +8,11 @@ column of the key or value at fault; one bad case or file never stops the others
 
 The hand-written checks give the friendly messages; the JSON Schema shipped in
 ``gradcheck_suite/schema/case.schema.json`` is checked too (as a backstop, and so
-editors and this loader agree).  After the checks each case's graph is evaluated once
-in float64 so that shape mismatches are reported at load time.
+editors and this loader agree).  After the checks every node of each case's graph is
+bounded from its static shapes (the element and cost limits, :mod:`gradcheck_suite.budget`),
+and the graph is evaluated once in float64 so that shape mismatches are reported at load
+time, all within the load time limit.  Finding and reading the files (the folder walk, the
+size limit, links and FIFOs) is :mod:`gradcheck_suite.files`.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import hashlib
 import json
 import keyword
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,11 +33,14 @@ import numpy as np
 import yaml
 
 from . import engine
-from .case import Case, ValueSpec
+from .budget import DEFAULT_COST_LIMIT, OutOfTime, check_graph, deadline, static_shapes, warm_up
+from .case import MAX_DIMENSIONS, Case, ValueSpec
 from .contract import DTYPES, MODES
-from .errors import CaseError, GradcheckError, LimitError, suggest
+from .errors import CaseError, GradcheckError, LimitError, SkippedPath, suggest
 from .expr import CONTROL_CHARACTERS, DEFAULT_LIMITS, Limits, Origin, parse_expression
+from .files import DEFAULT_MAX_FILE_SIZE, case_files, read_text
 from .graph import Graph
+from .untrusted import excerpt, path_text
 
 __all__ = [
     "LoadResult",
@@ -47,7 +54,11 @@ __all__ = [
     "TOLERANCE_KEYS",
     "MODES",
     "DEFAULT_ELEMENT_LIMIT",
+    "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_LOAD_TIME_LIMIT",
+    "MAX_DIMENSIONS",
     "EXPR_STEPS",
+    "read_yaml",
 ]
 
 #: the keys of a case, in the order the documentation lists them
@@ -56,8 +67,11 @@ CASE_KEYS = ("name", "title", "description", "tags", "inputs", "constants", "ste
 GENERATOR_KEYS = ("shape", "init", "mean", "std", "low", "high", "seed")
 TOLERANCE_KEYS = ("rtol", "atol")
 INITS = ("normal", "uniform")
-#: the most elements one input or constant may have (checked before anything is allocated)
+#: the most elements one array may have: an input, a constant or any intermediate value
+#: (checked from the shapes, before anything is allocated)
 DEFAULT_ELEMENT_LIMIT = 10**7
+#: seconds one case may take to load (parse, shapes, the float64 forward pass)
+DEFAULT_LOAD_TIME_LIMIT = 600.0
 #: the step name of the ``expr:`` shorthand: the first of these that is not an input or constant
 EXPR_STEPS = ("y", "out", "result")
 
@@ -75,6 +89,8 @@ class LoadResult:
     cases: list[Case] = field(default_factory=list)
     errors: list[CaseError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: what a folder walk left out, and why (links leaving the folder, FIFOs, loops)
+    skipped: list[SkippedPath] = field(default_factory=list)
 
 
 def stable_seed(case: str, name: str) -> int:
@@ -101,22 +117,32 @@ def _case_validator():
 
 
 def load_paths(paths: Iterable[str | Path], *, element_limit: int = DEFAULT_ELEMENT_LIMIT,
-               limits: Limits = DEFAULT_LIMITS) -> LoadResult:
+               limits: Limits = DEFAULT_LIMITS, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+               cost_limit: int = DEFAULT_COST_LIMIT, time_limit: float | None = DEFAULT_LOAD_TIME_LIMIT,
+               follow_symlinks: bool = False) -> LoadResult:
     """Load every case file under ``paths`` (directories are walked for *.yaml/*.yml, sorted).
 
     Case names must be unique across everything loaded together: a later duplicate is
-    an error naming both places and is left out of ``cases``.
+    an error naming both places and is left out of ``cases``.  A folder that cannot be
+    read is an error; a symbolic link that leaves the folder being walked (unless
+    ``follow_symlinks``), a FIFO or device, and a folder met twice (a link loop) are
+    left out and listed in ``skipped``.  ``time_limit`` bounds the loading of each case.
     """
     result = LoadResult()
     first_seen: dict[str, Case] = {}
     read: set[Path] = set()
     for path in paths:
-        for file in _case_files(Path(path), result):
-            if Path(file).resolve() in read:  # named twice (a folder and a file in it): read once
+        files, errors, skipped = case_files(Path(path), follow_symlinks=follow_symlinks)
+        result.errors.extend(errors)
+        result.skipped.extend(skipped)
+        for file, shown in files:
+            real = Path(os.path.realpath(file))
+            if real in read:  # named twice (a folder and a file in it): read once
                 continue
-            read.add(Path(file).resolve())
-            result.files.append(file)
-            cases, errors = load_file(file, element_limit=element_limit, limits=limits)
+            read.add(real)
+            result.files.append(shown)
+            cases, errors = load_file(file, element_limit=element_limit, limits=limits, shown=shown,
+                                      max_file_size=max_file_size, cost_limit=cost_limit, time_limit=time_limit)
             result.errors.extend(errors)
             for case in cases:
                 other = first_seen.get(case.name)
@@ -130,52 +156,75 @@ def load_paths(paths: Iterable[str | Path], *, element_limit: int = DEFAULT_ELEM
     return result
 
 
-def _case_files(path: Path, result: LoadResult) -> list[str]:
-    if path.is_dir():
-        found = [p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
-        return [str(p) for p in sorted(found)]
-    if path.is_file():
-        return [str(path)]
-    result.errors.append(CaseError("no such file or directory", file=str(path)))
-    return []
-
-
 def load_file(path: str | Path, *, element_limit: int = DEFAULT_ELEMENT_LIMIT,
-              limits: Limits = DEFAULT_LIMITS) -> tuple[list[Case], list[CaseError]]:
-    """The cases of one file and the errors found in it (a bad case does not stop the others)."""
-    file = str(path)
+              limits: Limits = DEFAULT_LIMITS, shown: str | None = None,
+              max_file_size: int = DEFAULT_MAX_FILE_SIZE, cost_limit: int = DEFAULT_COST_LIMIT,
+              time_limit: float | None = DEFAULT_LOAD_TIME_LIMIT) -> tuple[list[Case], list[CaseError]]:
+    """The cases of one file and the errors found in it (a bad case does not stop the others).
+
+    ``shown`` is how messages name the file (by default the path, with bytes that are
+    not UTF-8 and control characters spelt out).
+    """
+    file = shown if shown is not None else path_text(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raw = exc.object[: exc.start]
-        line, col = raw.count(b"\n") + 1, exc.start - (raw.rfind(b"\n") + 1) + 1
-        return [], [CaseError(f"not UTF-8 text (byte {exc.start}): 0x{exc.object[exc.start]:02x} cannot be "
-                              "decoded; save the file as UTF-8", file=file, line=line, col=col)]
-    except OSError as exc:
-        return [], [CaseError(f"cannot read the file: {exc.strerror or exc}", file=file)]
-    return load_text(text, file, element_limit=element_limit, limits=limits)
+        text = read_text(path, file, max_file_size)
+    except CaseError as exc:
+        return [], [exc]
+    return load_text(text, file, element_limit=element_limit, limits=limits, cost_limit=cost_limit,
+                     time_limit=time_limit)
+
+
+def read_yaml(path: str | Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE, what: str = "file"
+              ) -> tuple[Any, yaml.Node]:
+    """Any YAML file read by the case files' guarded reader: (plain value, node tree).
+
+    The size limit, UTF-8, the tag whitelist, no aliases of lists or mappings (no
+    "billion laughs") and no duplicate keys, exactly as for a case file; every problem
+    is a located :class:`CaseError`.  Used for the answers file of ``grade``.
+    """
+    file = path_text(path)
+    doc = _Document(read_text(path, file, max_file_size), file, DEFAULT_ELEMENT_LIMIT, DEFAULT_LIMITS)
+    root = doc._compose()
+    if root is None:
+        raise doc.error(f"the {what} is empty")
+    doc.check_tree(root)
+    return doc.plain(root), root
 
 
 def load_text(text: str, file: str = "<text>", *, element_limit: int = DEFAULT_ELEMENT_LIMIT,
-              limits: Limits = DEFAULT_LIMITS) -> tuple[list[Case], list[CaseError]]:
+              limits: Limits = DEFAULT_LIMITS, cost_limit: int = DEFAULT_COST_LIMIT,
+              time_limit: float | None = DEFAULT_LOAD_TIME_LIMIT) -> tuple[list[Case], list[CaseError]]:
     """Like :func:`load_file`, for YAML text already in memory (``file`` names it in errors)."""
-    doc = _Document(text, file, element_limit, limits)
+    doc = _Document(text, file, element_limit, limits, cost_limit)
+    if time_limit:  # one-time start-up costs are not the case's: pay them before the clock runs
+        warm_up()
+        _case_validator()
     try:
-        nodes = doc.case_nodes()
+        with deadline(time_limit):
+            nodes = doc.case_nodes()
     except CaseError as exc:
         return [], [exc]
+    except OutOfTime:
+        return [], [LimitError(f"reading the file took more than {time_limit:g} s (the load time limit)",
+                               file=file)]
     cases: list[Case] = []
     errors: list[CaseError] = []
     seen: dict[str, Case] = {}
     for index, node in enumerate(nodes):
         reader = _CaseReader(doc, node, index)
         try:
-            case = reader.read()
+            with deadline(time_limit):
+                case = reader.read()
         except GradcheckError as exc:
             errors.append(_as_case_error(exc, file).located(case=reader.name))
             continue
         except RecursionError:
             errors.append(doc.error("the case nests too deeply", node, case=reader.name))
+            continue
+        except OutOfTime:
+            errors.append(doc.error(f"loading the case took more than {time_limit:g} s (the time limit, which "
+                                    "covers the load-time forward pass; --time-limit sets it)", node,
+                                    kind=LimitError, case=reader.name))
             continue
         if case.name in seen:
             errors.append(CaseError(
@@ -202,12 +251,14 @@ def _as_case_error(exc: GradcheckError, file: str) -> CaseError:
 class _Document:
     """One file's YAML node tree and the means to turn nodes into values and locations."""
 
-    def __init__(self, text: str, file: str, element_limit: int, limits: Limits) -> None:
+    def __init__(self, text: str, file: str, element_limit: int, limits: Limits,
+                 cost_limit: int = DEFAULT_COST_LIMIT) -> None:
         self.text = text
         self.file = file
         self.lines = text.splitlines()
         self.element_limit = element_limit
         self.limits = limits
+        self.cost_limit = cost_limit
         self.constructor = yaml.constructor.SafeConstructor()
 
     def error(self, message: str, node: yaml.Node | None = None, *, kind: type[CaseError] = CaseError,
@@ -230,6 +281,9 @@ class _Document:
         keys = {}
         for key, _ in root.value:
             if isinstance(key, yaml.ScalarNode):
+                if key.value in keys:  # YAML would keep only the last: a whole list of cases could vanish
+                    raise self.error(f"duplicate key {key.value!r} (already at line "
+                                     f"{keys[key.value].start_mark.line + 1})", key, key=key.value)
                 keys[key.value] = key
         if "cases" not in keys:
             return [root]
@@ -296,6 +350,12 @@ class _Document:
             if isinstance(n, yaml.SequenceNode):
                 stack.extend(reversed(n.value))
             else:
+                keys: set[str] = set()
+                for k, _ in n.value:
+                    if isinstance(k, yaml.ScalarNode):
+                        if k.value in keys:
+                            raise self.error(f"duplicate key {excerpt(k.value, 40)!r}", k, **where)
+                        keys.add(k.value)
                 for k, v in reversed(n.value):
                     stack.extend((v, k))
 
@@ -383,11 +443,26 @@ def _kind(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    return f"the value {node.value!r}" if node.value else "nothing"
+    # a short excerpt only: the file may not be a case file at all (a credentials file)
+    return f"the value {excerpt(node.value)!r}" if node.value else "nothing"
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int) and not _fits_float(value):
+        return f"an integer of {len(str(abs(value)))} digits, beyond a float's range"
+    return str(value)
+
+
+def _fits_float(value: int | float) -> bool:
+    """Finite, and (an int of 400 digits) within a float's range."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 # ---- one case -----------------------------------------------------------------------
@@ -449,9 +524,10 @@ class _CaseReader:
         self._schema_check()
 
         graph = self._graph(inputs, constants, steps, output)
+        self._bound(graph, {n: s.value_shape for n, s in {**inputs, **constants}.items()})  # before any value
         leaves = {n: s.materialise() for n, s in inputs.items()}
         leaves.update({n: s.materialise() for n, s in constants.items()})
-        ev = self._evaluate(graph, leaves)
+        ev = self._evaluate(graph, leaves, bounded=True)
         expect_graphs = self._expect_graphs(graph, ev, expect, inputs, steps, leaves, keys)
         return Case(
             name=self.name, file=doc.file, line=self.node.start_mark.line + 1,
@@ -527,7 +603,7 @@ class _CaseReader:
                 raise self.error(f"unknown tolerance {k!r}{suggest(k, TOLERANCE_KEYS)} "
                                  "(tolerance has rtol and atol)", kn, key=f"tolerance.{k}")
             value = self._scalar(vn, f"tolerance.{k}")
-            if not _is_number(value) or not math.isfinite(value) or value < 0:
+            if not _is_number(value) or not _fits_float(value) or value < 0:
                 raise self.error(f"tolerance {k} must be a finite number >= 0", vn, key=f"tolerance.{k}")
             out[k] = float(value)
         return out
@@ -568,8 +644,9 @@ class _CaseReader:
         if not _is_number(value):
             raise self.error(f"{where} must be a number, a nested list of numbers or a generator "
                              f"{{shape: [..], init: normal}}; found {_kind(node)}", node, key=where)
-        if not math.isfinite(value):
-            raise self.error(f"{where} is {value}; inputs and constants must be finite", node, key=where)
+        if not _fits_float(value):
+            raise self.error(f"{where} is {_number_text(value)}; inputs and constants must be finite", node,
+                             key=where)
         return ValueSpec(name=name, literal=float(value), line=line)
 
     def _array(self, node: yaml.SequenceNode, where: str) -> list:
@@ -577,13 +654,16 @@ class _CaseReader:
         limit = self.doc.element_limit
         count = 0
 
-        def convert(n: yaml.Node) -> tuple[Any, tuple[int, ...]]:
+        def convert(n: yaml.Node, depth: int = 1) -> tuple[Any, tuple[int, ...]]:
             nonlocal count
             if isinstance(n, yaml.SequenceNode):
                 self.doc.check_tag(n, case=self.name, key=where)
                 if not n.value:
                     raise self.error(f"{where}: an array cannot be empty", n, key=where)
-                items = [convert(v) for v in n.value]
+                if depth > MAX_DIMENSIONS:
+                    raise self.error(f"{where}: the array nests more than {MAX_DIMENSIONS} deep (the limit "
+                                     "on dimensions)", n, kind=LimitError, key=where)
+                items = [convert(v, depth + 1) for v in n.value]
                 shape = items[0][1]
                 for v, (_, s) in zip(n.value, items):
                     if s != shape:
@@ -595,8 +675,9 @@ class _CaseReader:
             value = self._scalar(n, where)
             if not _is_number(value):
                 raise self.error(f"{where}: an array holds numbers only; found {n.value!r}", n, key=where)
-            if not math.isfinite(value):
-                raise self.error(f"{where} holds {value}; inputs and constants must be finite", n, key=where)
+            if not _fits_float(value):
+                raise self.error(f"{where} holds {_number_text(value)}; inputs and constants must be finite", n,
+                                 key=where)
             count += 1
             if count > limit:
                 raise self.error(f"{where} has more than {limit:,} elements (the element limit)", n,
@@ -621,6 +702,9 @@ class _CaseReader:
                                                   for s in shape):
             raise self.error(f"{where}.shape must be a list of positive integers, e.g. [3, 2]",
                              nodes["shape"], key=f"{where}.shape")
+        if len(shape) > MAX_DIMENSIONS:
+            raise self.error(f"{where}.shape has {len(shape)} dimensions; the limit is {MAX_DIMENSIONS}",
+                             nodes["shape"], kind=LimitError, key=f"{where}.shape")
         size = math.prod(shape)  # Python ints: no overflow, nothing allocated
         if size > self.doc.element_limit:
             raise self.error(f"{where} would have {size:,} elements; the limit is {self.doc.element_limit:,}",
@@ -637,7 +721,7 @@ class _CaseReader:
         numbers = {}
         for k, default in (("mean", 0.0), ("std", 1.0), ("low", -1.0), ("high", 1.0)):
             value = fields.get(k, default)
-            if not _is_number(value) or not math.isfinite(value):
+            if not _is_number(value) or not _fits_float(value):
                 raise self.error(f"{where}.{k} must be a finite number", nodes[k], key=f"{where}.{k}")
             numbers[k] = float(value)
         if numbers["std"] < 0:
@@ -738,10 +822,21 @@ class _CaseReader:
         graph.output = graph.steps[output]
         return graph
 
-    def _evaluate(self, graph: Graph, leaves: dict) -> engine.Evaluation:
-        """One float64 pass so that shape mismatches are reported now, naming the step."""
+    def _bound(self, graph: Graph, leaf_shapes: dict) -> None:
+        """Every node within the element limit, the pass within the cost limit (from shapes only)."""
+        shapes, _ = static_shapes(graph, leaf_shapes)
+        check_graph(graph, shapes, element_limit=self.doc.element_limit, cost_limit=self.doc.cost_limit,
+                    file=self.doc.file, case=self.name)
+
+    def _evaluate(self, graph: Graph, leaves: dict, bounded: bool = False) -> engine.Evaluation:
+        """Bound every node from the static shapes (unless ``bounded`` already), then one float64 pass so
+        that shape mismatches are reported now, naming the step.  Only the inputs' and the output's
+        values are kept (the rest is dropped as soon as it is used)."""
+        if not bounded:
+            self._bound(graph, {n: np.shape(v) for n, v in leaves.items()})
+        keep = set(graph.inputs.values()) | {graph.output}
         try:
-            return engine.evaluate(graph, leaves, np.float64)
+            return engine.evaluate(graph, leaves, np.float64, keep=keep)
         except GradcheckError as exc:
             raise _as_case_error(exc, self.doc.file).located(case=self.name) from None
         except MemoryError:

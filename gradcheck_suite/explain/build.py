@@ -183,10 +183,20 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
     )
 
 
+#: seconds sympy may spend on one case's closed form (simplification can run for ever)
+SYMPY_TIME_BUDGET = 10.0
+
+
 def _closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]) -> ClosedForm:
+    from ..budget import OutOfTime, deadline
     from .closed_form import closed_form  # sympy is imported only when a closed form is asked for
 
-    return closed_form(graph, ev, grads)
+    try:
+        with deadline(SYMPY_TIME_BUDGET):
+            return closed_form(graph, ev, grads)
+    except OutOfTime:
+        return ClosedForm(note=f"No closed form shown: sympy did not finish within {SYMPY_TIME_BUDGET:g} s "
+                               "(the chain-rule numbers above do not depend on it).")
 
 
 def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, table: Any = None,

@@ -154,18 +154,12 @@ def _line_of(node: yaml.Node) -> int:
 
 def read_answers(path: str) -> tuple[str, list[Answer]]:
     """Parse an answers file into (student, entries); raises :class:`AnswersError`."""
+    from ..loader import read_yaml  # the case files' guarded reader: size, tags, aliases, duplicate keys
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise AnswersError(f"cannot read the answers file: {exc.strerror}", file=path) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise AnswersError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                           line=mark.line + 1 if mark else None) from None
+        data, root = read_yaml(path, what="answers file")
+    except CaseError as exc:
+        raise AnswersError(exc.message, file=exc.file, line=exc.line, col=exc.col) from None
     student = ""
     entries_node = root
     if isinstance(data, dict) and "answers" in data:
@@ -196,6 +190,10 @@ def read_answers(path: str) -> tuple[str, list[Answer]]:
             raise AnswersError("an entry needs 'case: NAME' and 'claims: {input: expression}'",
                                file=path, line=line)
         claims_node = next(v for k, v in node.value if k.value == "claims")
+        for (key, value), (_, v) in zip(claims.items(), claims_node.value):
+            if not isinstance(v, yaml.ScalarNode) or isinstance(value, bool) or value is None:
+                raise AnswersError(f"the claim for {key!r} must be an expression (text), e.g. x: 2 * x",
+                                   file=path, line=_line_of(v), col=v.start_mark.column + 1)
         positions = {str(k.value): (_line_of(v), v.start_mark.column + 1 + (1 if v.style in ("'", '"') else 0))
                      for k, v in claims_node.value}
         answers.append(Answer(item["case"], {str(k): str(v) for k, v in claims.items()}, line, positions))

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..budget import OutOfTime, deadline
 from ..case import Case
 from ..contract import DEFAULT_THRESHOLD
-from ..errors import EvalError, GradcheckError
+from ..errors import EvalError, GradcheckError, SkippedPath
 from ..shard import in_shard
 from .checks import CaseResult, check_case, sort_table, sorted_rows
 from .verdict import COLUMNS, make_row
@@ -73,32 +75,11 @@ def select(cases: Iterable[Case], *, name_filter: str | None = None, tags: Seque
 
 
 def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[str, Any]]:
-    """One ``error`` row (check ``load``) per file or case that could not be loaded."""
-    return [make_row(case=err.case or "", file=err.file or "", check="load", status="error", message=str(err),
+    """One ``error`` row (check ``load``) per file or case that could not be loaded, and one
+    ``skip`` row per path a folder walk left out (a link leaving the folder, a FIFO, a loop)."""
+    return [make_row(case=err.case or "", file=err.file or "", check="load",
+                     status="skip" if isinstance(err, SkippedPath) else "error", message=str(err),
                      seed=seed) for err in errors]
-
-
-class _OutOfTime(BaseException):
-    """Raised by the alarm; a BaseException so that no ``except Exception`` swallows it."""
-
-
-@contextmanager
-def _alarm(seconds: float):
-    """Raise :class:`_OutOfTime` here after ``seconds`` (POSIX main thread; elsewhere no limit)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None, *,
@@ -112,9 +93,9 @@ def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None
         options = dict(dtypes=dtypes, seed=seed, mode=mode, threshold=threshold, tolerances=tolerances)
         if not alarm:  # the caller's process-level limit is in charge
             return check_case(case, **options)
-        with _alarm(limit):
+        with deadline(limit):
             return check_case(case, **options)
-    except _OutOfTime:
+    except OutOfTime:
         return _error_result(case, dtypes, seed, str(EvalError(
             f"timed out after {limit:g} s (the default limit per case; --time-limit sets another)",
             file=case.file, case=case.name)))
@@ -131,7 +112,27 @@ def _error_result(case: Case, dtypes, seed, message: str) -> CaseResult:
     return CaseResult(case, rows=sorted_rows(rows))
 
 
+def watch_parent() -> None:
+    """Exit this worker process as soon as the run that started it is gone (a daemon thread).
+
+    The worker's parent process keeps a pipe to it open; when that process dies, even by
+    SIGKILL, the pipe reaches end-of-file and the worker stops at once instead of
+    finishing a case nobody will read.  (The forkserver cannot do this for us: the
+    workers hold its "alive" pipe themselves, so it outlives its parent as long as they do.)
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gradcheck-watch-parent", daemon=True).start()
+
+
 def _timed_entry(conn, args) -> None:
+    watch_parent()
     try:
         conn.send(_work(*args, alarm=False))
     finally:
@@ -182,9 +183,10 @@ def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, lim
                 try:
                     result = conn.recv()
                 except EOFError:
+                    proc.join()
                     result = _error_result(case, args(case)[1], args(case)[2], str(EvalError(
-                        f"the worker checking this case died (exit code {proc.exitcode})", file=case.file,
-                        case=case.name)))
+                        f"worker died while checking this case ({_death(proc.exitcode)}); the other cases "
+                        "were checked", file=case.file, case=case.name)))
                 proc.join()
                 done(case, result)
             now = time.monotonic()
@@ -221,13 +223,22 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         if time_limit:
             _with_limit(cases, args, max(1, jobs), float(time_limit), done)
         elif jobs > 1 and len(cases) > 1:
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=watch_parent)
+            broken: list[Case] = []
             try:
                 futures = {pool.submit(_work, *args(c)): c for c in cases}
                 for future in _as_completed(futures):
-                    done(futures[future], future.result())
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:  # a worker died (OOM-kill, segfault): which case killed it?
+                        broken.append(futures[future])
+                        continue
+                    done(futures[future], result)
             finally:  # on Ctrl-C: drop the cases not started, do not wait for the rest
                 pool.shutdown(wait=False, cancel_futures=True)
+            if broken:  # each again in a process of its own: the one that dies again gets the error row
+                order = {c.name: i for i, c in enumerate(cases)}
+                _with_limit(sorted(broken, key=lambda c: order[c.name]), args, jobs, DEFAULT_TIME_LIMIT, done)
         else:
             for case in cases:
                 done(case, _work(*args(case)))
@@ -235,6 +246,18 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         exc.partial = _gather(cases, results, errors, seed, incomplete=True)  # type: ignore[attr-defined]
         raise
     return _gather(cases, results, errors, seed)
+
+
+def _death(exitcode: int | None) -> str:
+    """How a worker process ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = ": killed, perhaps by the out-of-memory killer" if name == "SIGKILL" else ""
+        return f"{name}{hint}"
+    return f"exit code {exitcode}"
 
 
 def _as_completed(futures):

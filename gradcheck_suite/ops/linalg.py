@@ -29,7 +29,11 @@ All are real-analytic where defined (matmul, dot, outer are bilinear, trace and 
 linear, det a polynomial, inv and solve rational), so none declares a kink.  In
 particular det is differentiable at singular matrices too: its VJP uses the cofactor
 matrix ``adj(a)ᵀ`` (computed from an SVD), which equals ``det(a)·a⁻ᵀ`` where ``a`` is
-invertible and stays correct where it is not.  inv and solve at a singular matrix are
+invertible and stays correct where it is not.  torch.linalg.det's own backward gives 0
+at a matrix of rank n − 1 (wrong: the cofactor matrix is not 0 there), so the torch
+counterpart of det differentiates a polynomial form of det at such points (see
+``_torch_det``): ``hand_vs_torch`` then checks our rule against the right derivative, and
+finite differences agree with both.  inv and solve at a singular matrix are
 poles, not kinks: the forward fails there with a clear error.
 
 Stacks and batch axes
@@ -389,13 +393,39 @@ def _cofactor(a: np.ndarray) -> np.ndarray:
     return sign[..., None, None] * ((u * (before * after)[..., None, :]) @ vh)
 
 
+def _torch_det(a: torch.Tensor) -> torch.Tensor:
+    """det on torch tensors, differentiated by torch.autograd correctly at singular matrices too.
+
+    torch.linalg.det's backward gives 0 at a matrix of rank n − 1, where the derivative (the
+    cofactor matrix) is not 0.  There — and only there — det is written as the Faddeev–LeVerrier
+    recursion (M_k = a·M_{k−1} + c_{n−k+1}·I, c_{n−k} = −tr(a·M_k)/k, det = (−1)ⁿ·c_0): matmuls
+    and traces, a polynomial that autograd differentiates exactly, and that shares nothing with
+    our SVD-based rule.  Everywhere else it is torch.linalg.det.
+    """
+    n = a.shape[-1]
+    plain = torch.linalg.det(a)
+    if n < 2 or a.device.type == "meta":
+        return plain
+    with torch.no_grad():
+        singular = torch.linalg.matrix_rank(a) < n
+    if not bool(singular.any()):
+        return plain
+    eye = torch.eye(n, dtype=a.dtype, device=a.device)
+    m = torch.zeros_like(a)
+    c = torch.ones(a.shape[:-2], dtype=a.dtype, device=a.device)
+    for k in range(1, n + 1):
+        m = a @ m + c[..., None, None] * eye
+        c = -torch.diagonal(a @ m, dim1=-2, dim2=-1).sum(-1) / k
+    return torch.where(singular, (-1) ** n * c, plain)
+
+
 register(
     "det",
     forward=_det,
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _cofactor(a),),  # ā = ḡ·adj(a)ᵀ
     jvp=(lambda t, ans, a, nb=0: np.sum(_cofactor(a) * t, axis=(-2, -1)),),  # d det = ⟨adj(a)ᵀ, da⟩
-    torch=lambda a, nb=0: torch.linalg.det(a),
+    torch=lambda a, nb=0: _torch_det(a),
     derivative=("∂det({a})/∂{a} = adj({a})ᵀ = det({a})·{a}⁻ᵀ",),
     category="linalg",
     doc="determinant of a square matrix (or of each matrix of a stack)",

@@ -2,7 +2,7 @@
 
 Every renderer reads one :class:`~gradcheck_suite.report.results.Report` (the harness
 table, the parsed cases, the small arrays, the run's metadata) and returns text;
-:func:`write_reports` writes the files atomically.  No renderer computes a gradient.
+:func:`write_reports` writes the files as one set, atomically.  No renderer computes a gradient.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Callable, Iterable
 
 from ..contract import FORMAT_FILES, FORMATS as FORMAT_NAMES
 from .answer_key import FILE_NAME as ANSWER_KEY_FILE, render_answer_key
-from .atomic import append_text, write_atomic
+from ..errors import GradcheckError
+from .atomic import append_text, write_set
 from .csv import render_csv
 from .html import ELEMENT_LIMIT, render_html
 from .json import render_json
@@ -24,7 +25,7 @@ from .terminal import progress_bar, render_summary
 __all__ = [
     "FORMATS", "Report", "COLUMNS", "STATUSES", "write_reports", "exit_code", "status_counts",
     "render_csv", "render_html", "render_json", "render_junit", "render_markdown",
-    "render_summary", "progress_bar",
+    "render_summary", "progress_bar", "ReportWriteError",
 ]
 
 #: format name (as ``--format`` spells it) → (file name, renderer)
@@ -37,23 +38,35 @@ FORMATS: dict[str, tuple[str, Callable[[Report], str]]] = {name: (FORMAT_FILES[n
 
 def write_reports(report: Report, out_dir: str | os.PathLike, formats: Iterable[str] = tuple(FORMATS), *,
                   element_limit: int = ELEMENT_LIMIT, answer_key: bool = True) -> list[Path]:
-    """Write the requested reports into ``out_dir`` (created if needed); returns their paths.
+    """Write the requested reports into ``out_dir`` (created if needed) as one set; returns their paths.
 
+    Every report is rendered first, then all are written together (:func:`write_set`):
+    the folder holds the complete old set or the complete new one, and reports of formats
+    not asked for this time are removed, so no file of another run is left beside them.
+    Raises :class:`ReportWriteError` (the old set untouched) when they cannot be written.
     With ``md`` among the formats and ``$GITHUB_STEP_SUMMARY`` set, the summary is also
     appended to that file.  With ``html`` (and ``answer_key``), ``answer-key.html`` is
     written beside ``report.html``, which links each case to its section there.
     """
-    out = Path(out_dir)
-    written = []
+    files: dict[str, str] = {}
     for name in formats:
         file_name, render = FORMATS[name]
         if name == "html":
             if answer_key:
-                written.append(write_atomic(out / ANSWER_KEY_FILE, render_answer_key(report)))
-            text = render_html(report, element_limit, answer_key=ANSWER_KEY_FILE if answer_key else None)
+                files[ANSWER_KEY_FILE] = render_answer_key(report)
+            files[file_name] = render_html(report, element_limit, answer_key=ANSWER_KEY_FILE if answer_key else None)
         else:
-            text = render(report)
-        written.append(write_atomic(out / file_name, text))
-        if name == "md" and os.environ.get("GITHUB_STEP_SUMMARY"):
-            append_text(os.environ["GITHUB_STEP_SUMMARY"], text)
+            files[file_name] = render(report)
+    every = [f for f, _ in FORMATS.values()] + [ANSWER_KEY_FILE]
+    try:
+        written = write_set(out_dir, files, stale=every)
+    except OSError as exc:
+        raise ReportWriteError(f"cannot write the reports ({exc.strerror or exc}); the reports already there "
+                               "were left as they were", file=str(out_dir)) from None
+    if "md" in formats and os.environ.get("GITHUB_STEP_SUMMARY"):
+        append_text(os.environ["GITHUB_STEP_SUMMARY"], files[FORMATS["md"][0]])
     return written
+
+
+class ReportWriteError(GradcheckError):
+    """The reports could not be written (a full disk, a folder that went away)."""

@@ -8,6 +8,9 @@ answer key cannot be built gets a note instead; it never stops the other reports
 """
 from __future__ import annotations
 
+import math
+import time
+
 from markupsafe import escape
 
 from .results import Report
@@ -18,20 +21,40 @@ __all__ = ["FILE_NAME", "render_answer_key"]
 FILE_NAME = "answer-key.html"
 
 
+#: the most elements, all nodes together, a case may have to get an answer key in the run's page
+ELEMENT_LIMIT = 50_000
+#: seconds one case's answer key may take, and the whole page
+CASE_TIME_BUDGET = 20.0
+PAGE_TIME_BUDGET = 120.0
+
+
 def render_answer_key(report: Report) -> str:
-    """The answer-key page of every loaded case of the run (cases with load errors have none)."""
+    """The answer-key page of every loaded case of the run (cases with load errors have none).
+
+    Bounded: a case that could not be evaluated in the run (an ``evaluate`` error row: timed
+    out, non-finite output) is not evaluated again; a case over :data:`ELEMENT_LIMIT`
+    elements, or beyond its :data:`CASE_TIME_BUDGET` or the page's :data:`PAGE_TIME_BUDGET`,
+    gets a note pointing to ``gradcheck-suite explain CASE`` instead.
+    """
+    from ..budget import OutOfTime, deadline
     from ..explain import explain_case, html_fragment
 
     sections: list[tuple[str, str]] = []
+    end = time.monotonic() + PAGE_TIME_BUDGET
     for name, case in report.cases.items():
         rows = report.table[report.table["case"] == name]
-        try:
-            fragment = html_fragment(explain_case(case, table=rows, sweep=False, closed=False), heading_level=2)
-        except Exception as exc:  # noqa: BLE001 - one case's page must not sink the report
-            from ..explain.html import anchor
-
-            fragment = (f'<section class="answer-key" id="{anchor(name)}"><h2>Answer key: {escape(name)}</h2>'
-                        f'<p class="note">No answer key: {escape(type(exc).__name__)}: {escape(str(exc))}</p></section>')
+        why = _why_not(case, rows, end - time.monotonic())
+        if not why:
+            try:
+                with deadline(min(CASE_TIME_BUDGET, max(0.001, end - time.monotonic()))):
+                    fragment = html_fragment(explain_case(case, table=rows, sweep=False, closed=False),
+                                             heading_level=2)
+            except OutOfTime:
+                why = f"it took more than {CASE_TIME_BUDGET:g} s here (or the page ran out of its {PAGE_TIME_BUDGET:g} s)"
+            except Exception as exc:  # noqa: BLE001 - one case's page must not sink the report
+                why = f"{type(exc).__name__}: {exc}"
+        if why:
+            fragment = _note(name, why)
         sections.append((name, fragment))
     from ..explain.html import render_book
 
@@ -39,3 +62,26 @@ def render_answer_key(report: Report) -> str:
             "and path sums, Jacobian chains, the three routes of this run, claims graded, the graph. "
             "Closed forms and the step-size plot: gradcheck-suite explain CASE.")
     return render_book(sections, title="gradcheck-suite answer key", note=note)
+
+
+def _why_not(case, rows, time_left: float) -> str:
+    """Why a case gets no answer key in this page ("" when it gets one)."""
+    if time_left <= 0:
+        return f"the page used up its {PAGE_TIME_BUDGET:g} s"
+    if len(rows) and ((rows["check"] == "evaluate") & (rows["status"] == "error")).any():
+        return "the case could not be evaluated in this run (see its error row)"
+    from ..budget import static_shapes
+
+    shapes, _ = static_shapes(case.graph, {n: v.value_shape for n, v in {**case.inputs, **case.constants}.items()})
+    elements = sum(math.prod(s) for s in shapes)
+    if elements > ELEMENT_LIMIT:
+        return f"its values have {elements:,} elements; the page shows cases of up to {ELEMENT_LIMIT:,}"
+    return ""
+
+
+def _note(name: str, why: str) -> str:
+    from ..explain.html import anchor
+
+    return (f'<section class="answer-key" id="{anchor(name)}"><h2>Answer key: {escape(name)}</h2>'
+            f'<p class="note">No answer key here: {escape(why)}. Run <code>gradcheck-suite explain '
+            f'{escape(name)}</code> for it.</p></section>')

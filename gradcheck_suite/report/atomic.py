@@ -1,16 +1,34 @@
-"""Atomic writing: a report is either the old file or the complete new one, never half.
+"""Atomic writing: a report is either the old file or the complete new one, never half;
+and the reports of a run are one set, never mixed with another run's.
 
-Each report is written to a temporary file in the same folder (same file system), flushed
-to disk, then moved over the target with :func:`os.replace`, which is atomic on POSIX and
-Windows.  An interrupted run therefore never leaves a truncated report behind.
+:func:`write_atomic` writes one file to a temporary file in the same folder (same file
+system), flushed to disk, then moved over the target with :func:`os.replace`, which is
+atomic on POSIX and Windows.
+
+:func:`write_set` writes every report of a run into a hidden staging folder inside the
+output folder first; only when all of them are on disk (a full disk or Ctrl-C stops
+before anything is replaced) are they renamed into place, one after the other, with
+SIGINT and SIGTERM held back for those few renames, and the reports of the formats this
+run did not write are removed, so that the folder never holds a set from two runs.  An
+exclusive lock on the folder itself (``flock`` of the folder, so no lock file is left
+behind) makes two runs into one folder take turns.  A run killed (SIGKILL) while writing leaves the old set and a staging folder,
+which the next run removes.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator, Mapping
 
-__all__ = ["write_atomic", "append_text"]
+__all__ = ["write_atomic", "write_set", "append_text", "STAGING_PREFIX"]
+
+#: hidden staging folders are named with this prefix
+STAGING_PREFIX = ".gradcheck-staging-"
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
@@ -34,6 +52,73 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
             pass
         raise
     return path
+
+
+def write_set(out_dir: str | os.PathLike, files: Mapping[str, str | bytes], stale: Iterable[str] = ()) -> list[Path]:
+    """Write ``files`` (name → content) into ``out_dir`` as one set; remove the ``stale`` names.
+
+    Returns the paths written.  Raises OSError (nothing replaced) when the files cannot all
+    be written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with _locked(out):
+        for old in out.glob(STAGING_PREFIX + "*"):  # left by a killed run (we hold the lock)
+            shutil.rmtree(old, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+        try:
+            for name, data in files.items():
+                _write_file(staging / name, data)
+            with _signals_held():
+                for name in files:
+                    os.replace(staging / name, out / name)
+                for name in stale:
+                    if name not in files:
+                        try:
+                            os.unlink(out / name)
+                        except FileNotFoundError:
+                            pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in files]
+
+
+def _write_file(path: Path, data: str | bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, 0o666 & ~_umask())
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the folder ``path``; waits for another holder."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, the staging folder still keeps the set whole
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (main thread, POSIX) until the block is done."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _umask() -> int:

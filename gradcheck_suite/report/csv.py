@@ -6,6 +6,12 @@ seed give byte-identical files except the ``time_*`` columns.  An empty cell mea
 "not applicable or not a number" (a row that could not be evaluated has no errors to
 report; a non-finite gradient is an ``error`` row whose message says so); infinities
 are written ``inf``/``-inf``.
+
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
+return) as a formula, so such a *text* cell (a file, case or message from a case file:
+``=HYPERLINK(...).yaml``) is written with a leading ``'``, as OWASP recommends against CSV
+injection; :func:`restore` takes it off again (the baseline reader uses it).  Number
+columns are never touched (``-0.5`` stays a number).
 """
 from __future__ import annotations
 
@@ -14,7 +20,10 @@ import io
 
 from .results import COLUMNS, FLOAT_COLUMNS, Report, cell_text, number_text
 
-__all__ = ["render_csv"]
+__all__ = ["render_csv", "neutralise", "restore", "FORMULA_STARTS"]
+
+#: the first characters that make a spreadsheet read a cell as a formula (OWASP), and the quote itself
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def render_csv(report: Report) -> str:
@@ -30,4 +39,17 @@ def render_csv(report: Report) -> str:
 def _cell(column: str, value) -> str:
     if column in FLOAT_COLUMNS and value == value:  # NaN falls through to ""
         return number_text(value)
-    return cell_text(value)
+    if column in FLOAT_COLUMNS:
+        return cell_text(value)
+    return neutralise(cell_text(value))
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a leading ``'`` before a formula start
+    (and before a leading ``'``, so that :func:`restore` is exact)."""
+    return "'" + text if text.startswith(FORMULA_STARTS + ("'",)) else text
+
+
+def restore(text: str) -> str:
+    """The text :func:`neutralise` was given."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS + ("'",)) else text

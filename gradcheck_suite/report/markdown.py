@@ -5,18 +5,15 @@ its exit code — under ``--fail-on-regression`` that is the baseline's verdict,
 table's), then the baseline comparison, a table of the failures and errors, then
 everything else folded inside ``<details>``.  The text is kept under
 :data:`MAX_BYTES` (GitHub refuses job summaries over 1 MiB): rows that do not fit are
-dropped with a note saying how many and where to find them.  Every text from a run or a
-case file is escaped: newlines folded, ``< > &`` as entities (GitHub renders inline
-HTML), and a backslash before each character Markdown would read as syntax
-(``\\ ` * _ [ ] | ~ $``), so a case named ``__dunder__`` stays ``__dunder__``.
+dropped with a note saying how many and where to find them.  Every cell is escaped
+(:func:`~gradcheck_suite.untrusted.markdown_text`): no link, image, mention, inline HTML or
+emphasis can form — a case named ``__dunder__`` stays ``__dunder__``.
 """
 from __future__ import annotations
 
-import html
-import re
-
 from ..contract import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK
 from ..gate import verdict_of
+from ..untrusted import markdown_text
 from .results import Report, cell_text, status_counts
 
 __all__ = ["render_markdown", "MAX_BYTES"]
@@ -26,8 +23,6 @@ MAX_BYTES = 1_000_000
 
 #: the heading's icon by exit code
 _ICON = {EXIT_OK: "✅", EXIT_FAIL: "❌", EXIT_ERROR: "💥", EXIT_INTERRUPTED: "⚠️"}
-#: characters GitHub-flavoured Markdown would read as syntax inside a table cell (backslash first)
-_MARKDOWN = re.compile(r"[\\`*_\[\]|~$]")
 _PROBLEM_COLUMNS = ("status", "case", "dtype", "input", "check", "max_abs_err", "max_rel_err",
                     "worst_index", "message")
 _ALL_COLUMNS = ("case", "dtype", "input", "check", "status", "max_abs_err", "max_rel_err",
@@ -39,7 +34,7 @@ def _cell(value: object, column: str = "") -> str:
         text = "" if value != value else f"{value:.3g}"
     else:
         text = cell_text(value)
-    return _MARKDOWN.sub(r"\\\g<0>", html.escape(" ".join(text.split()), quote=False))
+    return markdown_text(text)  # no link, image, mention, HTML or broken table from a case file
 
 
 def _row(values: list[str]) -> str:

@@ -4,7 +4,8 @@ The progress bar (rich) is drawn on stderr only when stderr is a terminal; in CI
 the run is quiet and plain.  The summary goes to stdout: every failure and error with
 its message, the baseline comparison, then the status line — counts by status and, when
 a baseline was compared, the verdict and the exit code the process returns — then the
-paths of the reports written.
+paths of the reports written.  Control, invisible and bidirectional characters are
+spelt out (``\\x1b``), never printed raw.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
 from ..gate import verdict_of
+from ..untrusted import path_text, visible
 from .junit import check_summary
 from .results import Report, status_counts
 
@@ -36,7 +38,8 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
             lines.append(f"… and {len(problems) - MAX_LISTED} more (see the reports)")
             break
         where = f"{row['case']}[{row['dtype']}]" if row["dtype"] else (row["case"] or row["file"])
-        lines.append(f"{row['status'].upper():5} {where}: {check_summary(row)}")
+        # escape sequences and bidi controls are spelt out, never obeyed by the terminal
+        lines.append(visible(f"{row['status'].upper():5} {where}: {check_summary(row)}", one_line=True))
     verdict = verdict_of(report)
     lines.extend(verdict.baseline)
     status = "FAILED" if verdict.exit_code else "OK"
@@ -49,7 +52,7 @@ def render_summary(report: Report, paths: Sequence[Path] = (), *, quiet: bool = 
     lines.append(f"{status}: {tally} ({_plural(len(table), 'check')}, {_plural(cases, 'case')}); "
                  f"{said}exit code {verdict.exit_code}")
     if not quiet:
-        lines.extend(f"report: {p}" for p in paths)
+        lines.extend(f"report: {path_text(p)}" for p in paths)
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gradcheck_suite.report.atomic import STAGING_PREFIX
 from gradcheck_suite.report.results import TIME_COLUMNS
 from tests.robustness.slow_cases import QUICK, SLOW
 
@@ -101,7 +102,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_same_seed_same_table_and_a_killed_run_leaves_each_report_whole(tmp_path):
+def test_same_seed_same_table_and_a_killed_run_leaves_the_old_set_whole(tmp_path):
     """Two runs with seed 7 agree; a third (seed 8) into the same --out is killed while writing."""
     (tmp_path / "quick.yaml").write_text(QUICK)
     _cli(["quick.yaml", "--seed", "7", "--dtype", "float64,float32", "--out", "out"], tmp_path)
@@ -113,33 +114,30 @@ def test_same_seed_same_table_and_a_killed_run_leaves_each_report_whole(tmp_path
     out = tmp_path / "out"
     old = {p.name: p.read_bytes() for p in out.iterdir()}
     assert set(REPORTS) <= set(old)
-    victim = 2  # the third report written stalls; the two before it are replaced
+    victim = 2  # the third report written stalls: two new ones are already on disk
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, "run", "quick.yaml", "--seed", "8",
                              "--dtype", "float64,float32", "--out", "out", "-q"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, STALL_AT=str(victim)))
     try:
         line = proc.stderr.readline()
-        assert line.startswith("STALLED ."), line + proc.stderr.read()
+        assert line.startswith("STALLED "), line + proc.stderr.read()
         proc.send_signal(signal.SIGKILL)  # mid-write: no clean-up possible
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    stalled = line.split()[1][1:].rsplit(".", 2)[0]  # ".results.csv.x1y2.tmp" -> "results.csv"
-    assert (out / stalled).read_bytes() == old[stalled]  # the file being written is still the old one
-    replaced = []
-    for name, before in old.items():
-        data = (out / name).read_bytes()
-        if data != before:
-            replaced.append(name)
-            assert _whole(name, data), name  # not the old one: then a complete new one
-    assert len(replaced) == victim, replaced  # the files written before the kill are new
-    if "results.csv" in replaced:  # the new table: seed 8, another value, same rows
-        c = _read(out / "results.csv")
-        assert set(c["seed"]) == {"8"} and len(c) == len(a) and not c["actual"].equals(a["actual"])
-    # SIGKILL leaves at most the stalled temporary file, hidden, beside the reports
-    assert [p.name for p in out.iterdir() if p.name not in old] == [line.split()[1]]
+    for name, before in old.items():  # one set: every report is still the old one
+        assert (out / name).read_bytes() == before, name
+    # SIGKILL leaves only the hidden staging folder, which the next run into --out removes
+    (left,) = [p.name for p in out.iterdir() if p.name not in old]
+    assert left.startswith(STAGING_PREFIX)
+    _cli(["quick.yaml", "--seed", "8", "--dtype", "float64,float32", "--out", "out", "-q"], tmp_path)
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)
+    c = _read(out / "results.csv")
+    assert set(c["seed"]) == {"8"} and len(c) == len(a) and not c["actual"].equals(a["actual"])
+    for name in old:
+        assert _whole(name, (out / name).read_bytes()), name
 
 
 def _whole(name: str, data: bytes) -> bool:

@@ -1,0 +1,140 @@
+"""What a case will cost, known before any number is computed; and a clock for the rest.
+
+A case file of 85 bytes can ask for a 25,000 × 25,000 intermediate, and one of 1 KB for
+250 products of 3,000 × 3,000 matrices.  The shapes of every node follow from the
+shapes of the leaves alone, so they are found first — by replaying the graph with the
+primitives' torch counterparts on *meta* tensors, which carry a shape and a dtype but
+no storage (nothing is allocated, nothing computed) — and every node is held to the
+element limit, the whole graph to a cost limit (an estimate of the multiply-adds of
+one forward pass), each with a located error naming the step.
+
+What the shapes cannot bound (Python-level work, a slow primitive) is bounded by time:
+:func:`deadline` raises :class:`OutOfTime` in the main thread after so many seconds.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator, Mapping, Sequence
+
+from .errors import LimitError
+from .graph import Graph, Node
+
+__all__ = ["static_shapes", "check_graph", "node_cost", "deadline", "OutOfTime", "DEFAULT_COST_LIMIT", "warm_up"]
+
+#: multiply-adds one forward pass of a case may need (about a few seconds of numpy on one core)
+DEFAULT_COST_LIMIT = 10**11
+
+# primitives whose cost is not linear in their sizes: (output or argument elements) × n,
+# n the contracted (matmul, dot) or matrix (inv, det, solve) dimension of the first argument
+_CONTRACTING = {"matmul": "out", "dot": "out", "inv": "arg", "det": "arg", "solve": "arg"}
+
+
+def static_shapes(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]]) -> tuple[list[tuple[int, ...]], int | None]:
+    """The shape of every node, from the leaves' shapes alone (nothing allocated).
+
+    Returns the shapes found and the id of the first node whose shape could not be
+    found (arguments that do not fit: the forward pass then reports it in its own
+    words), or None when every shape is known.
+    """
+    import numpy as np
+    import torch
+
+    from .reference.torch_ref import _call
+
+    values: list = []
+    shapes: list[tuple[int, ...]] = []
+    for node in graph:
+        try:
+            if node.op == "literal":
+                value = torch.as_tensor(np.asarray(node.value, dtype=np.float64)).to("meta")
+            elif node.is_leaf:
+                value = torch.empty(tuple(leaf_shapes[node.name]), dtype=torch.float64, device="meta")
+            else:
+                value = _call(node, [values[a] for a in node.args])
+            shape = tuple(int(s) for s in value.shape)
+        except Exception:  # noqa: BLE001 - a shape that does not fit: the forward pass says which
+            return shapes, node.id
+        values.append(value)
+        shapes.append(shape)
+    return shapes, None
+
+
+@lru_cache(maxsize=1)
+def warm_up() -> None:
+    """Pay once, outside any time limit, what the first meta-tensor operation imports (about a
+    second of torch's own start-up), so that it never counts against a case's load time."""
+    import torch
+
+    from .ops import table  # noqa: F401 - the registry's primitives (their modules import torch)
+
+    a = torch.empty((2, 2), dtype=torch.float64, device="meta")
+    torch.tanh(a @ a + a)
+
+
+def node_cost(node: Node, shapes: Sequence[tuple[int, ...]]) -> int:
+    """An estimate of the multiply-adds of one node in one forward pass."""
+    out = math.prod(shapes[node.id])
+    args = [shapes[a] for a in node.args]
+    sizes = sum(math.prod(s) for s in args)
+    kind = _CONTRACTING.get(node.op)
+    if kind and args and args[0]:
+        n = args[0][-1]
+        return (out if kind == "out" else math.prod(args[0])) * n
+    return out + sizes
+
+
+def check_graph(graph: Graph, shapes: Sequence[tuple[int, ...]], *, element_limit: int,
+                cost_limit: int = DEFAULT_COST_LIMIT, file: str | None = None, case: str | None = None) -> None:
+    """Refuse a node over the element limit, or a graph over the cost limit (a LimitError)."""
+    total = 0
+    for node in graph.nodes[:len(shapes)]:
+        if node.is_leaf:
+            continue
+        size = math.prod(shapes[node.id])
+        where = dict(file=file, case=case, step=node.step, line=node.line or None, col=node.col or None)
+        if size > element_limit:
+            raise LimitError(f"{node.label} would have shape {shapes[node.id]}, {size:,} elements; the limit "
+                             f"is {element_limit:,} per array (--element-limit raises it)", **where)
+        total += node_cost(node, shapes)
+        if total > cost_limit:
+            raise LimitError(f"one forward pass would need about {total:,} multiply-adds by {node.label}; the "
+                             f"limit is {cost_limit:,} (--cost-limit raises it)", **where)
+
+
+class OutOfTime(BaseException):
+    """Raised by :func:`deadline`; a BaseException so that no ``except Exception`` swallows it."""
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`OutOfTime` here after ``seconds`` (POSIX main thread; elsewhere, or with
+    ``None``, no limit).  The alarm interrupts Python code between C calls, so one numpy call
+    finishes first."""
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    import time
+
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer and outer <= seconds:  # an enclosing deadline comes first: it is in charge
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise OutOfTime
+
+    start = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:  # re-arm the enclosing deadline with what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(1e-3, outer - (time.monotonic() - start)))
