@@ -1,0 +1,137 @@
+"""The backward pass of array steps written as matrix formulas, with shapes.
+
+A course writes the reverse pass of a layer as δ₁ = (W₂ᵀ·δ₂) ⊙ σ'(a₁) and dW₁ = δ₁·xᵀ,
+not as a 4-D tensor of mostly zeros.  Here every node's upstream gradient is called
+``δnode`` and every contribution is written from the node's primitive
+(:func:`matrix_vjp_text`, one entry per primitive kind): a product with a transposed
+matrix, an elementwise product ⊙ with the local derivative in the forward names
+(:func:`.facts.local_derivative_form`), a sum over broadcast axes.  The shapes of
+every operand are printed next to the formula.  The numbers stay in the backward table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from ..graph import Graph
+from .facts import local_derivative_form
+from .symbolic import teach_text
+
+__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "delta", "shape_text"]
+
+
+def delta(name: str) -> str:
+    """The name of the upstream gradient of node ``name``: ``δname``."""
+    return f"δ{name}"
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "scalar" if not shape else "×".join(str(s) for s in shape)
+
+
+@dataclass
+class MatrixLine:
+    """δarg = formula, for one argument of one node (the contributions of several consumers add)."""
+
+    target: str
+    terms: list[str]
+    shapes: str
+
+    @property
+    def text(self) -> str:
+        return f"{delta(self.target)} = {' + '.join(self.terms)}"
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if any(c in text for c in " +−") else text
+
+
+def matrix_vjp_text(op: str, k: int, names: list[str], shapes: list[tuple[int, ...]], out: str,
+                    out_shape: tuple[int, ...]) -> str | None:
+    """The contribution of node ``out = op(*names)`` to its ``k``-th argument, as a formula."""
+    d = delta(out)
+    me, shape = names[k], shapes[k]
+
+    def unbroadcast(text: str) -> str:
+        if tuple(shape) == tuple(out_shape):
+            return text
+        return f"Σ_broadcast({text})"
+
+    if op == "matmul":
+        x, y = names
+        (sx, sy) = shapes
+        if k == 0:
+            if len(sy) == 1 and len(sx) == 2:
+                return f"{d}·{y}ᵀ"          # an outer product: dW = δ·xᵀ
+            if len(sx) == 1:
+                return f"{y}·{d}"
+            return f"{d}·{y}ᵀ"
+        if len(sx) == 1 and len(sy) == 2:
+            return f"{x}·{d}ᵀ" if len(out_shape) else f"{x}·{d}"
+        return f"{x}ᵀ·{d}"
+    if op in ("add", "pos"):
+        return unbroadcast(d)
+    if op == "sub":
+        return unbroadcast(d if k == 0 else f"−{d}")
+    if op == "neg":
+        return f"−{d}"
+    if op == "mul":
+        other = names[1 - k]
+        sym = "·" if not shapes[1 - k] or not out_shape else " ⊙ "
+        return unbroadcast(f"{d}{sym}{other}")
+    if op == "div":
+        x, y = names
+        if k == 0:
+            return unbroadcast(f"{d} ⊘ {y}")
+        return unbroadcast(f"−{d} ⊙ {x} ⊘ {y}²")
+    if op == "sum":
+        return f"{d}·𝟏" + (f" (broadcast to {shape_text(shape)})" if shape else "")
+    if op == "mean":
+        n = 1
+        for s in shape:
+            n *= s
+        return f"{d}·𝟏/{n}"
+    if op == "transpose":
+        return f"{d}ᵀ"
+    if op in ("reshape", "squeeze", "expand_dims"):
+        return f"reshape({d}, {shape_text(shape)})"
+    if op == "log_softmax":
+        return f"{d} − softmax({me})·Σ{d}"
+    if op == "softmax":
+        return f"{out} ⊙ ({d} − ⟨{d}, {out}⟩)"
+    form = local_derivative_form(op)
+    if form is not None and len(names) == 1:
+        local = form(sp.Symbol(out), sp.Symbol(me))[0]
+        if local == 1:
+            return d
+        return f"{d} ⊙ {_paren(teach_text(local))}"
+    return None
+
+
+def matrix_backward(graph: Graph, ev: Any, contributions: Any) -> tuple[list[MatrixLine], str]:
+    """One line δarg = Σ formulas per node that receives a gradient, in reverse order."""
+    lines: dict[int, MatrixLine] = {}
+    missing = []
+    for node in reversed(graph.nodes):
+        if node.is_leaf:
+            continue
+        names = [graph[a].name for a in node.args]
+        shapes = [tuple(ev.values[a].shape) for a in node.args]
+        for k, a in enumerate(node.args):
+            if (node.id, k) not in contributions:
+                continue
+            text = matrix_vjp_text(node.op, k, names, shapes, node.name, tuple(ev.values[node.id].shape))
+            if text is None:
+                missing.append(node.op)
+                text = f"vjp_{node.op}({delta(node.name)})"
+            line = lines.setdefault(a, MatrixLine(graph[a].name, [], ""))
+            line.terms.append(text)
+    for a, line in lines.items():
+        line.shapes = shape_text(tuple(ev.values[a].shape))
+    order = sorted(lines, key=lambda i: -i)
+    note = ""
+    if missing:
+        note = "no matrix formula for " + ", ".join(sorted(set(missing))) + " (its registry text is in the table)"
+    return [lines[i] for i in order], note
