@@ -17,6 +17,14 @@ from .. import engine
 from ..graph import Graph
 from ..ops import registry
 from .model import ClosedForm, ClosedFormRow, show
+from .symbolic import safe_mathml
+
+
+def sympy_form(op: str):
+    """The sympy translation of ``op``, through the one accessor (:func:`.facts.sympy_form`)."""
+    from .facts import sympy_form as form
+
+    return form(op)
 
 __all__ = ["SYMPY_FORMS", "closed_form", "to_sympy", "OPS_LIMIT"]
 
@@ -149,7 +157,7 @@ def to_sympy(graph: Graph, ev: engine.Evaluation) -> tuple[sp.Expr | None, dict[
         elif node.op == "literal":
             exprs[node.id] = _number(node.value)
         else:
-            form = SYMPY_FORMS.get(node.op)
+            form = sympy_form(node.op)
             if form is None:
                 return None, symbols, f"the primitive {node.op!r} has no entry in the closed-form table"
             params = dict(registry.get(node.op).params)
@@ -170,7 +178,8 @@ def closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.ndar
         return ClosedForm(note=f"No closed form shown: the expression has more than {OPS_LIMIT} operations.")
     point = {symbols[n]: sp.Float(float(np.asarray(ev.values[i]).reshape(())), 17)
              for n, i in list(graph.inputs.items()) + list(graph.constants.items()) if n in symbols}
-    form = ClosedForm(function_text=str(expr), function_latex=sp.latex(expr))
+    form = ClosedForm(function_text=str(expr), function_latex=sp.latex(expr),
+                      function_mathml=safe_mathml(expr))
     for name in graph.inputs:
         if name not in symbols:
             continue
@@ -182,7 +191,8 @@ def closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.ndar
             value = np.nan
         chain = float(np.asarray(grads[name]).reshape(()))
         form.rows.append(ClosedFormRow(
-            input=name, text=str(d), latex=sp.latex(d), value=show(value, derivative=True),
+            input=name, text=str(d), latex=sp.latex(d), mathml=safe_mathml(d),
+            value=show(value, derivative=True),
             chain_rule=show(chain, derivative=True),
             abs_diff=float(abs(value - chain)) if np.isfinite(value) else float("nan"),
         ))

@@ -25,7 +25,7 @@ from ..graph import Graph
 from .facts import local_derivative_form, sympy_form
 
 __all__ = ["symbolic_backward", "SymbolicBackward", "SymbolicDerivative", "SymbolicPath",
-           "teach_text", "normalise_sign", "PATH_LIMIT"]
+           "teach_text", "normalise_sign", "safe_mathml", "PATH_LIMIT"]
 
 #: more paths than this from the output to one input: the sum is not written out
 PATH_LIMIT = 12
@@ -41,6 +41,13 @@ def teach_text(expr: sp.Expr) -> str:
     text = re.sub(r"\*\*\(?(-?\d+)\)?", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
     text = text.replace("*", "·").replace(" - ", " − ")
     return re.sub(r"(^|[(\s·/])-", lambda m: m.group(1) + "−", text)
+
+
+def safe_mathml(expr: sp.Expr) -> str:
+    """Presentation MathML of ``expr``; "" if a symbol name holds markup (sympy does not escape)."""
+    if any(set(str(s)) & set("<>&\"'") for s in expr.free_symbols):
+        return ""
+    return sp.mathml(expr, printer="presentation")
 
 
 def normalise_sign(expr: sp.Expr) -> sp.Expr:
@@ -75,7 +82,7 @@ def _wrap_latex(expr: sp.Expr) -> str:
 
 
 def _wrap_mathml(expr: sp.Expr) -> str:
-    m = sp.mathml(expr, printer="presentation")
+    m = safe_mathml(expr)
     if isinstance(expr, sp.Add) or expr.could_extract_minus_sign() or isinstance(expr, sp.Pow):
         return f"<mrow><mo>(</mo>{m}<mo>)</mo></mrow>"
     return m
@@ -103,8 +110,7 @@ class SymbolicPath:
 
     def mathml(self) -> str:
         fs = [f for f in self.factors if f != 1] or [sp.Integer(1)]
-        return "<mo>·</mo>".join(_wrap_mathml(f) if len(fs) > 1 else sp.mathml(f, printer="presentation")
-                                 for f in fs)
+        return "<mo>·</mo>".join(_wrap_mathml(f) if len(fs) > 1 else safe_mathml(f) for f in fs)
 
     def chain(self) -> str:
         return "·".join(self.factor_names)
@@ -152,7 +158,7 @@ class SymbolicDerivative:
         lhs = (f"<mfrac><mrow><mo>∂</mo><mi>{_esc(self.output)}</mi></mrow>"
                f"<mrow><mo>∂</mo><mi>{_esc(self.input)}</mi></mrow></mfrac>")
         taught = "<mo>+</mo>".join(f"<mrow>{p.mathml()}</mrow>" for p in self.paths)
-        simple = sp.mathml(self.simplified, printer="presentation")
+        simple = safe_mathml(self.simplified)
         return f'<math display="block"><mrow>{lhs}<mo>=</mo>{taught}<mo>=</mo>{simple}</mrow></math>'
 
 
