@@ -17,7 +17,10 @@ from .. import engine
 from ..graph import Graph
 from .model import JacobianChain, JacobianFactor, show
 
-__all__ = ["jacobian_chains", "dominators", "FACTOR_LIMIT", "GRAPH_LIMIT"]
+__all__ = ["jacobian_chains", "dominators", "SCALAR_NOTE", "FACTOR_LIMIT", "GRAPH_LIMIT"]
+
+#: the note of a case that is scalar all the way (translated by :mod:`.wording`)
+SCALAR_NOTE = "every step on the way from the inputs to the output is scalar: the backward pass is the chain"
 
 #: links with more Jacobian entries than this are not computed
 FACTOR_LIMIT = 40_000
@@ -122,5 +125,5 @@ def jacobian_chains(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, An
         ))
     note = "; ".join(notes)
     if not found and not note:
-        note = "every step on the way from the inputs to the output is scalar: the backward pass is the chain"
+        note = SCALAR_NOTE
     return found, note

@@ -84,7 +84,7 @@ _TEMPLATE = r"""
 {% endfor %}</table>
 {%- elif key == "backward" %}
 <p>{{ L.start }}: <code>{{ ex.backward_seed }}</code></p>
-<table><tr><th>{{ L.node }}</th><th>{{ L.upstream }} <code>{{ W.partial(seed, "node") }}</code></th><th>{{ L.to }}</th><th>{{ L.local }}</th><th>{{ L.its_value }}</th><th></th><th>{{ L.contribution }}</th></tr>
+<table><tr><th>{{ L.node }}</th><th>{{ L.upstream }} <code>{{ W.partial(seed, L.node_word) }}</code></th><th>{{ L.to }}</th><th>{{ L.local }}</th><th>{{ L.its_value }}</th><th></th><th>{{ L.contribution }}</th></tr>
 {% for row in ex.backward %}{% for t in row.terms %}<tr>{% if loop.first %}<td rowspan="{{ row.terms|length }}"><code>{{ row.expression }}</code></td><td rowspan="{{ row.terms|length }}">{{ num(row.upstream) }}</td>{% endif %}<td><code>{{ t.arg_name }}</code></td><td><code>{{ t.formula }}</code>{% if t.taught and t.taught not in t.formula %}<br><span class="note">{{ L.local_forward }}:</span> <code>{{ t.taught }}</code>{% endif %}{% if t.matrix %}<br><code>δ{{ t.arg_name }} ← {{ t.matrix }}</code>{% endif %}</td><td>{% if t.local is none %}<span class="note">{{ L.full_jacobians }}</span>{% else %}{{ num(t.local) }}{% endif %}</td><td>{{ W.product_symbol(t) }}</td><td>{{ num(t.contribution) }}</td></tr>
 {% endfor %}{% endfor %}</table>
 {% if ex.path_sums %}<p>{{ L.paths_intro }}</p><ul>
@@ -111,7 +111,7 @@ _TEMPLATE = r"""
 <tr><td>{{ L.product }}</td><td></td><td>{{ num(ch.product) }}</td></tr>
 {% if not ex.blank %}<tr><td>{{ L.full_jacobian }} <code>{{ W.jacobian_name(ch.output, ch.input) }}</code></td><td></td><td>{{ num(ch.full) }}</td></tr>{% endif %}</table>
 {% if not ex.blank %}<p class="{{ 'pass' if ch.agree else 'fail' }}">{{ L.agree if ch.agree else L.differ }} ({{ L.max_diff }} {{ W.route_error(ch.max_abs_diff) }}).</p>{% endif %}
-{% endfor %}{% if ex.flatten_note %}<p class="note">{{ ex.flatten_note }}</p>{% endif %}{% if ex.chain_note %}<p class="note">{{ ex.chain_note }}</p>{% endif %}
+{% endfor %}{% if ex.flatten_note %}<p class="note">{{ ex.flatten_note }}</p>{% endif %}{% if ex.chain_note %}<p class="note">{{ W.chain_note(ex) }}</p>{% endif %}
 {%- elif key == "closed" %}
 {% if ex.closed_form.rows %}<p>{% if ex.closed_form.function_mathml %}<math display="block"><mrow><mi>{{ ex.output }}</mi><mo>=</mo>{{ Markup(ex.closed_form.function_mathml) }}</mrow></math>{% else %}<code>{{ ex.output }} = {{ ex.closed_form.function_text }}</code>{% endif %}</p>
 <table><tr><th>{{ L.derivative }}</th><th>{{ L.simplified }}</th><th>{{ L.at_point }}</th><th>{{ L.chain_rule }}</th>{% if not ex.blank %}<th>{{ L.difference }}</th>{% endif %}</tr>
@@ -119,7 +119,7 @@ _TEMPLATE = r"""
 {% else %}<p class="note">{{ ex.closed_form.note }}</p>{% endif %}
 {%- elif key == "routes" %}
 {% if ex.routes %}<table><tr><th>{{ L.dtype }}</th><th>{{ L.input }}</th><th>{{ L.check }}</th><th>{{ L.status }}</th><th>{{ L.max_abs }}</th><th>{{ L.max_rel }}</th><th>{{ L.fd_est }}</th><th>{{ L.element }}</th><th>{{ L.actual }}</th><th>{{ L.expected }}</th></tr>
-{% for r in ex.routes %}<tr><td>{{ r.dtype }}</td><td><code>{{ r.input }}</code></td><td>{{ W.route_label(r) }}</td><td class="{{ r.status }}">{{ r.status }}</td><td>{{ W.route_error(r.max_abs_err) }}</td><td>{{ W.route_error(r.max_rel_err) }}</td><td>{{ W.route_error(r.fd_err_est) }}</td><td><code>{{ r.element or "—" }}</code></td><td>{{ num(r.actual) }}</td><td>{{ num(r.expected) }}</td></tr>
+{% for r in ex.routes %}<tr><td>{{ r.dtype }}</td><td><code>{{ r.input }}</code></td><td>{{ W.route_label(r, ex.lang) }}</td><td class="{{ r.status }}">{{ r.status }}</td><td>{{ W.route_error(r.max_abs_err) }}</td><td>{{ W.route_error(r.max_rel_err) }}</td><td>{{ W.route_error(r.fd_err_est) }}</td><td><code>{{ r.element or "—" }}</code></td><td>{{ num(r.actual) }}</td><td>{{ num(r.expected) }}</td></tr>
 {% endfor %}</table><p class="note">{{ L.routes_element }}</p>{% else %}<p class="note">{{ ex.routes_note }}</p>{% endif %}
 {%- elif key == "claims" %}
 {% if ex.claims %}<table><tr><th>{{ L.derivative }}</th><th>{{ L.claim }}</th><th>{{ L.verdict }}</th><th>{{ L.where }}</th></tr>

@@ -79,7 +79,7 @@ def _backward(ex, L):
             rows.append([_code(row.expression), _num(row.upstream), _code(term.arg_name), _code(local),
                          _num(term.local) if term.local is not None else _cell(L["full_jacobians"]),
                          wording.product_symbol(term), _num(term.contribution)])
-    out += _table([L["node"], f"{L['upstream']} {_code(wording.partial(seed, 'node'))}", L["to"], L["local"],
+    out += _table([L["node"], f"{L['upstream']} {_code(wording.partial(seed, L['node_word']))}", L["to"], L["local"],
                    L["its_value"], "", L["contribution"]], rows) + [""]
     if ex.path_sums:
         out += [L["paths_intro"], ""]
@@ -123,7 +123,7 @@ def _jacobian(ex, L):
         if not ex.blank:
             out += ["", f"{L['agree'] if ch.agree else L['differ']} ({L['max_diff']} {wording.route_error(ch.max_abs_diff)})."]
         out += [""]
-    for note in (ex.flatten_note, ex.chain_note):
+    for note in (ex.flatten_note, wording.chain_note(ex)):
         if note:
             out += [f"*{_cell(note)}*", ""]
     return out
@@ -147,7 +147,7 @@ def _routes(ex, L):
         return [f"*{_cell(ex.routes_note)}*", ""]
     return _table([L["dtype"], L["input"], L["check"], L["status"], L["max_abs"], L["max_rel"], L["fd_est"],
                    L["element"], L["actual"], L["expected"]],
-                  [[r.dtype, _code(r.input), wording.route_label(r), f"**{r.status}**",
+                  [[r.dtype, _code(r.input), wording.route_label(r, ex.lang), f"**{r.status}**",
                     wording.route_error(r.max_abs_err), wording.route_error(r.max_rel_err),
                     wording.route_error(r.fd_err_est), _code(r.element or "—"), _num(r.actual), _num(r.expected)]
                    for r in ex.routes]) + ["", f"*{_cell(L['routes_element'])}*", ""]

@@ -145,7 +145,7 @@ def render_tex(ex: Explanation) -> str:
                 rows = [[_code(wording.jacobian_name(f.of, f.wrt)), tex_text(f"{f.rows}×{f.cols}"), _num(f.matrix)]
                         for f in ch.factors] + [[tex_text(L["product"]), "", _num(ch.product)]]
                 out += _table([L["jac"], L["shape"], L["entries"]], rows)
-            for note in (ex.flatten_note, ex.chain_note):
+            for note in (ex.flatten_note, wording.chain_note(ex)):
                 if note:
                     out += [r"\emph{" + tex_text(note) + "}", ""]
         elif key == "closed":
@@ -160,7 +160,7 @@ def render_tex(ex: Explanation) -> str:
         elif key == "routes":
             if ex.routes:
                 out += _table([L["input"], L["check"], L["status"], L["max_abs"], L["element"]],
-                              [[_code(r.input), tex_text(wording.route_label(r)), tex_text(r.status),
+                              [[_code(r.input), tex_text(wording.route_label(r, ex.lang)), tex_text(r.status),
                                 tex_text(wording.route_error(r.max_abs_err)), _code(r.element or "-")]
                                for r in ex.routes])
             else:

@@ -110,7 +110,7 @@ def _backward(ex, L, full):
             t2 = Text(f"        {L['local']} ")
             t2.append_text(_num(term.local, full=full, grid=False) if term.local is not None
                            else Text(term.matrix or "—", style="dim"))
-            t2.append(f"  ({term.local_kind});  {L['contribution']}: ")
+            t2.append(f"  ({L.get('local_' + term.local_kind, term.local_kind)});  {L['contribution']}: ")
             t2.append(wording.term_equation(row, term), style=_BLANK if ex.blank else _DERIV)
             out.append(t2)
         if row.constant_args:
@@ -176,7 +176,7 @@ def _jacobian(ex, L, full):
         if not ex.blank:
             out.append(Text(f"    {L['agree'] if ch.agree else L['differ']} ({L['max_diff']} "
                             f"{wording.route_error(ch.max_abs_diff)})", style="green" if ch.agree else "bold red"))
-    for note in (ex.flatten_note, ex.chain_note):
+    for note in (ex.flatten_note, wording.chain_note(ex)):
         if note:
             out.append(Text(f"  {note}", style="dim"))
     return out
@@ -207,7 +207,7 @@ def _routes(ex, L, full):
     t = _table(L["dtype"], L["input"], L["check"], L["status"], L["max_abs"], L["max_rel"], L["fd_est"],
                L["element"], L["actual"], L["expected"])
     for r in ex.routes:
-        t.add_row(r.dtype, r.input, wording.route_label(r), _verdict(r.status), wording.route_error(r.max_abs_err),
+        t.add_row(r.dtype, r.input, wording.route_label(r, ex.lang), _verdict(r.status), wording.route_error(r.max_abs_err),
                   wording.route_error(r.max_rel_err), wording.route_error(r.fd_err_est), r.element or "—",
                   _num(r.actual), _num(r.expected))
     return [t, Text(f"  {L['routes_element']}", style="dim")]

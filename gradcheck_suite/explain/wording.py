@@ -14,7 +14,7 @@ from .model import (BackwardRow, ClaimGrade, Explanation, JacobianChain, LocalTe
 __all__ = ["LANGS", "LABELS", "labels", "SECTIONS", "SECTION_ORDER", "SHEET_SECTIONS", "sections",
            "product_symbol", "term_equation", "path_sum_symbolic", "path_sum_numbers", "chain_symbolic",
            "jacobian_name", "route_error", "route_label", "claim_where", "point_text", "partial",
-           "seed_name", "heading", "flattening_note", "CJK_FONT_STACK"]
+           "seed_name", "heading", "flattening_note", "CJK_FONT_STACK", "chain_note", "kind_label"]
 
 #: the languages of the pages
 LANGS = ("en", "zh")
@@ -73,6 +73,11 @@ LABELS: dict[str, dict[str, str]] = {
         "full_jacobians": "full Jacobians: --full",
         "flatten": "Jacobians of arrays are matrices: rows are the elements of {of}, columns those of {wrt}, "
                    "each flattened in row-major (C) order ({of}[0,0], {of}[0,1], …)",
+        "local_scalar": "scalar", "local_elementwise": "elementwise", "local_jacobian": "Jacobian",
+        "local_too large": "too large",
+        "chain_scalar": "every step on the way from the inputs to the output is scalar: the backward pass is the chain",
+        "node_word": "node", "hand_vs_torch": "chain rule vs torch", "hand_vs_fd": "chain rule vs FD",
+        "torch_vs_fd": "torch vs FD", "expect_vs_torch": "claim vs torch",
         "scalar": "scalar", "kind_input": "input", "kind_constant": "constant", "kind_literal": "literal",
     },
     "zh": {
@@ -115,6 +120,11 @@ LABELS: dict[str, dict[str, str]] = {
         "full_jacobians": "完整雅可比矩阵：--full",
         "flatten": "数组的雅可比矩阵写成矩阵：行是 {of} 的元素，列是 {wrt} 的元素，均按行优先（C）顺序展平"
                    "（{of}[0,0]、{of}[0,1]……）",
+        "local_scalar": "标量", "local_elementwise": "逐元素", "local_jacobian": "雅可比矩阵",
+        "local_too large": "太大",
+        "chain_scalar": "从输入到输出的每一步都是标量：反向传播本身就是这条链",
+        "node_word": "节点", "hand_vs_torch": "链式法则 vs torch", "hand_vs_fd": "链式法则 vs 有限差分",
+        "torch_vs_fd": "torch vs 有限差分", "expect_vs_torch": "答案 vs torch",
         "scalar": "标量", "kind_input": "输入", "kind_constant": "常量", "kind_literal": "字面量",
     },
 }
@@ -240,7 +250,13 @@ def kind_label(ex: Explanation, kind: str) -> str:
     return labels(ex.lang).get(f"kind_{kind}", kind)
 
 
-def route_label(r: RouteRow) -> str:
-    names = {"hand_vs_torch": "chain rule vs torch", "hand_vs_fd": "chain rule vs FD",
-             "torch_vs_fd": "torch vs FD", "expect_vs_torch": "claim vs torch"}
-    return names.get(r.check, r.check)
+def route_label(r: RouteRow, lang: str = "en") -> str:
+    """What a harness check compares, in words (``chain rule vs FD``)."""
+    return labels(lang).get(r.check, r.check)
+
+
+def chain_note(ex: Explanation) -> str:
+    """The Jacobian-chain note in the page's language."""
+    from .chains import SCALAR_NOTE
+
+    return labels(ex.lang)["chain_scalar"] if ex.chain_note == SCALAR_NOTE else ex.chain_note
