@@ -41,7 +41,9 @@ class MatrixLine:
 
     @property
     def text(self) -> str:
-        return f"{delta(self.target)} = {' + '.join(self.terms)}"
+        sums = [t for t in self.terms if not t.startswith("= ")]
+        notes = [t for t in self.terms if t.startswith("= ")]
+        return " ".join([f"{delta(self.target)} = {' + '.join(sums)}"] + notes)
 
 
 def _paren(text: str) -> str:
@@ -110,6 +112,27 @@ def matrix_vjp_text(op: str, k: int, names: list[str], shapes: list[tuple[int, .
     return None
 
 
+def _cross_entropy(graph: Graph, ev: Any, lines: dict[int, MatrixLine]) -> None:
+    """Softmax + cross-entropy, −Σ t ⊙ log_softmax(z) with Σt = 1: say that δz = softmax(z) − t."""
+    users = graph.consumers()
+    for node in graph:
+        if node.op != "log_softmax" or node.args[0] not in lines or len(users[node.id]) != 1:
+            continue
+        mul = graph[users[node.id][0]]
+        if mul.op != "mul" or len(users[mul.id]) != 1:
+            continue
+        other = [a for a in mul.args if a != node.id]
+        total = graph[users[mul.id][0]]
+        if len(other) != 1 or graph[other[0]].op != "constant" or total.op != "sum" or len(users[total.id]) != 1:
+            continue
+        neg = graph[users[total.id][0]]
+        t = ev.values[other[0]]
+        if neg.op == "neg" and neg.id == graph.output and abs(float(t.sum()) - 1.0) < 1e-12:
+            z = graph[node.args[0]].name
+            lines[node.args[0]].terms.append(f"= softmax({z}) − {graph[other[0]].name}   "
+                                             "(softmax + cross-entropy, Σ" + graph[other[0]].name + " = 1)")
+
+
 def matrix_backward(graph: Graph, ev: Any, contributions: Any) -> tuple[list[MatrixLine], str]:
     """One line δarg = Σ formulas per node that receives a gradient, in reverse order."""
     lines: dict[int, MatrixLine] = {}
@@ -130,6 +153,7 @@ def matrix_backward(graph: Graph, ev: Any, contributions: Any) -> tuple[list[Mat
             line.terms.append(text)
     for a, line in lines.items():
         line.shapes = shape_text(tuple(ev.values[a].shape))
+    _cross_entropy(graph, ev, lines)
     order = sorted(lines, key=lambda i: -i)
     note = ""
     if missing:

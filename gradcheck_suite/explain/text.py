@@ -28,7 +28,7 @@ def grid_text(s: Shown) -> str:
     if s.grid is None:
         return s.compact
     width = max(len(c) for row in s.grid for c in row)
-    return "\n".join("[" + "  ".join(c.rjust(width) for c in row) + "]" for row in s.grid)
+    return "\n".join("      [" + "  ".join(c.rjust(width) for c in row) + "]" for row in s.grid)
 
 
 def _num(s: Shown | None, *, full: bool = False, grid: bool = True) -> Text:
@@ -109,7 +109,7 @@ def _backward(ex, L, full):
                 out.append(Text(f"        δ{term.arg_name} ← {term.matrix}"))
             t2 = Text(f"        {L['local']} ")
             t2.append_text(_num(term.local, full=full, grid=False) if term.local is not None
-                           else Text(term.matrix or "—", style="dim"))
+                           else Text(L["full_jacobians"], style="dim"))
             t2.append(f"  ({L.get('local_' + term.local_kind, term.local_kind)});  {L['contribution']}: ")
             t2.append(wording.term_equation(row, term), style=_BLANK if ex.blank else _DERIV)
             out.append(t2)
@@ -123,7 +123,7 @@ def _backward(ex, L, full):
             out.append(Text(f"      {wording.path_sum_numbers(ps)}", style=_BLANK if ex.blank else _DERIV))
     out.append(Text(f"\n  {L['gradients']}:", style="bold"))
     for name, g in ex.gradients.items():
-        line = Text(f"    {wording.partial(seed, name)} = ")
+        line = Text(f"    {wording.partial(seed, name)} = " + ("\n" if g.grid is not None and not g.blank else ""))
         line.append_text(_num(g, full=full))
         out.append(line)
     return out

@@ -177,7 +177,9 @@ def product_symbol(term: LocalTerm) -> str:
 
 def term_equation(row: BackwardRow, term: LocalTerm) -> str:
     """``upstream × local = contribution`` with the numbers (the matrix formula for large locals)."""
-    local = term.local.text if term.local is not None else (term.matrix or "J")
+    if term.local is None and term.matrix:
+        return f"{term.matrix} = {term.contribution.text}"  # a VJP too big to show as a Jacobian
+    local = term.local.text if term.local is not None else "J"
     return f"{row.upstream.text} {product_symbol(term)} {local} = {term.contribution.text}"
 
 
