@@ -211,8 +211,9 @@ def _flatten_note(graph: Graph, ev: engine.Evaluation, chain_list: list, lab: Ma
     by_name = {n.name: n.id for n in graph}
     for ch in chain_list:
         for f in ch.factors:
-            if ev.values[by_name[f.of]].ndim > 1 or ev.values[by_name[f.wrt]].ndim > 1:
-                return lab["flatten"].format(of=f.of, wrt=f.wrt)
+            of, wrt = ev.values[by_name[f.of]], ev.values[by_name[f.wrt]]
+            if of.ndim > 1 or wrt.ndim > 1:
+                return lab["flatten"].format(of=f.of, wrt=f.wrt, m=f.of if of.ndim > 1 else f.wrt)
     return ""
 
 

@@ -14,7 +14,7 @@ from .model import (BackwardRow, ClaimGrade, Explanation, JacobianChain, LocalTe
 __all__ = ["LANGS", "LABELS", "labels", "SECTIONS", "SECTION_ORDER", "SHEET_SECTIONS", "sections",
            "product_symbol", "term_equation", "path_sum_symbolic", "path_sum_numbers", "chain_symbolic",
            "jacobian_name", "route_error", "route_label", "claim_where", "point_text", "partial",
-           "seed_name", "heading", "flattening_note", "CJK_FONT_STACK", "chain_note", "kind_label"]
+           "seed_name", "heading", "CJK_FONT_STACK", "chain_note", "kind_label"]
 
 #: the languages of the pages
 LANGS = ("en", "zh")
@@ -72,7 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unreadable": "unreadable", "error": "error", "total": "total", "numbers": "numeric blanks",
         "full_jacobians": "full Jacobians: --full",
         "flatten": "Jacobians of arrays are matrices: rows are the elements of {of}, columns those of {wrt}, "
-                   "each flattened in row-major (C) order ({of}[0,0], {of}[0,1], …)",
+                   "each flattened in row-major (C) order ({m}[0,0], {m}[0,1], …)",
         "local_scalar": "scalar", "local_elementwise": "elementwise", "local_jacobian": "Jacobian",
         "local_too large": "too large",
         "chain_scalar": "every step on the way from the inputs to the output is scalar: the backward pass is the chain",
@@ -119,7 +119,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unreadable": "无法解析", "error": "出错", "total": "合计", "numbers": "数值空白",
         "full_jacobians": "完整雅可比矩阵：--full",
         "flatten": "数组的雅可比矩阵写成矩阵：行是 {of} 的元素，列是 {wrt} 的元素，均按行优先（C）顺序展平"
-                   "（{of}[0,0]、{of}[0,1]……）",
+                   "（{m}[0,0]、{m}[0,1]……）",
         "local_scalar": "标量", "local_elementwise": "逐元素", "local_jacobian": "雅可比矩阵",
         "local_too large": "太大",
         "chain_scalar": "从输入到输出的每一步都是标量：反向传播本身就是这条链",
@@ -215,10 +215,6 @@ def chain_symbolic(chain: JacobianChain) -> str:
     """``J_y(v) = J_y(u) · J_u(v)``."""
     right = " · ".join(jacobian_name(f.of, f.wrt) for f in chain.factors)
     return f"{jacobian_name(chain.output, chain.input)} = {right}"
-
-
-def flattening_note(ex: Explanation, of: str, wrt: str) -> str:
-    return labels(ex.lang)["flatten"].format(of=of, wrt=wrt)
 
 
 def route_error(value: float | None) -> str:
