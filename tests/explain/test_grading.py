@@ -230,3 +230,13 @@ def test_a_students_sheet_and_grading_use_the_same_variant(tmp_path, seed_cases)
     # seed: is accepted as the same key
     answers.write_text("seed: s42\n" + answers.read_text(encoding="utf-8"), encoding="utf-8")
     assert grade_answers(str(answers), [str(SEED)]).variant == "s42"
+
+
+def test_feedback_in_chinese(tmp_path):
+    result = grade_class([str(STUDENTS / "sign_error.yaml")], PATHS)
+    files = write_gradebook(result, str(tmp_path), lang="zh")
+    md = next(Path(f) for f in files if f.endswith(".md") and "feedback" in f).read_text(encoding="utf-8")
+    assert md.startswith("# 反馈: Cy Sign") and "判定" in md and "**错误**" in md and "诊断" in md
+    page = next(Path(f) for f in files if f.endswith(".html")).read_text(encoding="utf-8")
+    assert 'lang="zh-Hans"' in page and "PingFang SC" in page
+    assert "全班汇总" in (tmp_path / "summary.md").read_text(encoding="utf-8")
