@@ -176,7 +176,7 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         seed_text = lab["seed_scalar"].format(o=output_name)
     else:
         seed_text = lab["seed_vector"].format(o=output_name, shape="×".join(map(str, out.shape)))
-    symbolic = _symbolic(graph, ev, trace)
+    symbolic = _symbolic(graph, ev, trace, closed)
     taught = {(n, a): t.split(" = ", 1)[1] for n, a, t in symbolic.locals}
     forward = _forward(graph, ev, trace)
     backward, locals_ = _backward(graph, ev, trace, full, taught)
@@ -217,12 +217,13 @@ def _flatten_note(graph: Graph, ev: engine.Evaluation, chain_list: list, lab: Ma
     return ""
 
 
-def _symbolic(graph: Graph, ev: engine.Evaluation, trace: engine.Trace) -> SymbolicPass:
-    """The backward pass in symbols (scalar steps) or as matrix formulas (array steps)."""
+def _symbolic(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, closed: bool = True) -> SymbolicPass:
+    """The backward pass in symbols (scalar steps; with ``closed``, as it needs sympy's
+    simplification) or as matrix formulas (array steps: cheap, always)."""
     from .matrix_form import matrix_backward
     from .symbolic import symbolic_backward
 
-    sb = symbolic_backward(graph, ev)
+    sb = symbolic_backward(graph, ev, compose=closed)
     rows = [SymbolicRow(input=d.input, output=d.output, chain=d.chain_text, composed=d.composed_text,
                         taught=d.taught_text, simplified=d.simplified_text, taught_latex=d.taught_latex,
                         simplified_latex=d.simplified_latex, mathml=d.mathml(), note=d.note)

@@ -25,10 +25,14 @@ from ..graph import Graph
 from .facts import local_derivative_form, sympy_form
 
 __all__ = ["symbolic_backward", "SymbolicBackward", "SymbolicDerivative", "SymbolicPath",
-           "teach_text", "normalise_sign", "safe_mathml", "PATH_LIMIT"]
+           "teach_text", "normalise_sign", "safe_mathml", "PATH_LIMIT", "NODE_LIMIT"]
 
 #: more paths than this from the output to one input: the sum is not written out
 PATH_LIMIT = 12
+#: graphs with more nodes than this get no symbolic pass (sympy's simplification grows fast)
+NODE_LIMIT = 60
+#: a step is solved for its argument only when its definition has at most this many operations
+SOLVE_OPS = 6
 #: a rewrite toward the output may add at most this many operations
 REWRITE_SLACK = 3
 
@@ -213,6 +217,8 @@ def _inverses(graph: Graph, needed: set[int], sym: dict[int, sp.Expr], define: d
     for node in graph:
         if node.id not in define or node.id not in steps and node.id != graph.output:
             continue
+        if sp.count_ops(define[node.id]) > SOLVE_OPS:
+            continue
         free = define[node.id].free_symbols
         leaves = [a for a in free if a.name not in graph.constants]
         if len(leaves) != 1 or leaves[0].name in graph.inputs:
@@ -260,11 +266,18 @@ def _step_path(graph: Graph, edges: list[tuple[int, int]], local: dict, steps: s
     return SymbolicPath(nodes=nodes, factors=factors, factor_names=names)
 
 
-def symbolic_backward(graph: Graph, ev: Any) -> SymbolicBackward:
-    """The symbolic backward pass of ``graph`` (every needed node a scalar), or a note why not."""
+def symbolic_backward(graph: Graph, ev: Any, *, compose: bool = True) -> SymbolicBackward:
+    """The symbolic backward pass of ``graph`` (every needed node a scalar), or a note why not.
+
+    ``compose=False`` gives only the local derivatives in the forward names (cheap); the
+    products along the paths and their simplification are the slow part.
+    """
     needed = graph.ancestors(graph.output)
     if any(ev.values[i].size != 1 for i in needed):
         return SymbolicBackward(note="some step is an array: see the matrix form of the backward pass")
+    if len(needed) > NODE_LIMIT:
+        return SymbolicBackward(note=f"the graph has {len(needed)} nodes; the symbolic backward pass is written "
+                                     f"out for at most {NODE_LIMIT}")
     sym, define, why = _definitions(graph, needed)
     if why:
         return SymbolicBackward(note=f"no symbolic backward pass: {why}")
@@ -286,6 +299,9 @@ def symbolic_backward(graph: Graph, ev: Any) -> SymbolicBackward:
             local[(node.id, k)] = sp.sympify(derivs[k])
             result.locals.append((node.name, graph[a].name,
                                   f"∂{node.name}/∂{graph[a].name} = {teach_text(local[(node.id, k)])}"))
+    if not compose:
+        result.note = "not computed here: gradcheck-suite explain CASE writes the backward pass in symbols"
+        return result
     inverses = _inverses(graph, needed, sym, define, steps)
     users = graph.consumers()
     out_name = graph[graph.output].name
