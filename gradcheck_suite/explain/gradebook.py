@@ -192,7 +192,7 @@ def _rows(result: ClassResult) -> list[dict[str, Any]]:
 _FEEDBACK_HTML = jinja2.Environment(autoescape=True).from_string(r"""<!DOCTYPE html>
 <html lang="{{ 'zh-Hans' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
-<title>{{ L.feedback }}: {{ name }}</title><style>{{ css }} body{margin:1em 2em}</style></head>
+<title>{{ L.feedback }}: {{ name }}</title><style>{{ css }} body{margin:1em 2em} th{white-space:nowrap}</style></head>
 <body><section class="answer-key">
 <h1>{{ L.feedback }}: {{ name }}</h1>
 <p class="note">{{ report.file }}{% if report.variant %} · {{ L.variant }} {{ report.variant }}{% endif %} · {{ L.points }} {{ "%g"|format(report.points) }} / {{ "%g"|format(report.max_points) }}</p>
@@ -263,6 +263,8 @@ def write_gradebook(result: ClassResult, out_dir: str, *, lang: str = "en") -> l
     seen: set[str] = set()
     for r in result.reports:
         stem = unique_safe_name(student_name(r))
+        if stem in seen:  # two files with the same student name: tell them apart by the file's name
+            stem = unique_safe_name(f"{student_name(r)}-{Path(r.file).stem}")
         while stem in seen:
             stem += "_"
         seen.add(stem)

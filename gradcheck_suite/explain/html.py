@@ -26,6 +26,7 @@ CSS = """
 .answer-key table{border-collapse:collapse;margin:.5em 0 1em}
 .answer-key th,.answer-key td{border:1px solid #dde3ea;padding:.25em .6em;text-align:left;vertical-align:top}
 .answer-key th{background:#f3f6fa}
+.answer-key:lang(zh-Hans) th{white-space:nowrap}
 .answer-key code,.answer-key .num{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.92em}
 .answer-key table.grid{margin:0;font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.85em}
 .answer-key table.grid td{border:none;border-left:1px solid #c5ced9;padding:0 .4em;text-align:right}
@@ -152,7 +153,7 @@ _BOOK = r"""<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
-<style>{{ css }} body{margin:1em 2em} .answer-key{margin-bottom:3em}</style></head>
+<style>{{ css }} body{margin:1em 2em;font-family:{{ fonts }};color:#1b2a41} .answer-key{margin-bottom:3em}</style></head>
 <body>
 <h1>{{ title }}</h1>
 <p class="note">{{ note }}</p>
@@ -204,7 +205,7 @@ def render_book(sections: list[tuple[str, str]], *, title: str, note: str = "") 
     """Many answer keys in one standalone page: ``sections`` are (case name, fragment HTML)
     pairs from :func:`html_fragment`; a table of contents links to each."""
     return _BOOK_DOCUMENT.render(
-        title=title, note=note, csp=CSP, css=Markup(CSS),
+        title=title, note=note, csp=CSP, css=Markup(CSS), fonts=Markup(wording.CJK_FONT_STACK),
         contents=[(name, anchor(name)) for name, _ in sections],
         sections=[Markup(fragment) for _, fragment in sections],
     )
