@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import engine
 from ..graph import Graph
+from .matrix_form import link_formula
 from .model import JacobianChain, JacobianFactor, show
 
 __all__ = ["jacobian_chains", "dominators", "SCALAR_NOTE", "FACTOR_LIMIT", "GRAPH_LIMIT"]
@@ -113,7 +114,8 @@ def jacobian_chains(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, An
         for start, end in zip(reversed(chain[:-1]), reversed(chain[1:])):
             m = _link(graph, ev, leaves, start, end)
             factors.append(JacobianFactor(of=graph[end].name, wrt=graph[start].name, rows=m.shape[0],
-                                          cols=m.shape[1], matrix=show(m, derivative=True)))
+                                          cols=m.shape[1], matrix=show(m, derivative=True),
+                                          formula=link_formula(graph, ev, start, end)))
             product = m if product is None else product @ m
         full = engine.jacobian(ev, [name])[name].reshape(ev.values[out_id].size, ev.values[x].size)
         diff = float(np.max(np.abs(product - full))) if full.size else 0.0

@@ -108,7 +108,7 @@ _TEMPLATE = r"""
 {%- elif key == "jacobian" %}
 {% for ch in ex.chains %}<p><strong><code>{{ W.chain_symbolic(ch) }}</code></strong></p>
 <table><tr><th>{{ L.jac }}</th><th>{{ L.shape }}</th><th>{{ L.entries }}</th></tr>
-{% for f in ch.factors %}<tr><td><code>{{ W.jacobian_name(f.of, f.wrt) }}</code></td><td>{{ f.rows }}×{{ f.cols }}</td><td>{{ num(f.matrix) }}</td></tr>{% endfor %}
+{% for f in ch.factors %}<tr><td><code>{{ W.jacobian_name(f.of, f.wrt) }}</code>{% if f.formula %} = <code class="deriv">{{ f.formula }}</code>{% endif %}</td><td>{{ f.rows }}×{{ f.cols }}</td><td>{{ num(f.matrix) }}</td></tr>{% endfor %}
 <tr><td>{{ L.product }}</td><td></td><td>{{ num(ch.product) }}</td></tr>
 {% if not ex.blank %}<tr><td>{{ L.full_jacobian }} <code>{{ W.jacobian_name(ch.output, ch.input) }}</code></td><td></td><td>{{ num(ch.full) }}</td></tr>{% endif %}</table>
 {% if not ex.blank %}<p class="{{ 'pass' if ch.agree else 'fail' }}">{{ L.agree if ch.agree else L.differ }} ({{ L.max_diff }} {{ W.route_error(ch.max_abs_diff) }}).</p>{% endif %}

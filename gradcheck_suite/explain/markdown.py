@@ -115,7 +115,8 @@ def _symbolic(ex, L):
 def _jacobian(ex, L):
     out = []
     for ch in ex.chains:
-        rows = [[_code(wording.jacobian_name(f.of, f.wrt)), f"{f.rows}×{f.cols}", _num(f.matrix)] for f in ch.factors]
+        rows = [[_code(wording.jacobian_name(f.of, f.wrt) + (f" = {f.formula}" if f.formula else "")),
+                 f"{f.rows}×{f.cols}", _num(f.matrix)] for f in ch.factors]
         rows.append([L["product"], "", _num(ch.product)])
         if not ex.blank:
             rows.append([f"{L['full_jacobian']} {_code(wording.jacobian_name(ch.output, ch.input))}", "", _num(ch.full)])

@@ -19,7 +19,8 @@ from ..graph import Graph
 from .facts import local_derivative_form
 from .symbolic import teach_text
 
-__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "delta", "shape_text"]
+__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "jacobian_text", "link_formula", "delta",
+           "shape_text"]
 
 
 def delta(name: str) -> str:
@@ -104,7 +105,7 @@ def matrix_vjp_text(op: str, k: int, names: list[str], shapes: list[tuple[int, .
     if op == "softmax":
         return f"{out} ⊙ ({d} − ⟨{d}, {out}⟩)"
     form = local_derivative_form(op)
-    if form is not None and len(names) == 1:
+    if form is not None and len(names) == 1 and _elementwise(op):
         local = form(sp.Symbol(out), sp.Symbol(me))[0]
         if local == 1:
             return d
@@ -159,3 +160,80 @@ def matrix_backward(graph: Graph, ev: Any, contributions: Any) -> tuple[list[Mat
     if missing:
         note = "no matrix formula for " + ", ".join(sorted(set(missing))) + " (its registry text is in the table)"
     return [lines[i] for i in order], note
+
+
+def jacobian_text(op: str, k: int, names: list[str], shapes: list[tuple[int, ...]], out: str,
+                  varies: list[bool], out_shape: tuple[int, ...] = ()) -> str | None:
+    """The Jacobian of ``out = op(*names)`` w.r.t. argument ``k`` as a matrix: ``A``,
+    ``diag(1 − u²)``, ``I`` (None when there is no short formula).  ``varies[i]`` says
+    whether argument ``i`` depends on the link's start (the others are fixed)."""
+    if sum(varies) != 1:
+        return None
+    if op == "matmul" and len(shapes[1 - k]) == 2:
+        other = names[1 - k]
+        if k == 1 and len(shapes[1]) == 1:
+            return other                       # J of A·v w.r.t. v is A
+        if k == 0 and len(shapes[0]) == 1:
+            return f"{other}ᵀ"                 # J of vᵀ·B w.r.t. v is Bᵀ
+        return None
+    same = tuple(shapes[k]) == tuple(out_shape)     # no broadcasting of the varying argument
+    if op in ("add", "pos") or (op == "sub" and k == 0):
+        return "I" if same else None
+    if op == "neg" or (op == "sub" and k == 1):
+        return "(−I)" if same else None
+    if op == "mul" and len(shapes) == 2 and same:
+        other = names[1 - k]
+        return other if not shapes[1 - k] else (f"diag({other})" if shapes[1 - k] == shapes[k] else None)
+    if op in ("reshape", "squeeze", "expand_dims"):
+        return "I"                              # the same elements in the same (row-major) order
+    if op == "sum" and len(names) == 1 and not out_shape:
+        return "𝟏ᵀ"
+    form = local_derivative_form(op)
+    if form is not None and len(names) == 1 and _elementwise(op):
+        local = form(sp.Symbol(out), sp.Symbol(names[0]))[0]
+        return "I" if local == 1 else f"diag({teach_text(local)})"
+    return None
+
+
+def link_formula(graph: Graph, ev: Any, start: int, end: int) -> str:
+    """J_end(start) as a product of matrix formulas along a single chain of nodes ("" if none)."""
+    inside = {n.id for n in graph if start < n.id <= end}
+    depends = {start}
+    for node in graph:
+        if node.id in inside and any(a in depends for a in node.args):
+            depends.add(node.id)
+    path = sorted(i for i in depends if i != start and end in _descendants(graph, i))
+    parts: list[str] = []
+    for i in path:
+        node = graph[i]
+        varies = [a in depends for a in node.args]
+        if sum(varies) != 1:
+            return ""
+        k = varies.index(True)
+        text = jacobian_text(node.op, k, [graph[a].name for a in node.args],
+                             [tuple(ev.values[a].shape) for a in node.args], node.name, varies,
+                             tuple(ev.values[node.id].shape))
+        if text is None:
+            return ""
+        if text != "I":
+            parts.append(text)
+    return "·".join(reversed(parts)) or "I"
+
+
+def _elementwise(op: str) -> bool:
+    """A primitive applied element by element (its local Jacobian is diagonal)."""
+    from ..ops import registry
+
+    prim = registry.lookup(op)
+    return prim is not None and prim.category == "elementwise"
+
+
+def _descendants(graph: Graph, i: int) -> set[int]:
+    users = graph.consumers()
+    seen, stack = {i}, [i]
+    while stack:
+        for u in users[stack.pop()]:
+            if u not in seen:
+                seen.add(u)
+                stack.append(u)
+    return seen

@@ -213,6 +213,7 @@ class JacobianFactor:
     rows: int
     cols: int
     matrix: Shown
+    formula: str = ""  # the Jacobian as a matrix formula: "diag(1 − u²)·A" ("" when none is known)
 
 
 @dataclass
@@ -421,6 +422,8 @@ def _blank(obj: Any) -> Any:
             new.matrix = [(line.split(" = ", 1)[0] + " = " + BLANK, shape) for line, shape in new.matrix]
         if isinstance(new, JacobianChain):
             new.agree = True
+        if isinstance(new, JacobianFactor):
+            new.formula = BLANK if new.formula else ""
         if isinstance(new, LocalTerm):
             new.matrix = BLANK if new.matrix else ""
         return new

@@ -42,7 +42,7 @@ _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 def teach_text(expr: sp.Expr) -> str:
     """An expression as the answer key writes it: ``v·(1 − v)``, ``−1/w²``."""
     text = sp.sstr(expr, order="none")
-    text = re.sub(r"\*\*\(?(-?\d+)\)?", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    text = re.sub(r"\*\*(?:\((-?\d+)\)|(\d+))", lambda m: (m.group(1) or m.group(2)).translate(_SUPERSCRIPT), text)
     text = text.replace("*", "·").replace(" - ", " − ")
     return re.sub(r"(^|[(\s·/])-", lambda m: m.group(1) + "−", text)
 

@@ -142,7 +142,8 @@ def render_tex(ex: Explanation) -> str:
         elif key == "jacobian":
             for ch in ex.chains:
                 out += [_code(wording.chain_symbolic(ch)), ""]
-                rows = [[_code(wording.jacobian_name(f.of, f.wrt)), tex_text(f"{f.rows}×{f.cols}"), _num(f.matrix)]
+                rows = [[_code(wording.jacobian_name(f.of, f.wrt) + (f" = {f.formula}" if f.formula else "")),
+                         tex_text(f"{f.rows}×{f.cols}"), _num(f.matrix)]
                         for f in ch.factors] + [[tex_text(L["product"]), "", _num(ch.product)]]
                 out += _table([L["jac"], L["shape"], L["entries"]], rows)
             for note in (ex.flatten_note, wording.chain_note(ex)):

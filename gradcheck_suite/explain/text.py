@@ -164,7 +164,8 @@ def _jacobian(ex, L, full):
     for ch in ex.chains:
         out.append(Text(f"  {wording.chain_symbolic(ch)}", style="bold"))
         for f in ch.factors:
-            line = Text(f"    {wording.jacobian_name(f.of, f.wrt)}  ({f.rows}×{f.cols}) =\n")
+            formula = f" = {f.formula}" if f.formula else ""
+            line = Text(f"    {wording.jacobian_name(f.of, f.wrt)}{formula}  ({f.rows}×{f.cols}) =\n")
             line.append_text(_num(f.matrix, full=full))
             out.append(line)
         for label, value in ((L["product"], ch.product), (L["full_jacobian"], ch.full)):

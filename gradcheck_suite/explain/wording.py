@@ -212,9 +212,12 @@ def jacobian_name(of: str, wrt: str) -> str:
 
 
 def chain_symbolic(chain: JacobianChain) -> str:
-    """``J_y(v) = J_y(u) · J_u(v)``."""
+    """``J_y(v) = J_y(u) · J_u(v)``, and ``= B·diag(1 − u²)·A`` when every link has a formula."""
     right = " · ".join(jacobian_name(f.of, f.wrt) for f in chain.factors)
-    return f"{jacobian_name(chain.output, chain.input)} = {right}"
+    text = f"{jacobian_name(chain.output, chain.input)} = {right}"
+    if chain.factors and all(f.formula for f in chain.factors):
+        text += " = " + "·".join(f.formula for f in chain.factors if f.formula != "I")
+    return text
 
 
 def route_error(value: float | None) -> str:

@@ -70,7 +70,9 @@ def test_vector_output_names_its_seed_and_the_matrix_form(explained):
     assert "∂y/∂v =" not in text                    # that name belongs to the 3×4 Jacobian
     assert ("δu = Bᵀ·δy", "4") in ex.symbolic.matrix
     assert ("δu.2 = δu ⊙ (1 − u²)", "4") in ex.symbolic.matrix
-    assert "J_y(v) = J_y(u) · J_u(v)" in text
+    assert "J_y(v) = J_y(u) · J_u(v) = B·diag(1 − u²)·A" in text   # the tutorial's B·diag(1 − tanh²)·A
+    assert [f.formula for f in ex.chains[0].factors] == ["B", "diag(1 − u²)·A"]
+    assert "J_y(v) = J_y(u) · J_u(v) = ______·______" in render_text(ex.blanked())
 
 
 def test_matrix_steps_are_formulas_not_four_dimensional_tensors():
@@ -79,6 +81,8 @@ def test_matrix_steps_are_formulas_not_four_dimensional_tensors():
     assert "δW1 = δa1·xᵀ" in lines and lines["δW1 = δa1·xᵀ"] == "4×3"    # dW = δ·xᵀ
     assert "δh1 = W2ᵀ·δz" in lines and "δa1 = δh1 ⊙ (h1·(1 − h1))" in lines  # δ₁ = (W₂ᵀδ₂) ⊙ σ'(a₁)
     assert any(t.startswith("δz = ") and "= softmax(z) − t" in t for t in lines)  # softmax + CE → p − y
+    formulas = {(f.of, f.wrt): f.formula for ch in ex.chains for f in ch.factors}
+    assert formulas[("z", "h1")] == "W2" and formulas[("h1", "a1")] == "diag(h1·(1 − h1))"
     (w2,) = [t for row in ex.backward for t in row.terms if t.arg_name == "W2"]
     assert w2.local is None and w2.matrix == "δz·h1ᵀ"   # no 2×2×4 tensor of mostly zeros
     full = explain_case(case_from_yaml(MLP), harness=False, sweep=False, full=True)
@@ -112,3 +116,26 @@ def test_three_routes_say_which_element_they_show(seed_cases, name):
     assert "the element where the two routes differ most" in text
     vec = explain_case(seed_cases["seed_vector_chain"], sweep=False, closed=False)
     assert all(r.element.startswith("(") for r in vec.routes)
+
+
+def test_teaching_text_of_powers_keeps_its_brackets():
+    import sympy as sp
+
+    from gradcheck_suite.explain.symbolic import teach_text
+
+    x, w = sp.symbols("x w")
+    assert teach_text(-1 / sp.sqrt(1 - x ** 2)) == "−1/sqrt(1 − x²)"
+    assert teach_text(-1 / w ** 2) == "−1/w²" and teach_text(x ** -3) == "x⁻³"
+
+
+@pytest.mark.parametrize("step", ["sum(flip(x, 0) * w)", "sum(transpose(m) * w2)", "max(x) * 2"])
+def test_shape_ops_and_reductions_get_no_elementwise_formula(step):
+    case = case_from_yaml("name: p\ninputs: {x: [0.3, -0.2, 0.5], m: [[0.1, 0.2], [0.3, 0.4]]}\n"
+                          "constants: {w: [1.0, 2.0, 3.0], w2: [[1.0, 2.0], [3.0, 4.0]]}\n"
+                          f"steps: {{y: '{step}'}}\n")
+    ex = explain_case(case, harness=False, sweep=False, closed=False)
+    # a permutation or a reduction is not the identity: no "diag(…)" or "I" may stand for it
+    for ch in ex.chains:
+        assert not all(f.formula for f in ch.factors), [f.formula for f in ch.factors]
+    lines = dict(ex.symbolic.matrix)
+    assert not any(t in ("δy.1 = δy.2", "δx = δy.1") for t in lines)
