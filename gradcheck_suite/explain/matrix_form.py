@@ -19,7 +19,7 @@ from ..graph import Graph
 from .facts import local_derivative_form
 from .symbolic import teach_text
 
-__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "jacobian_text", "link_formula", "delta",
+__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "jacobian_text", "link_formula", "descendants", "delta",
            "shape_text"]
 
 
@@ -202,7 +202,7 @@ def link_formula(graph: Graph, ev: Any, start: int, end: int) -> str:
     for node in graph:
         if node.id in inside and any(a in depends for a in node.args):
             depends.add(node.id)
-    path = sorted(i for i in depends if i != start and end in _descendants(graph, i))
+    path = sorted(i for i in depends if i != start and end in descendants(graph, i))
     parts: list[str] = []
     for i in path:
         node = graph[i]
@@ -228,7 +228,8 @@ def _elementwise(op: str) -> bool:
     return prim is not None and prim.category == "elementwise"
 
 
-def _descendants(graph: Graph, i: int) -> set[int]:
+def descendants(graph: Graph, i: int) -> set[int]:
+    """Node ``i`` and every node that depends on it."""
     users = graph.consumers()
     seen, stack = {i}, [i]
     while stack:

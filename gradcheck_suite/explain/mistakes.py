@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import engine
+from .matrix_form import descendants
 
 __all__ = ["GradingPoint", "diagnose", "WRONG_LOCALS", "close"]
 
@@ -109,7 +110,7 @@ def _missing_path(graph, x_name: str, points: Sequence[GradingPoint], rtol: floa
         incoming.setdefault(graph[j].args[k], []).append((j, k))
     out = graph[graph.output].name
     for node_id, edges in sorted(incoming.items()):
-        if len(edges) < 2 or node_id not in _upstream_of(graph, x_id):
+        if len(edges) < 2 or node_id not in descendants(graph, x_id):
             continue
         for j, k in sorted(edges):
             ok = True
@@ -131,19 +132,6 @@ def _missing_path(graph, x_name: str, points: Sequence[GradingPoint], rtol: floa
     return ""
 
 
-def _upstream_of(graph, x_id: int) -> set[int]:
-    """Nodes that depend on ``x_id`` (and x itself)."""
-    users = graph.consumers()
-    seen, stack = {x_id}, [x_id]
-    while stack:
-        n = stack.pop()
-        for u in users[n]:
-            if u not in seen:
-                seen.add(u)
-                stack.append(u)
-    return seen
-
-
 def _wrong_local(graph, x_name: str, points: Sequence[GradingPoint], rtol: float, atol: float,
                  right_text: Callable[[int, int], str]) -> str:
     """A step whose classic wrong local derivative explains the claim at every point; "" if none."""
@@ -151,7 +139,7 @@ def _wrong_local(graph, x_name: str, points: Sequence[GradingPoint], rtol: float
     p0 = points[0]
     if p0.ev.output.size != 1:
         return ""
-    reach = _upstream_of(graph, x_id)
+    reach = descendants(graph, x_id)
     for (j, k) in sorted(p0.trace.contributions, reverse=True):
         node = graph[j]
         arg = node.args[k]
