@@ -7,6 +7,9 @@ not as a 4-D tensor of mostly zeros.  Here every node's upstream gradient is cal
 matrix, an elementwise product ⊙ with the local derivative in the forward names
 (:func:`.facts.local_derivative_form`), a sum over broadcast axes.  The shapes of
 every operand are printed next to the formula.  The numbers stay in the backward table.
+
+:func:`link_formula` writes one link of the Jacobian chain the same way, as a product of
+matrices along a single chain of nodes: J_u(v) = diag(1 − u²)·A for u = tanh(A @ v + c).
 """
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ from ..graph import Graph
 from .facts import local_derivative_form
 from .symbolic import teach_text
 
-__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "jacobian_text", "link_formula", "descendants", "delta",
-           "shape_text"]
+__all__ = ["MatrixLine", "matrix_backward", "matrix_vjp_text", "jacobian_text", "link_formula", "descendants",
+           "delta", "shape_text"]
 
 
 def delta(name: str) -> str:
