@@ -7,6 +7,8 @@ The Python API (imported lazily, so ``import gradcheck_suite`` stays cheap)::
     result = run(["cases/"], dtypes=["float64"])     # RunResult: .table, .exit_code, ...
     print(result.table.status.value_counts())
 
+    gradcheck_suite.explain("seed_two_paths")         # the answer key; Jupyter shows it inline
+
 Your own gradient code (docs/subjects.md)::
 
     from gradcheck_suite import check_function, assert_function, subject
@@ -30,6 +32,10 @@ _LAZY = {"load": "api", "run": "api", "check_case": "api", "assert_case": "gate"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "explain":  # the answer-key package, callable: gradcheck_suite.explain("seed_two_paths")
+        from importlib import import_module
+
+        return import_module(".explain", __name__)
     if name in _LAZY:
         from importlib import import_module
 

@@ -112,3 +112,40 @@ def test_scalar_input_gradients_keep_their_shape(seeds):
         leaves, ev = run(seeds[name])
         for input_name, grad in engine.gradient(ev).items():
             assert np.shape(grad) == np.shape(leaves[input_name]) == ()
+
+
+# ---- the answer keys of the seed cases are written in the tutorial's forms ----
+
+
+@pytest.fixture(scope="module")
+def keys(seeds):
+    """name → the text answer key (without the harness: the forms are what is checked here)."""
+    from gradcheck_suite.explain import explain_case, render_text
+
+    return {n: render_text(explain_case(c, harness=False, sweep=False), width=200) for n, c in seeds.items()}
+
+
+def test_key_of_the_sigmoid_in_steps_has_s_one_minus_s(keys):
+    key = keys["seed_sigmoid_primitive_steps"]
+    # the tutorial's f = −x, g = exp(f), w = 1 + g, v = 1/w and its S' = S(1 − S)
+    for step in ("f = -x", "g = exp(f)", "w = 1 + g", "v = 1 / w"):
+        assert step in key
+    assert "∂v/∂w = −1/w²" in key and "= (−1/w²)·1·g·(−1)" in key and "= v·(1 − v)" in key
+
+
+def test_key_of_the_affine_sigmoid_has_y_one_minus_y_times_w(keys):
+    key = keys["seed_sigmoid_affine"]
+    assert "∂y/∂x = ∂y/∂u·∂u/∂x" in key and "y·(1 − y)·w" in key   # dy/dx = dy/du·du/dx = y(1−y)·w
+
+
+def test_key_of_two_paths_has_both_path_terms(keys):
+    key = keys["seed_two_paths"]
+    assert "∂z/∂x = ∂z/∂u·∂u/∂x + ∂z/∂v·∂v/∂x" in key
+    assert "∂z/∂y = ∂z/∂u·∂u/∂y + ∂z/∂v·∂v/∂y" in key
+    assert "sin(v)·y + u·cos(v)" in key and "sin(v)·x + u·cos(v)" in key
+
+
+def test_key_of_the_vector_chain_has_the_jacobian_product(keys):
+    key = keys["seed_vector_chain"]
+    assert "J_y(v) = J_y(u) · J_u(v)" in key and "product and full Jacobian agree" in key
+    assert "δu = Bᵀ·δy" in key and "δu.2 = δu ⊙ (1 − u²)" in key   # B·diag(1 − u²)·A, as a VJP

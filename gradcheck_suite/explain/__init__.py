@@ -1,17 +1,44 @@
 """The teaching answer key: every case explained step by step, claimed derivatives graded.
 
-One model (:mod:`.model`, filled in by :mod:`.build` from the engine's own trace), three
-renderers (:mod:`.text`, :mod:`.markdown`, :mod:`.html`), two pictures (:mod:`.graph_svg`,
-:mod:`.stepsize`), the closed forms (:mod:`.closed_form`), the grader (:mod:`.grade`)
-and the commands (:mod:`.cli`).  Renderers are imported lazily: matplotlib only loads
-when a picture is asked for.
+One model (:mod:`.model`, filled in by :mod:`.build` from the engine's own trace), four
+renderers (:mod:`.text`, :mod:`.markdown`, :mod:`.html`, :mod:`.tex`), two pictures
+(:mod:`.graph_svg`, :mod:`.stepsize`), the backward pass in symbols (:mod:`.symbolic`,
+:mod:`.matrix_form`), the closed forms (:mod:`.closed_form`), the grader (:mod:`.grade`,
+:mod:`.mistakes`, :mod:`.variants`, :mod:`.gradebook`) and the commands (:mod:`.cli`).
+Renderers are imported lazily: matplotlib only loads when a picture is asked for.
+
+The package itself can be called, for notebooks::
+
+    import gradcheck_suite
+    gradcheck_suite.explain("seed_two_paths")     # an Explanation; Jupyter shows it inline
 """
+import sys
+import types
+
 from .build import explain_case, explain_graph
 from .grade import grade_answers, grade_claim
 from .model import Explanation
 
-__all__ = ["explain_case", "explain_graph", "grade_answers", "grade_claim", "Explanation",
-           "render_text", "render_markdown", "render_html", "html_fragment", "anchor"]
+__all__ = ["explain", "explain_case", "explain_graph", "grade_answers", "grade_claim", "Explanation",
+           "render_text", "render_markdown", "render_html", "render_tex", "html_fragment", "anchor"]
+
+
+def explain(case, paths=None, **options) -> Explanation:
+    """The answer key of ``case`` (a loaded Case, or a case name looked up under ``paths``,
+    default ``cases/``); ``options`` go to :func:`explain_case` (``lang``, ``variant``, …).
+    In Jupyter the result shows itself as HTML (``Explanation._repr_html_``)."""
+    if isinstance(case, str):
+        from ..cli import DEFAULT_PATHS
+        from .cli import find_case
+
+        case = find_case(case, list(paths or DEFAULT_PATHS))
+    return explain_case(case, **options)
+
+
+def render_tex(ex, **kw):
+    """The answer key as a LaTeX document (see :func:`.tex.render_tex`)."""
+    from .tex import render_tex as r
+    return r(ex, **kw)
 
 
 def render_text(ex, **kw):
@@ -42,3 +69,13 @@ def anchor(case: str) -> str:
     """The id of a case's answer-key section."""
     from .html import anchor as a
     return a(case)
+
+
+class _CallableModule(types.ModuleType):
+    """``gradcheck_suite.explain(...)`` calls :func:`explain`; the module stays a module."""
+
+    def __call__(self, case, paths=None, **options) -> Explanation:
+        return explain(case, paths, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -16,12 +16,15 @@ from ..graph import Graph, Node
 from ..ops import registry
 from . import chains, grade, routes, stepsize
 from .model import (BackwardRow, ClaimGrade, ClosedForm, Explanation, ForwardRow, LocalTerm, PathSum,
-                    PathTerm, Shown, show)
+                    PathTerm, Shown, SymbolicPass, SymbolicRow, show)
 
 __all__ = ["explain_case", "explain_graph", "node_expression", "LOCAL_JACOBIAN_LIMIT"]
 
 #: local Jacobians with more entries than this are not computed for the page
 LOCAL_JACOBIAN_LIMIT = 250_000
+#: a local Jacobian is printed as numbers only when it is a matrix with at most this many
+#: entries (or ``full=True``); otherwise its matrix formula stands for it
+SMALL_JACOBIAN = 64
 
 #: how operators are written in the decomposition (display only)
 _INFIX = {"add": "+", "sub": "−", "mul": "·", "div": "/", "pow": "**", "matmul": "@"}
@@ -61,13 +64,14 @@ def _forward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace) -> list[F
             node_id=node.id, name=node.name, op=node.op, kind=_kind(graph, node),
             expression=expression, source=node.source, args=node.args,
             value=show(ev.values[node.id]),
-            gradient=None if grad is None else show(grad, derivative=True),
+            gradient=None if grad is None else show(grad, derivative=node.id != graph.output),
             consumers=len(users[node.id]),
         ))
     return rows
 
 
-def _local(ev: engine.Evaluation, node: Node, k: int) -> tuple[Shown | None, str, np.ndarray | None]:
+def _local(ev: engine.Evaluation, node: Node, k: int, full: bool = False
+           ) -> tuple[Shown | None, str, np.ndarray | None]:
     """The local derivative of ``node`` w.r.t. argument ``k`` as the page shows it."""
     ans = ev.values[node.id]
     arg = ev.values[node.args[k]]
@@ -80,6 +84,8 @@ def _local(ev: engine.Evaluation, node: Node, k: int) -> tuple[Shown | None, str
     if ans.shape == arg.shape and np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0:
         diag = np.diag(matrix).reshape(arg.shape)
         return show(diag, derivative=True), "elementwise", diag
+    if not full and (jac.ndim > 2 or jac.size > SMALL_JACOBIAN):
+        return None, "jacobian", jac  # a tensor of mostly zeros: the matrix formula says it better
     return show(jac, derivative=True), "jacobian", jac
 
 
@@ -92,7 +98,11 @@ def _formula(prim: registry.Primitive, graph: Graph, node: Node, k: int) -> str:
     return texts[k] if k < len(texts) else ""
 
 
-def _backward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace):
+def _backward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, full: bool = False,
+              taught: Mapping[tuple[str, str], str] | None = None):
+    from .matrix_form import matrix_vjp_text
+
+    taught = taught or {}
     rows: list[BackwardRow] = []
     locals_: dict[tuple[int, int], Shown | None] = {}
     for node in reversed(graph.nodes):
@@ -100,18 +110,24 @@ def _backward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace):
             continue
         prim = registry.get(node.op)
         row = BackwardRow(node.id, node.name, node.op, f"{node.name} = {node_expression(graph, node)}",
-                          show(trace.upstream[node.id], derivative=True))
+                          show(trace.upstream[node.id], derivative=node.id != graph.output))
+        names = [graph[a].name for a in node.args]
+        shapes = [tuple(ev.values[a].shape) for a in node.args]
         for k, a in enumerate(node.args):
             if (node.id, k) not in trace.contributions:
                 if graph[a].name not in row.constant_args:
                     row.constant_args.append(graph[a].name)
                 continue
-            local, kind, _ = _local(ev, node, k)
+            local, kind, _ = _local(ev, node, k, full)
             locals_[(node.id, k)] = local
+            array = ev.values[node.id].size > 1 or ev.values[a].size > 1
             row.terms.append(LocalTerm(
                 arg_id=a, arg_name=graph[a].name, argpos=k, formula=_formula(prim, graph, node, k),
                 local=local, local_kind=kind,
                 contribution=show(trace.contributions[(node.id, k)], derivative=True),
+                taught=taught.get((node.name, graph[a].name), ""),
+                matrix=(matrix_vjp_text(node.op, k, names, shapes, node.name, tuple(ev.values[node.id].shape))
+                        or "") if array else "",
             ))
         rows.append(row)
     return rows, locals_
@@ -140,7 +156,7 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
                   dtype: str = "float64", expect: Mapping[str, str] | None = None,
                   expect_graphs: Mapping[str, Graph] | None = None, table: Any = None,
                   routes_note: str = "", sweep: bool = True, tolerance: Mapping[str, float] | None = None,
-                  closed: bool = True) -> Explanation:
+                  closed: bool = True, lang: str = "en", full: bool = False, variant: str = "") -> Explanation:
     """The answer key of a graph evaluated at ``leaves`` (a case without a loader).
 
     ``table`` is the harness table for the case (the "three routes agree" section);
@@ -153,14 +169,17 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
     seed = np.ones(out.shape, dtype=ev.dtype)
     grads = engine.vjp(ev, seed, trace=trace)  # each gradient has its input's shape
     output_name = graph[graph.output].name
+    from .wording import labels
+
+    lab = labels(lang)
     if out.size == 1:
-        seed_text = f"∂{output_name}/∂{output_name} = 1"
+        seed_text = lab["seed_scalar"].format(o=output_name)
     else:
-        seed_text = (f"{output_name} has shape {out.shape}: the reverse pass starts from the cotangent "
-                     f"of ones, so it computes the gradient of sum({output_name}); the Jacobian chain "
-                     "below shows every element")
+        seed_text = lab["seed_vector"].format(o=output_name, shape="×".join(map(str, out.shape)))
+    symbolic = _symbolic(graph, ev, trace, closed)
+    taught = {(n, a): t.split(" = ", 1)[1] for n, a, t in symbolic.locals}
     forward = _forward(graph, ev, trace)
-    backward, locals_ = _backward(graph, ev, trace)
+    backward, locals_ = _backward(graph, ev, trace, full, taught)
     gradients = {n: show(g, derivative=True) for n, g in grads.items()}
     chain_list, chain_note = chains.jacobian_chains(graph, ev, leaves)
     claims: list[ClaimGrade] = []
@@ -180,11 +199,45 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         claims=claims,
         stepsize=stepsize.sweep(graph, leaves, ev, grads) if sweep else None,
         stepsize_note="" if sweep else "not computed",
+        symbolic=symbolic, lang=lang, variant=variant,
+        inner_nodes=[n.name for n in graph if not n.is_leaf and graph.steps.get(n.name) != n.id
+                     and n.id in graph.ancestors(graph.output)],
+        flatten_note=_flatten_note(graph, ev, chain_list, lab),
     )
 
 
 #: seconds sympy may spend on one case's closed form (simplification can run for ever)
 SYMPY_TIME_BUDGET = 10.0
+def _flatten_note(graph: Graph, ev: engine.Evaluation, chain_list: list, lab: Mapping[str, str]) -> str:
+    """Say how Jacobians of matrices are flattened, when some link has a matrix at either end."""
+    by_name = {n.name: n.id for n in graph}
+    for ch in chain_list:
+        for f in ch.factors:
+            of, wrt = ev.values[by_name[f.of]], ev.values[by_name[f.wrt]]
+            if of.ndim > 1 or wrt.ndim > 1:
+                return lab["flatten"].format(of=f.of, wrt=f.wrt, m=f.of if of.ndim > 1 else f.wrt)
+    return ""
+
+
+def _symbolic(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, closed: bool = True) -> SymbolicPass:
+    """The backward pass in symbols (scalar steps; with ``closed``, as it needs sympy's
+    simplification) or as matrix formulas (array steps: cheap, always)."""
+    from .matrix_form import matrix_backward
+    from .symbolic import symbolic_backward
+
+    sb = symbolic_backward(graph, ev, compose=closed)
+    rows = [SymbolicRow(input=d.input, output=d.output, chain=d.chain_text, composed=d.composed_text,
+                        taught=d.taught_text, simplified=d.simplified_text, taught_latex=d.taught_latex,
+                        simplified_latex=d.simplified_latex, mathml=d.mathml(), note=d.note)
+            if not d.note else SymbolicRow(d.input, d.output, "", "", "", "", note=d.note)
+            for d in sb.derivatives]
+    result = SymbolicPass(locals=sb.locals, rows=rows, note=sb.note)
+    if ev.output.size > 1 or any(ev.values[i].size > 1 for i in graph.ancestors(graph.output)):
+        lines, note = matrix_backward(graph, ev, trace.contributions)
+        result.matrix = [(line.text, line.shapes) for line in lines]
+        result.matrix_note = note
+        result.note = ""
+    return result
 
 
 def _closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]) -> ClosedForm:
@@ -200,7 +253,8 @@ def _closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]) 
 
 
 def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, table: Any = None,
-                 harness: bool = True, sweep: bool = True, closed: bool = True) -> Explanation:
+                 harness: bool = True, sweep: bool = True, closed: bool = True, lang: str = "en",
+                 full: bool = False, variant: int | str | None = None) -> Explanation:
     """The answer key of a loaded :class:`~gradcheck_suite.case.Case`.
 
     The harness table (three routes) is taken from ``table`` or, with ``harness=True``,
@@ -208,11 +262,21 @@ def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, tabl
     """
     dtype = dtype or (case.dtypes[0] if case.dtypes else "float64")
     note = ""
+    leaves = case.leaves(run_seed)
+    if variant not in (None, ""):
+        from .variants import variant_leaves
+
+        leaves = variant_leaves(case, variant, run_seed)
+        harness = False  # the harness checks the case's own point, not this variant's
+        note = "skipped"
     if table is None and harness:
         table, note = routes.harness_table(case, dtype, run_seed)
+    elif table is None:
+        note = "skipped"
     return explain_graph(
-        case.graph, case.leaves(run_seed), case=case.name, title=case.title,
+        case.graph, leaves, case=case.name, title=case.title,
         description=case.description, file=case.file, steps=case.steps, dtype=dtype,
         expect=case.expect, expect_graphs=case.expect_graphs, table=table, routes_note=note,
-        sweep=sweep, tolerance=getattr(case, "tolerance", None) or None, closed=closed,
+        sweep=sweep, tolerance=getattr(case, "tolerance", None) or None, closed=closed, lang=lang,
+        full=full, variant="" if variant in (None, "") else str(variant),
     )

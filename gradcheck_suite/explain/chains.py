@@ -15,9 +15,13 @@ import numpy as np
 
 from .. import engine
 from ..graph import Graph
+from .matrix_form import link_formula
 from .model import JacobianChain, JacobianFactor, show
 
-__all__ = ["jacobian_chains", "dominators", "FACTOR_LIMIT", "GRAPH_LIMIT"]
+__all__ = ["jacobian_chains", "dominators", "SCALAR_NOTE", "FACTOR_LIMIT", "GRAPH_LIMIT"]
+
+#: the note of a case that is scalar all the way (translated by :mod:`.wording`)
+SCALAR_NOTE = "every step on the way from the inputs to the output is scalar: the backward pass is the chain"
 
 #: links with more Jacobian entries than this are not computed
 FACTOR_LIMIT = 40_000
@@ -110,7 +114,8 @@ def jacobian_chains(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, An
         for start, end in zip(reversed(chain[:-1]), reversed(chain[1:])):
             m = _link(graph, ev, leaves, start, end)
             factors.append(JacobianFactor(of=graph[end].name, wrt=graph[start].name, rows=m.shape[0],
-                                          cols=m.shape[1], matrix=show(m, derivative=True)))
+                                          cols=m.shape[1], matrix=show(m, derivative=True),
+                                          formula=link_formula(graph, ev, start, end)))
             product = m if product is None else product @ m
         full = engine.jacobian(ev, [name])[name].reshape(ev.values[out_id].size, ev.values[x].size)
         diff = float(np.max(np.abs(product - full))) if full.size else 0.0
@@ -122,5 +127,5 @@ def jacobian_chains(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, An
         ))
     note = "; ".join(notes)
     if not found and not note:
-        note = "every step on the way from the inputs to the output is scalar: the backward pass is the chain"
+        note = SCALAR_NOTE
     return found, note

@@ -1,10 +1,11 @@
 """The two commands of the answer key: ``explain`` and ``grade``.
 
-``gradcheck-suite explain CASE [--path PATH ...] [--format text|md|html] [--blank] [--out FILE]``
-prints (or writes) the answer key of one case; ``--blank`` gives the exercise sheet.
-``gradcheck-suite grade ANSWERS.yaml [--path PATH ...]`` grades a student's claims:
-exit 0 every claim right, 1 any wrong, 2 errors (unreadable file, unknown case, a claim
-that does not parse).
+``gradcheck-suite explain CASE [--path PATH ...] [--format text|md|html|tex] [--blank] [--out FILE]
+[--lang en|zh] [--variant ID]`` prints (or writes) the answer key of one case; ``--blank``
+gives the exercise sheet, ``--variant`` a student's own numbers.
+``gradcheck-suite grade ANSWERS... [--path PATH ...] [--out DIR] [--assignment FILE]``
+grades students' answers files (files or folders): exit 0 every claim right, 1 students'
+mistakes (recorded), 2 the instructor's setup is broken (see :mod:`.gradebook`).
 
 Each command has ``add_*_parser(subparsers)`` and a ``*_main(args) -> int``;
 ``add_parser``/``main`` add and run both (dispatching on ``args.command``).
@@ -19,11 +20,12 @@ from typing import Any
 from ..case import DTYPES
 from ..cli import DEFAULT_PATHS
 from ..errors import CaseError, GradcheckError, suggest
+from .wording import LANGS
 
 __all__ = ["add_parser", "main", "add_explain_parser", "explain_main", "add_grade_parser", "grade_main",
            "find_case", "render", "render_grades", "FORMATS"]
 
-FORMATS = ("text", "md", "html")
+FORMATS = ("text", "md", "html", "tex")
 
 
 def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -39,19 +41,27 @@ def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=DTYPES, help="default: the case's first dtype")
     p.add_argument("--seed", type=int, default=0, help="run seed added to generated inputs (default 0)")
     p.add_argument("--full", action="store_true", help="text format: every element of every array")
-    p.add_argument("--no-harness", action="store_true", help="skip the three-routes section (faster)")
+    p.add_argument("--no-harness", action="store_true", help="leave out the three-routes section (faster)")
+    p.add_argument("--lang", choices=LANGS, default="en", help="language of headings and labels (default en)")
+    p.add_argument("--variant", metavar="ID",
+                   help="a student's variant: the inputs moved to values chosen from ID (a number or a student id)")
     p.set_defaults(handler=explain_main)
     return p
 
 
 def add_grade_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "grade", help="grade a file of claimed derivatives",
-        description="Grade a student's claimed derivatives (see docs/answer-key.md for the file). "
-                    "Exit 0 every claim right, 1 any wrong, 2 errors.")
-    p.add_argument("answers", metavar="ANSWERS.yaml", help="the answers file")
+        "grade", help="grade students' answers files (a class in one go)",
+        description="Grade students' claimed derivatives (see docs/answer-key.md for the files). "
+                    "Exit 0 every claim right, 1 students' mistakes (recorded in the gradebook), "
+                    "2 the instructor's setup is broken (cases, assignment, no answers file).")
+    p.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers files or folders of them")
     p.add_argument("--path", action="append", metavar="PATH", help="case file or folder (repeatable; default cases/)")
     p.add_argument("--format", dest="grade_format", choices=("text", "md"), default="text")
+    p.add_argument("--out", dest="grade_out", metavar="DIR",
+                   help="write gradebook.csv, feedback/STUDENT.{md,html} and summary.md here")
+    p.add_argument("--assignment", metavar="FILE", help="tolerance, random points, points and partial credit")
+    p.add_argument("--lang", dest="grade_lang", choices=LANGS, default="en", help="language of the feedback")
     p.set_defaults(handler=grade_main)
     return p
 
@@ -83,7 +93,10 @@ def find_case(name: str, paths: list[str]) -> Any:
 
 
 def render(ex: Any, fmt: str, *, colour: bool = False, full: bool = False) -> str:
-    """The explanation in ``fmt`` (text, md or html)."""
+    """The explanation in ``fmt`` (text, md, html or tex)."""
+    if fmt == "tex":
+        from .tex import render_tex
+        return render_tex(ex)
     if fmt == "html":
         from .html import render_html
         return render_html(ex)
@@ -111,8 +124,9 @@ def explain_main(args: argparse.Namespace) -> int:
     paths = args.path or list(DEFAULT_PATHS)
     case = find_case(args.case, paths)
     try:
-        ex = explain_case(case, dtype=args.dtype, run_seed=args.seed, harness=not args.no_harness,
-                          sweep=True)
+        ex = explain_case(case, dtype=args.dtype, run_seed=args.seed, harness=not (args.no_harness or args.blank),
+                          sweep=not args.blank, lang=getattr(args, "lang", "en"), full=args.full,
+                          variant=getattr(args, "variant", None))
     except GradcheckError as exc:
         raise exc.located(file=case.file, case=case.name)
     if args.blank:
@@ -126,37 +140,53 @@ def explain_main(args: argparse.Namespace) -> int:
 
 
 def render_grades(report: Any, fmt: str = "text") -> str:
-    """A grade report as text or Markdown: one line per claim, then the totals."""
+    """A grade report as text or Markdown: one line per claim (with its diagnosis), then the totals."""
     from .wording import claim_where
 
     right = sum(g.verdict == "right" for g in report.grades)
     lines = []
     if fmt == "md":
         lines += [f"# Grades for {report.file}" + (f" ({report.student})" if report.student else ""), "",
-                  "| case | input | claim | verdict | where and by how much |", "|---|---|---|---|---|"]
+                  "| case | input | claim | verdict | points | where and by how much |", "|---|---|---|---|---|---|"]
         for g in report.grades:
-            cells = [g.case, g.input, f"`{g.claim}`", f"**{g.verdict}**", claim_where(g)]
+            cells = [g.case, g.input, f"`{g.claim}`", f"**{g.verdict}**", f"{g.points:g}/{g.max_points:g}",
+                     claim_where(g)]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
     else:
-        if report.student:
-            lines.append(f"student: {report.student}")
+        lines.append(f"== {report.file}" + (f" ({report.student})" if report.student else ""))
         for g in report.grades:
-            lines.append(f"{g.verdict.upper():5}  {g.case}: ∂/∂{g.input} = {g.claim}")
+            what = "value ∂/∂" if g.kind == "value" else "∂/∂"
+            lines.append(f"{g.verdict.upper():10}  {g.case}: {what}{g.input} = {g.claim}")
             where = claim_where(g)
             if g.verdict != "right" and where:
-                lines.append(f"       {where}")
+                lines.append(f"            {where}")
+    if report.file_error:
+        lines.append(f"unreadable: {report.file_error}")
     for e in report.errors:
         lines.append(f"error: {e}")
-    lines.append(f"{right} of {len(report.grades)} claim(s) right" +
-                 (f"; {len(report.errors)} error(s)" if report.errors else ""))
+    lines.append(f"{right} of {len(report.grades)} claim(s) right; {report.points:g} of {report.max_points:g} point(s)"
+                 + (f"; {len(report.errors)} error(s)" if report.errors else ""))
     return "\n".join(lines) + "\n"
 
 
 def grade_main(args: argparse.Namespace) -> int:
-    """``grade``: 0 every claim right, 1 any wrong, 2 errors."""
-    from .grade import grade_answers
+    """``grade``: 0 every claim right, 1 students' mistakes, 2 the instructor's setup is broken."""
+    from .gradebook import Assignment, grade_class, read_assignment, write_gradebook
 
-    report = grade_answers(args.answers, args.path or list(DEFAULT_PATHS))
-    sys.stdout.write(render_grades(report, getattr(args, "grade_format", "text")))
-    return report.exit_code
+    assignment = Assignment()
+    if getattr(args, "assignment", None):
+        assignment = read_assignment(args.assignment)  # an AnswersError is a located setup error: exit 2
+    result = grade_class(args.answers, args.path or list(DEFAULT_PATHS), assignment)
+    for e in result.setup_errors:
+        print(f"error: {e}", file=sys.stderr)
+    for report in result.reports:
+        sys.stdout.write(render_grades(report, getattr(args, "grade_format", "text")))
+    if len(result.reports) > 1:
+        right = sum(g.verdict == "right" for r in result.reports for g in r.grades)
+        total = sum(len(r.grades) for r in result.reports)
+        print(f"class: {len(result.reports)} answers file(s), {right} of {total} claim(s) right")
+    if getattr(args, "grade_out", None):
+        written = write_gradebook(result, args.grade_out, lang=getattr(args, "grade_lang", "en"))
+        print(f"wrote {len(written)} file(s) into {args.grade_out}", file=sys.stderr)
+    return result.exit_code

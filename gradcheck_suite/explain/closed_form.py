@@ -17,6 +17,14 @@ from .. import engine
 from ..graph import Graph
 from ..ops import registry
 from .model import ClosedForm, ClosedFormRow, show
+from .symbolic import safe_mathml
+
+
+def sympy_form(op: str):
+    """The sympy translation of ``op``, through the one accessor (:func:`.facts.sympy_form`)."""
+    from .facts import sympy_form as form
+
+    return form(op)
 
 __all__ = ["closed_form", "to_sympy", "OPS_LIMIT"]
 
@@ -60,13 +68,14 @@ def to_sympy(graph: Graph, ev: engine.Evaluation) -> tuple[sp.Expr | None, dict[
         elif node.op == "literal":
             exprs[node.id] = _number(node.value)
         else:
-            prim = registry.get(node.op)
-            if not callable(prim.symbolic):
+            form = sympy_form(node.op)
+            if form is None:
+                prim = registry.get(node.op)
                 return None, symbols, f"the primitive {node.op!r} has none ({prim.symbolic})"
-            params = dict(prim.params)
+            params = dict(registry.get(node.op).params)
             params.update(node.params)
             try:
-                exprs[node.id] = prim.symbolic(sp, *[exprs[a] for a in node.args], **params)
+                exprs[node.id] = form(*[exprs[a] for a in node.args], **params)
             except (TypeError, ValueError) as exc:
                 return None, symbols, f"{node.name}: {exc}"
     return exprs[graph.output], symbols, ""
@@ -81,7 +90,8 @@ def closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.ndar
         return ClosedForm(note=f"No closed form shown: the expression has more than {OPS_LIMIT} operations.")
     point = {symbols[n]: sp.Float(float(np.asarray(ev.values[i]).reshape(())), 17)
              for n, i in list(graph.inputs.items()) + list(graph.constants.items()) if n in symbols}
-    form = ClosedForm(function_text=str(expr), function_latex=sp.latex(expr))
+    form = ClosedForm(function_text=str(expr), function_latex=sp.latex(expr),
+                      function_mathml=safe_mathml(expr))
     for name in graph.inputs:
         if name not in symbols:
             continue
@@ -93,7 +103,8 @@ def closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.ndar
             value = np.nan
         chain = float(np.asarray(grads[name]).reshape(()))
         form.rows.append(ClosedFormRow(
-            input=name, text=str(d), latex=sp.latex(d), value=show(value, derivative=True),
+            input=name, text=str(d), latex=sp.latex(d), mathml=safe_mathml(d),
+            value=show(value, derivative=True),
             chain_rule=show(chain, derivative=True),
             abs_diff=float(abs(value - chain)) if np.isfinite(value) else float("nan"),
         ))

@@ -1,12 +1,14 @@
-"""The HTML renderer: a standalone page, or a fragment for the run report.
+"""The HTML renderer: a standalone page, a fragment for the run report, a notebook cell.
 
 Self-contained (inline CSS and SVG, no script, no request to any network), with a
 Content-Security-Policy meta tag; every text from a case is escaped by jinja2's
-autoescaping.  The two pictures are SVG built by our own code (graph) and by
-matplotlib (step-size plot, imported only here).
+autoescaping.  Formulas are MathML, which browsers render natively (no script, no web
+font, so the strict CSP stays).  Small matrices are grids; "every element" is offered
+only where the compact form leaves elements out.  A print style sheet keeps a seed
+case's exercise sheet on at most two pages.  Headings and labels come from
+:mod:`.wording` in the page's language, with a CJK font stack.
 """
 from __future__ import annotations
-
 
 import jinja2
 from markupsafe import Markup
@@ -14,17 +16,21 @@ from markupsafe import Markup
 from . import graph_svg, stepsize, wording
 from .model import Explanation
 
-__all__ = ["render_html", "render_book", "html_fragment", "anchor", "CSS", "CSP"]
+__all__ = ["render_html", "render_book", "html_fragment", "notebook_html", "anchor", "CSS", "CSP"]
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 CSS = """
-.answer-key{font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1b2a41;max-width:1200px}
-.answer-key h2,.answer-key h3{border-bottom:1px solid #dde3ea;padding-bottom:.2em}
+.answer-key{font-family:%(fonts)s;color:#1b2a41;max-width:1200px}
+.answer-key h1,.answer-key h2,.answer-key h3{border-bottom:1px solid #dde3ea;padding-bottom:.2em}
 .answer-key table{border-collapse:collapse;margin:.5em 0 1em}
 .answer-key th,.answer-key td{border:1px solid #dde3ea;padding:.25em .6em;text-align:left;vertical-align:top}
 .answer-key th{background:#f3f6fa}
-.answer-key code,.answer-key .num{font-family:DejaVu Sans Mono,Menlo,Consolas,monospace;font-size:.92em}
+.answer-key:lang(zh-Hans) th{white-space:nowrap}
+.answer-key code,.answer-key .num{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.92em}
+.answer-key table.grid{margin:0;font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.85em}
+.answer-key table.grid td{border:none;border-left:1px solid #c5ced9;padding:0 .4em;text-align:right}
+.answer-key table.grid{border-left:2px solid #1b2a41;border-right:2px solid #1b2a41}
 .answer-key .deriv{color:#8e2a0b}
 .answer-key .blank{display:inline-block;min-width:5em;border-bottom:1px solid #1b2a41;color:transparent}
 .answer-key .right,.answer-key .pass{color:#1e7e34;font-weight:bold}
@@ -33,85 +39,110 @@ CSS = """
 .answer-key .note{color:#5b6b7f;font-style:italic}
 .answer-key .picture{overflow:auto;border:1px solid #dde3ea;padding:4px;max-height:90vh}
 .answer-key details pre{white-space:pre-wrap}
-"""
+.answer-key math{font-size:1.1em}
+.answer-key .steps math{display:inline}
+@media print{
+ @page{size:A4;margin:12mm}
+ body{margin:0}
+ .answer-key{font-size:9.5pt;max-width:none}
+ .answer-key h1{font-size:14pt;margin:.2em 0}
+ .answer-key h2,.answer-key h3{font-size:11pt;margin:.5em 0 .2em;break-after:avoid}
+ .answer-key table{margin:.2em 0 .4em;break-inside:avoid}
+ .answer-key th,.answer-key td{padding:.1em .4em}
+ .answer-key details{display:none}
+ .answer-key .picture{border:none;max-height:none;overflow:visible;break-inside:avoid}
+ .answer-key .picture svg{max-width:100%%;height:auto;max-height:95mm}
+ .answer-key .deriv{color:#000}
+}
+""" % {"fonts": wording.CJK_FONT_STACK}
 
 _TEMPLATE = r"""
 {%- macro num(s, full=True) -%}
 {%- if s is none -%}<span class="note">—</span>
 {%- elif s.blank -%}<span class="blank" title="fill in">______</span>
+{%- elif s.grid is not none -%}<table class="grid num{{ ' deriv' if s.derivative }}">{% for row in s.grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
 {%- else -%}<span class="num{{ ' deriv' if s.derivative }}">{{ s.compact }}</span>
-{%- if full and not s.is_scalar and s.full != s.compact %}<details><summary>every element</summary><pre>{{ s.full }}</pre></details>{% endif -%}
+{%- if full and s.elided %}<details><summary>{{ L.entries }}</summary><pre>{{ s.full }}</pre></details>{% endif -%}
 {%- endif -%}
 {%- endmacro -%}
-<section class="answer-key" id="{{ anchor }}">
-<h{{ h }}>Answer key: {{ ex.case }}{% if ex.title %} — {{ ex.title }}{% endif %}</h{{ h }}>
-{% if ex.blank %}<p><strong>Exercise sheet:</strong> fill in the blanks.</p>{% endif %}
+{%- macro blank() -%}<span class="blank" title="fill in">______</span>{%- endmacro -%}
+<section class="answer-key" id="{{ anchor }}" lang="{{ 'zh-Hans' if ex.lang == 'zh' else 'en' }}">
+<h{{ h }}>{{ W.heading(ex) }}</h{{ h }}>
+{% if ex.blank %}<p><strong>{{ L.sheet_intro }}</strong></p>{% endif %}
 {% if ex.description %}<p>{{ ex.description }}</p>{% endif %}
-<p class="note">dtype {{ ex.dtype }} · inputs {{ ex.inputs|join(", ") }}{% if ex.constants %} · constants {{ ex.constants|join(", ") }}{% endif %} · output {{ ex.output }}{% if point %} · at {{ point }}{% endif %}</p>
-
-<h{{ h + 1 }}>{{ S.decomposition }}</h{{ h + 1 }}>
+<p class="note">{{ L.dtype }} {{ ex.dtype }} · {{ L.inputs }} {{ ex.inputs|join(", ") }}{% if ex.constants %} · {{ L.constants }} {{ ex.constants|join(", ") }}{% endif %} · {{ L.output }} {{ ex.output }}{% if ex.variant %} · {{ L.variant }} {{ ex.variant }}{% endif %}{% if point %} · {{ L.at }} {{ point }}{% endif %}</p>
+{% for key, title in sections %}
+<h{{ h + 1 }}>{{ title }}</h{{ h + 1 }}>
+{%- if key == "decomposition" %}
 <ul>{% for n, e in ex.steps %}<li><code>{{ n }} = {{ e }}</code></li>{% endfor %}</ul>
-<table><tr><th>node</th><th>primitive</th><th>as an operation</th><th>from the text</th></tr>
+<table><tr><th>{{ L.node }}</th><th>{{ L.primitive }}</th><th>{{ L.as_operation }}</th><th>{{ L.from_text }}</th></tr>
 {% for r in ex.forward if r.kind in ("step", "inner") %}<tr><td><code>{{ r.name }}</code></td><td>{{ r.op }}</td><td><code>{{ r.expression.split(" = ", 1)[1] }}</code></td><td><code>{{ r.source }}</code></td></tr>
 {% endfor %}</table>
-
-<h{{ h + 1 }}>{{ S.forward }}</h{{ h + 1 }}>
-<table><tr><th>step</th><th>expression</th><th>shape</th><th>value</th></tr>
-{% for r in ex.forward %}<tr><td><code>{{ r.name }}</code></td><td>{% if r.kind in ("step", "inner") %}<code>{{ r.expression }}</code>{% else %}{{ r.kind }}{% endif %}</td><td>{{ r.value.shape_text }}</td><td>{{ num(r.value) }}</td></tr>
+{% if ex.inner_nodes %}<p class="note">{{ L.inner_note.format(names=ex.inner_nodes|join(", ")) }}</p>{% endif %}
+{%- elif key == "forward" %}
+<table><tr><th>{{ L.step }}</th><th>{{ L.expression }}</th><th>{{ L.shape }}</th><th>{{ L.value }}</th></tr>
+{% for r in ex.forward %}<tr><td><code>{{ r.name }}</code></td><td>{% if r.kind in ("step", "inner") %}<code>{{ r.expression }}</code>{% else %}{{ W.kind_label(ex, r.kind) }}{% endif %}</td><td>{{ r.value.shape_text if r.value.shape else L.scalar }}</td><td>{{ num(r.value) }}</td></tr>
 {% endfor %}</table>
-
-<h{{ h + 1 }}>{{ S.backward }}</h{{ h + 1 }}>
-<p>Start: <code>{{ ex.backward_seed }}</code>.</p>
-<table><tr><th>node</th><th>upstream ∂{{ ex.output }}/∂node</th><th>to</th><th>local derivative</th><th>its value</th><th></th><th>contribution = upstream × local</th></tr>
-{% for row in ex.backward %}{% for t in row.terms %}<tr>{% if loop.first %}<td rowspan="{{ row.terms|length }}"><code>{{ row.expression }}</code></td><td rowspan="{{ row.terms|length }}">{{ num(row.upstream) }}</td>{% endif %}<td><code>{{ t.arg_name }}</code></td><td><code>{{ t.formula }}</code></td><td>{{ num(t.local) }}</td><td>{{ W.product_symbol(t) }}</td><td>{{ num(t.contribution) }}</td></tr>
+{%- elif key == "backward" %}
+<p>{{ L.start }}: <code>{{ ex.backward_seed }}</code></p>
+<table><tr><th>{{ L.node }}</th><th>{{ L.upstream }} <code>{{ W.partial(seed, L.node_word) }}</code></th><th>{{ L.to }}</th><th>{{ L.local }}</th><th>{{ L.its_value }}</th><th></th><th>{{ L.contribution }}</th></tr>
+{% for row in ex.backward %}{% for t in row.terms %}<tr>{% if loop.first %}<td rowspan="{{ row.terms|length }}"><code>{{ row.expression }}</code></td><td rowspan="{{ row.terms|length }}">{{ num(row.upstream) }}</td>{% endif %}<td><code>{{ t.arg_name }}</code></td><td><code>{{ t.formula }}</code>{% if t.taught and t.taught not in t.formula %}<br><span class="note">{{ L.local_forward }}:</span> <code>{{ t.taught }}</code>{% endif %}{% if t.matrix %}<br><code>δ{{ t.arg_name }} ← {{ t.matrix }}</code>{% endif %}</td><td>{% if t.local is none %}<span class="note">{{ L.full_jacobians }}</span>{% else %}{{ num(t.local) }}{% endif %}</td><td>{{ W.product_symbol(t) }}</td><td>{{ num(t.contribution) }}</td></tr>
 {% endfor %}{% endfor %}</table>
-{% if ex.path_sums %}<p>Where a value feeds several nodes, its gradient is the sum over the paths:</p><ul>
+{% if ex.path_sums %}<p>{{ L.paths_intro }}</p><ul>
 {% for ps in ex.path_sums %}<li><code>{{ W.path_sum_symbolic(ps) }}</code><br><code class="{{ 'deriv' if not ex.blank }}">{{ W.path_sum_numbers(ps) }}</code></li>
 {% endfor %}</ul>{% endif %}
-<table><tr><th>gradient</th><th>value</th></tr>
-{% for n, g in ex.gradients.items() %}<tr><td><code>{{ W.partial(ex.output, n) }}</code></td><td>{{ num(g) }}</td></tr>{% endfor %}</table>
-
-<h{{ h + 1 }}>{{ S.jacobian }}</h{{ h + 1 }}>
+<table><tr><th>{{ L.gradient }}</th><th>{{ L.value }}</th></tr>
+{% for n, g in ex.gradients.items() %}<tr><td><code>{{ W.partial(seed, n) }}</code></td><td>{{ num(g) }}</td></tr>{% endfor %}</table>
+{%- elif key == "symbolic" %}
+{% if ex.symbolic.locals %}<ul class="steps">{% for n, a, t in ex.symbolic.locals %}<li><code>{{ t }}</code></li>{% endfor %}</ul>{% endif %}
+{% for r in ex.symbolic.rows %}{% if r.note %}<p class="note"><code>{{ W.partial(r.output, r.input) }}</code>: {{ r.note }}</p>{% else %}
+<p><code>{{ W.partial(r.output, r.input) }} = {{ r.chain }}</code><br>
+<span class="note">{{ L.composed }}:</span> <code class="deriv">= {% if ex.blank %}{{ blank() }}{% else %}{{ r.composed }}{% endif %}</code><br>
+<span class="note">{{ L.in_forward_names }}:</span> <code class="deriv">= {% if ex.blank %}{{ blank() }}{% else %}{{ r.simplified }}{% endif %}</code></p>
+{% if r.mathml and not ex.blank %}{{ Markup(r.mathml) }}{% endif %}{% endif %}
+{% endfor %}
+{% if ex.symbolic.matrix %}<p><strong>{{ L.matrix }}</strong> ({{ L.start }}: <code>δ{{ ex.output }} = {{ W.partial(seed, ex.output) }}</code>)</p>
+<table><tr><th>{{ L.gradient }}</th><th>{{ L.shape }}</th></tr>{% for t, s in ex.symbolic.matrix %}<tr><td><code>{{ t }}</code></td><td>{{ s }}</td></tr>{% endfor %}</table>
+{% if ex.symbolic.matrix_note %}<p class="note">{{ ex.symbolic.matrix_note }}</p>{% endif %}{% endif %}
+{% if ex.symbolic.note and not ex.symbolic.rows and not ex.symbolic.matrix %}<p class="note">{{ ex.symbolic.note }}</p>{% endif %}
+{%- elif key == "jacobian" %}
 {% for ch in ex.chains %}<p><strong><code>{{ W.chain_symbolic(ch) }}</code></strong></p>
-<table><tr><th>Jacobian</th><th>shape</th><th>entries</th></tr>
-{% for f in ch.factors %}<tr><td><code>{{ W.jacobian_name(f.of, f.wrt) }}</code></td><td>{{ f.rows }}×{{ f.cols }}</td><td>{{ num(f.matrix) }}</td></tr>{% endfor %}
-<tr><td>product</td><td></td><td>{{ num(ch.product) }}</td></tr>
-<tr><td>full <code>{{ W.jacobian_name(ch.output, ch.input) }}</code> (engine)</td><td></td><td>{{ num(ch.full) }}</td></tr></table>
-<p class="{{ 'pass' if ch.agree else 'fail' }}">Product and full Jacobian {{ "agree" if ch.agree else "DIFFER" }} (max difference {{ W.route_error(ch.max_abs_diff) }}).</p>
-{% endfor %}{% if ex.chain_note %}<p class="note">{{ ex.chain_note }}</p>{% endif %}
-
-<h{{ h + 1 }}>{{ S.closed }}</h{{ h + 1 }}>
-{% if ex.closed_form.rows %}<p><code>{{ ex.output }} = {{ ex.closed_form.function_text }}</code> &nbsp; <span class="note">LaTeX: <code>{{ ex.closed_form.function_latex }}</code></span></p>
-<table><tr><th>derivative</th><th>simplified</th><th>LaTeX</th><th>at the point</th><th>chain rule</th><th>difference</th></tr>
-{% for r in ex.closed_form.rows %}<tr><td><code>{{ W.partial(ex.output, r.input) }}</code></td><td>{% if ex.blank %}<span class="blank">______</span>{% else %}<code class="deriv">{{ r.text }}</code>{% endif %}</td><td>{% if ex.blank %}<span class="blank">______</span>{% else %}<code>{{ r.latex }}</code>{% endif %}</td><td>{{ num(r.value) }}</td><td>{{ num(r.chain_rule) }}</td><td>{{ W.route_error(r.abs_diff) }}</td></tr>{% endfor %}</table>
+<table><tr><th>{{ L.jac }}</th><th>{{ L.shape }}</th><th>{{ L.entries }}</th></tr>
+{% for f in ch.factors %}<tr><td><code>{{ W.jacobian_name(f.of, f.wrt) }}</code>{% if f.formula %} = <code class="deriv">{{ f.formula }}</code>{% endif %}</td><td>{{ f.rows }}×{{ f.cols }}</td><td>{{ num(f.matrix) }}</td></tr>{% endfor %}
+<tr><td>{{ L.product }}</td><td></td><td>{{ num(ch.product) }}</td></tr>
+{% if not ex.blank %}<tr><td>{{ L.full_jacobian }} <code>{{ W.jacobian_name(ch.output, ch.input) }}</code></td><td></td><td>{{ num(ch.full) }}</td></tr>{% endif %}</table>
+{% if not ex.blank %}<p class="{{ 'pass' if ch.agree else 'fail' }}">{{ L.agree if ch.agree else L.differ }} ({{ L.max_diff }} {{ W.route_error(ch.max_abs_diff) }}).</p>{% endif %}
+{% endfor %}{% if ex.flatten_note %}<p class="note">{{ ex.flatten_note }}</p>{% endif %}{% if ex.chain_note %}<p class="note">{{ W.chain_note(ex) }}</p>{% endif %}
+{%- elif key == "closed" %}
+{% if ex.closed_form.rows %}<p>{% if ex.closed_form.function_mathml %}<math display="block"><mrow><mi>{{ ex.output }}</mi><mo>=</mo>{{ Markup(ex.closed_form.function_mathml) }}</mrow></math>{% else %}<code>{{ ex.output }} = {{ ex.closed_form.function_text }}</code>{% endif %}</p>
+<table><tr><th>{{ L.derivative }}</th><th>{{ L.simplified }}</th><th>{{ L.at_point }}</th><th>{{ L.chain_rule }}</th>{% if not ex.blank %}<th>{{ L.difference }}</th>{% endif %}</tr>
+{% for r in ex.closed_form.rows %}<tr><td><code>{{ W.partial(ex.output, r.input) }}</code></td><td>{% if ex.blank %}{{ blank() }}{% elif r.mathml %}<math>{{ Markup(r.mathml) }}</math>{% else %}<code class="deriv">{{ r.text }}</code>{% endif %}</td><td>{{ num(r.value) }}</td><td>{{ num(r.chain_rule) }}</td>{% if not ex.blank %}<td>{{ W.route_error(r.abs_diff) }}</td>{% endif %}</tr>{% endfor %}</table>
 {% else %}<p class="note">{{ ex.closed_form.note }}</p>{% endif %}
-
-<h{{ h + 1 }}>{{ S.routes }}</h{{ h + 1 }}>
-{% if ex.routes %}<table><tr><th>dtype</th><th>input</th><th>check</th><th>status</th><th>max abs err</th><th>max rel err</th><th>FD err est</th><th>actual</th><th>expected</th></tr>
-{% for r in ex.routes %}<tr><td>{{ r.dtype }}</td><td><code>{{ r.input }}</code></td><td>{{ W.route_label(r) }}</td><td class="{{ r.status }}">{{ r.status }}</td><td>{{ W.route_error(r.max_abs_err) }}</td><td>{{ W.route_error(r.max_rel_err) }}</td><td>{{ W.route_error(r.fd_err_est) }}</td><td>{{ num(r.actual) }}</td><td>{{ num(r.expected) }}</td></tr>
-{% endfor %}</table>{% else %}<p class="note">{{ ex.routes_note }}</p>{% endif %}
-
-<h{{ h + 1 }}>{{ S.claims }}</h{{ h + 1 }}>
-{% if ex.claims %}<table><tr><th>derivative</th><th>claim</th><th>verdict</th><th>where and by how much</th></tr>
-{% for g in ex.claims %}<tr><td><code>{{ W.partial(ex.output, g.input) }}</code></td><td>{% if ex.blank %}<span class="blank">______</span>{% else %}<code>{{ g.claim }}</code>{% endif %}</td><td class="{{ g.verdict }}">{{ g.verdict }}</td><td>{{ W.claim_where(g) }}</td></tr>
-{% endfor %}</table>{% else %}<p class="note">The case claims no derivatives.</p>{% endif %}
-
-<h{{ h + 1 }}>{{ S.graph }}</h{{ h + 1 }}>
+{%- elif key == "routes" %}
+{% if ex.routes %}<table><tr><th>{{ L.dtype }}</th><th>{{ L.input }}</th><th>{{ L.check }}</th><th>{{ L.status }}</th><th>{{ L.max_abs }}</th><th>{{ L.max_rel }}</th><th>{{ L.fd_est }}</th><th>{{ L.element }}</th><th>{{ L.actual }}</th><th>{{ L.expected }}</th></tr>
+{% for r in ex.routes %}<tr><td>{{ r.dtype }}</td><td><code>{{ r.input }}</code></td><td>{{ W.route_label(r, ex.lang) }}</td><td class="{{ r.status }}">{{ r.status }}</td><td>{{ W.route_error(r.max_abs_err) }}</td><td>{{ W.route_error(r.max_rel_err) }}</td><td>{{ W.route_error(r.fd_err_est) }}</td><td><code>{{ r.element or "—" }}</code></td><td>{{ num(r.actual) }}</td><td>{{ num(r.expected) }}</td></tr>
+{% endfor %}</table><p class="note">{{ L.routes_element }}</p>{% else %}<p class="note">{{ ex.routes_note }}</p>{% endif %}
+{%- elif key == "claims" %}
+{% if ex.claims %}<table><tr><th>{{ L.derivative }}</th><th>{{ L.claim }}</th><th>{{ L.verdict }}</th><th>{{ L.where }}</th></tr>
+{% for g in ex.claims %}<tr><td><code>{{ W.partial(ex.output, g.input) }}</code></td><td><code>{{ g.claim }}</code></td><td class="{{ g.verdict }}">{{ g.verdict }}</td><td>{{ W.claim_where(g) }}</td></tr>
+{% endfor %}</table>{% else %}<p class="note">{{ L.no_claims }}</p>{% endif %}
+{%- elif key == "graph" %}
 <div class="picture">{{ graph_svg }}</div>
-
-<h{{ h + 1 }}>{{ S.stepsize }}</h{{ h + 1 }}>
-{% if ex.stepsize %}<p>|central difference − chain rule| for ∂{{ ex.output }}/∂{{ ex.stepsize.input }}{{ ex.stepsize.index }}; step used h = {{ "%.3g"|format(ex.stepsize.step_used) }}, ε<sup>1/3</sup> = {{ "%.3g"|format(ex.stepsize.eps_cube_root) }}.</p>
+{%- elif key == "stepsize" %}
+{% if ex.stepsize %}<p>{{ L.stepsize_text.format(what="∂" ~ ex.output ~ "/∂" ~ ex.stepsize.input ~ ex.stepsize.index, h="%.3g"|format(ex.stepsize.step_used), e="%.3g"|format(ex.stepsize.eps_cube_root)) }}</p>
 {% if plot_svg %}<div class="picture">{{ plot_svg }}</div>{% endif %}
 {% else %}<p class="note">{{ ex.stepsize_note or "no differentiable input" }}</p>{% endif %}
+{%- endif %}
+{% endfor %}
 </section>
 """
 
 _PAGE = r"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{ 'zh-Hans' if ex.lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Answer key: {{ ex.case }}{{ " (exercise sheet)" if ex.blank }}</title>
-<style>{{ css }}</style></head>
+<title>{{ W.heading(ex) }}</title>
+<style>{{ css }} body{margin:1em 2em}</style></head>
 <body>
 {{ body }}
 </body></html>
@@ -122,7 +153,7 @@ _BOOK = r"""<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
-<style>{{ css }} body{margin:1em 2em} .answer-key{margin-bottom:3em}</style></head>
+<style>{{ css }} body{margin:1em 2em;font-family:{{ fonts }};color:#1b2a41} .answer-key{margin-bottom:3em}</style></head>
 <body>
 <h1>{{ title }}</h1>
 <p class="note">{{ note }}</p>
@@ -147,11 +178,13 @@ def anchor(case: str) -> str:
 def html_fragment(ex: Explanation, *, heading_level: int = 2, pictures: bool = True) -> str:
     """The answer key as one ``<section id="answer-key-CASE">`` (for embedding in a report).
 
-    The page that embeds it should include :data:`CSS` once in its ``<style>``.
+    The page that embeds it should include :data:`CSS` once in its ``<style>``.  MathML
+    comes from sympy's presentation printer (its text is built from our own symbols).
     """
     return _FRAGMENT.render(
-        ex=ex, h=heading_level, anchor=anchor(ex.case), S=wording.SECTIONS, W=wording,
-        point=wording.point_text(ex),
+        ex=ex, h=heading_level, anchor=anchor(ex.case), W=wording, L=wording.labels(ex.lang),
+        sections=wording.sections(ex), seed=wording.seed_name(ex), point=wording.point_text(ex),
+        Markup=Markup,
         graph_svg=Markup(graph_svg.render_svg(ex)) if pictures else "",
         plot_svg=Markup(stepsize.plot_svg(ex.stepsize)) if pictures and ex.stepsize else "",
     )
@@ -160,14 +193,19 @@ def html_fragment(ex: Explanation, *, heading_level: int = 2, pictures: bool = T
 def render_html(ex: Explanation, *, pictures: bool = True) -> str:
     """The answer key as a standalone HTML page."""
     body = Markup(html_fragment(ex, heading_level=1, pictures=pictures))
-    return _DOCUMENT.render(ex=ex, csp=CSP, css=Markup(CSS), body=body)
+    return _DOCUMENT.render(ex=ex, csp=CSP, css=Markup(CSS), body=body, W=wording)
+
+
+def notebook_html(ex: Explanation) -> str:
+    """The answer key for a Jupyter cell: the fragment with its style (no page around it)."""
+    return f"<style>{CSS}</style>\n" + html_fragment(ex, heading_level=2)
 
 
 def render_book(sections: list[tuple[str, str]], *, title: str, note: str = "") -> str:
     """Many answer keys in one standalone page: ``sections`` are (case name, fragment HTML)
     pairs from :func:`html_fragment`; a table of contents links to each."""
     return _BOOK_DOCUMENT.render(
-        title=title, note=note, csp=CSP, css=Markup(CSS),
+        title=title, note=note, csp=CSP, css=Markup(CSS), fonts=Markup(wording.CJK_FONT_STACK),
         contents=[(name, anchor(name)) for name, _ in sections],
         sections=[Markup(fragment) for _, fragment in sections],
     )

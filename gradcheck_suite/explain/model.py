@@ -34,6 +34,8 @@ __all__ = [
     "RouteRow",
     "ClaimGrade",
     "StepSizeSweep",
+    "SymbolicRow",
+    "SymbolicPass",
     "Explanation",
     "derivative_values",
 ]
@@ -43,6 +45,8 @@ BLANK = "______"
 
 #: arrays with more elements than this are summarised in the compact form
 COMPACT_THRESHOLD = 12
+#: matrices with at most this many rows and columns are shown as a grid
+GRID_LIMIT = 12
 
 
 def format_number(x: Any, digits: int = 6) -> str:
@@ -84,6 +88,12 @@ class Shown:
     shape: tuple[int, ...] = ()
     derivative: bool = False
     blank: bool = False
+    grid: tuple[tuple[str, ...], ...] | None = None  # a small matrix, cell by cell
+
+    @property
+    def elided(self) -> bool:
+        """True when the compact text leaves elements out (then "every element" is worth a click)."""
+        return "..." in self.compact
 
     @property
     def text(self) -> str:
@@ -115,7 +125,10 @@ def show(value: Any, *, derivative: bool = False) -> Shown:
         return Shown(text, full, (), derivative)
     compact = _array_text(a, compact=True)
     full = _array_text(a, compact=False)
-    return Shown(compact, full, tuple(a.shape), derivative)
+    grid = None
+    if a.ndim == 2 and a.shape[0] <= GRID_LIMIT and a.shape[1] <= GRID_LIMIT and a.dtype != np.bool_:
+        grid = tuple(tuple(format_number(v, 4) for v in row) for row in a)
+    return Shown(compact, full, tuple(a.shape), derivative, grid=grid)
 
 
 # ---- sections -----------------------------------------------------------------------
@@ -153,6 +166,8 @@ class LocalTerm:
     local: Shown | None  # None: too large to show
     local_kind: str  # "scalar", "elementwise", "jacobian", "too large"
     contribution: Shown
+    taught: str = ""  # the local derivative in the forward nodes' names: "y·(1 − y)"
+    matrix: str = ""  # the contribution as a matrix formula: "Bᵀ·δy"
 
 
 @dataclass
@@ -198,6 +213,7 @@ class JacobianFactor:
     rows: int
     cols: int
     matrix: Shown
+    formula: str = ""  # the Jacobian as a matrix formula: "diag(1 − u²)·A" ("" when none is known)
 
 
 @dataclass
@@ -223,6 +239,7 @@ class ClosedFormRow:
     value: Shown
     chain_rule: Shown
     abs_diff: float
+    mathml: str = ""
 
 
 @dataclass
@@ -231,6 +248,7 @@ class ClosedForm:
 
     function_text: str = ""
     function_latex: str = ""
+    function_mathml: str = ""
     rows: list[ClosedFormRow] = field(default_factory=list)
     note: str = ""
 
@@ -249,6 +267,7 @@ class RouteRow:
     actual: Shown | None
     expected: Shown | None
     message: str = ""
+    element: str = ""  # which element actual and expected are taken at (the worst one)
 
 
 @dataclass
@@ -270,6 +289,11 @@ class ClaimGrade:
     total_elements: int = 0
     message: str = ""
     source: str = "expect"  # "expect" (case file) or the answers file's name
+    diagnosis: str = ""     # the usual mistake this looks like: "missing the path through v", …
+    diagnosis_kind: str = ""  # sign, factor, transpose, missing_path, number, local, shape
+    points: float = 0.0
+    max_points: float = 1.0
+    kind: str = "formula"   # "formula" (a derivative), "value" (a numeric blank); "code" later
 
     @property
     def right(self) -> bool:
@@ -287,6 +311,34 @@ class StepSizeSweep:
     step_used: float
     eps_cube_root: float
     reference: str = "chain rule"
+
+
+@dataclass
+class SymbolicRow:
+    """∂out/∂input in symbols: the chain, the local derivatives along each path, simplified."""
+
+    input: str
+    output: str
+    chain: str        # ∂v/∂w·∂w/∂g·∂g/∂f·∂f/∂x
+    composed: str     # (−1/w²)·1·g·(−1)
+    taught: str       # the same without factors 1
+    simplified: str   # v·(1 − v)
+    taught_latex: str = ""
+    simplified_latex: str = ""
+    mathml: str = ""
+    note: str = ""
+
+
+@dataclass
+class SymbolicPass:
+    """The backward pass in symbols: local derivatives in forward names, each input's derivative,
+    and for array steps the matrix formulas δarg = … with shapes."""
+
+    locals: list[tuple[str, str, str]] = field(default_factory=list)
+    rows: list[SymbolicRow] = field(default_factory=list)
+    note: str = ""
+    matrix: list[tuple[str, str]] = field(default_factory=list)  # (δu = Bᵀ·δy, shape)
+    matrix_note: str = ""
 
 
 @dataclass
@@ -317,6 +369,20 @@ class Explanation:
     stepsize: StepSizeSweep | None
     stepsize_note: str = ""
     blank: bool = False
+    symbolic: SymbolicPass = field(default_factory=SymbolicPass)
+    lang: str = "en"
+    variant: str = ""           # the variant seed of this sheet ("" for the case's own point)
+    inner_nodes: list[str] = field(default_factory=list)
+    flatten_note: str = ""
+
+    @property
+    def output_size(self) -> int:
+        return int(np.prod(self.output_shape)) if self.output_shape else 1
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the answer key inline (the fragment with its own style)."""
+        from .html import notebook_html
+        return notebook_html(self)
 
     def row(self, name: str) -> ForwardRow:
         """The forward row of the node called ``name``."""
@@ -329,6 +395,7 @@ class Explanation:
         """The exercise sheet: every derivative value blanked, forward values kept."""
         out = _blank(self)
         out.blank = True
+        out.routes, out.claims, out.stepsize = [], [], None
         return out
 
 
@@ -347,6 +414,18 @@ def _blank(obj: Any) -> Any:
         if isinstance(new, ClosedFormRow):
             new.text = BLANK
             new.latex = BLANK
+            new.mathml = ""
+        if isinstance(new, SymbolicRow):
+            new.composed = new.taught = new.simplified = new.taught_latex = new.simplified_latex = BLANK
+            new.mathml = ""
+        if isinstance(new, SymbolicPass):
+            new.matrix = [(line.split(" = ", 1)[0] + " = " + BLANK, shape) for line, shape in new.matrix]
+        if isinstance(new, JacobianChain):
+            new.agree = True
+        if isinstance(new, JacobianFactor):
+            new.formula = BLANK if new.formula else ""
+        if isinstance(new, LocalTerm):
+            new.matrix = BLANK if new.matrix else ""
         return new
     if isinstance(obj, list):
         return [_blank(v) for v in obj]

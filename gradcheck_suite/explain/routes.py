@@ -57,6 +57,13 @@ def _shown(v: Any) -> Shown | None:
     return show(a, derivative=True)
 
 
+def _element(v: Any) -> str:
+    if v is None or isinstance(v, float) and math.isnan(v):
+        return ""
+    text = str(v).strip()
+    return "" if text in ("", "nan", "None", "()") else text
+
+
 def route_rows(table: Any, case: str) -> list[RouteRow]:
     """The harness rows of ``case`` (every check, the three routes first)."""
     if table is None or len(table) == 0:
@@ -70,7 +77,7 @@ def route_rows(table: Any, case: str) -> list[RouteRow]:
             status=str(r.get("status", "")), max_abs_err=_float(r.get("max_abs_err")),
             max_rel_err=_float(r.get("max_rel_err")), fd_err_est=_float(r.get("fd_err_est")),
             actual=_shown(r.get("actual")), expected=_shown(r.get("expected")),
-            message=str(r.get("message", "") or ""),
+            message=str(r.get("message", "") or ""), element=_element(r.get("worst_index")),
         ))
     out.sort(key=lambda r: (r.dtype, r.input, order.get(r.check, len(order)), r.check))
     return out

@@ -2,7 +2,8 @@
 
 Each case gets the teaching answer key of :mod:`gradcheck_suite.explain` (a view of the
 engine's own trace) with the run's own rows as its "three routes agree" table.  The
-slow, optional parts — the sympy closed form and the step-size sweep — are left to
+slow, optional parts — the symbolic composition along the paths, the sympy closed form
+and the step-size sweep — are left to
 ``gradcheck-suite explain CASE``, so the page costs a fraction of the run.  A case whose
 answer key cannot be built gets a note instead; it never stops the other reports.
 """
@@ -59,8 +60,9 @@ def render_answer_key(report: Report) -> str:
     from ..explain.html import render_book
 
     note = ("Each case step by step: decomposition, forward values, backward pass with local derivatives "
-            "and path sums, Jacobian chains, the three routes of this run, claims graded, the graph. "
-            "Closed forms and the step-size plot: gradcheck-suite explain CASE.")
+            "(also in the forward nodes' names, and as matrix formulas for array steps) and path sums, "
+            "Jacobian chains, the three routes of this run, claims graded, the graph. The backward pass "
+            "composed in symbols, closed forms and the step-size plot: gradcheck-suite explain CASE.")
     return render_book(sections, title="gradcheck-suite answer key", note=note)
 
 

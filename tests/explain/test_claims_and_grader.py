@@ -85,23 +85,27 @@ def test_grader_exit_codes_through_the_cli(tmp_path, capsys):
     assert cli_main(["grade", str(tmp_path / "wrong.yaml"), "--path", str(SEED)]) == 1
     out = capsys.readouterr().out
     assert "WRONG" in out and "off by" in out
+    # a student's mistakes (a case that does not exist, a claim that does not parse) are recorded: exit 1
     (tmp_path / "unknown.yaml").write_text("case: seed_sigmoid_afine\nclaims: {x: y}\n")
-    assert cli_main(["grade", str(tmp_path / "unknown.yaml"), "--path", str(SEED)]) == 2
+    assert cli_main(["grade", str(tmp_path / "unknown.yaml"), "--path", str(SEED)]) == 1
     assert "did you mean 'seed_sigmoid_affine'" in capsys.readouterr().out
     (tmp_path / "bad.yaml").write_text("case: seed_sigmoid_affine\nclaims:\n  x: y * (1 - \n")
-    assert cli_main(["grade", str(tmp_path / "bad.yaml"), "--path", str(SEED)]) == 2
+    assert cli_main(["grade", str(tmp_path / "bad.yaml"), "--path", str(SEED)]) == 1
+    assert "UNREADABLE" in capsys.readouterr().out
+    # the instructor's setup error (no such case folder) is exit 2
+    assert cli_main(["grade", right, "--path", str(tmp_path / "no_such_folder")]) == 2
 
 
 def test_answers_file_errors_are_located(tmp_path):
     path = _answers(tmp_path, "answers:\n  - case: a\n    claim: {x: 1}\n")
     report = grade_answers(path, [str(SEED)])
-    assert report.exit_code == 2
-    assert "ANSWERS.yaml:2" in report.errors[0] and "did you mean 'claims'" in report.errors[0]
+    assert report.exit_code == 1 and not report.errors  # the student's file: recorded, not a setup error
+    assert "ANSWERS.yaml:2" in report.file_error and "did you mean 'claims'" in report.file_error
 
 
 def test_claim_that_does_not_parse_is_an_error_with_its_column(tmp_path):
     path = _answers(tmp_path, "case: seed_sigmoid_affine\nclaims:\n  x: y * import\n")
     report = grade_answers(path, [str(SEED)])
     (g,) = report.grades
-    assert g.verdict == "error" and "ANSWERS.yaml:3" in g.message
+    assert g.verdict == "unreadable" and "ANSWERS.yaml:3" in g.message
     assert read_answers(path)[1][0].positions["x"] == (3, 6)
