@@ -345,6 +345,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise
             incomplete = True
             result = getattr(exc, "partial", None)  # what finished, if the harness handed it over
+    meta["subjects"] = _subjects_of(getattr(result, "cases", None) or [])
     report = Report(
         table=getattr(result, "table", None),
         cases=getattr(result, "cases", None) or {},
@@ -398,6 +399,14 @@ def _load_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.follow_symlinks:
         options["follow_symlinks"] = True
     return options
+
+
+def _subjects_of(cases: Any) -> dict[str, str]:
+    """case name → the code under test bound to it (``subject 'Swish' (plugin.py)``), for the reports."""
+    from .subjects import subject_for
+
+    bound = {c.name: subject_for(c.name, c.tags) for c in cases}
+    return {name: s.describe() for name, s in bound.items() if s is not None}
 
 
 def _compare_with_baseline(path: str, report: Any):

@@ -67,6 +67,7 @@ class CaseView:
     checks: list[dict[str, str]] = field(default_factory=list)
     arrays: list[ArrayView] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    subject: str = ""  # the user's code under test bound to the case (run metadata), if any
 
 
 def _num(value: Any) -> str:
@@ -145,6 +146,7 @@ def _case_view(name: str, rows, report: Report, limit: int) -> CaseView:
                     status=worst_status(rows["status"]), file=rows["file"].iloc[0],
                     dtypes=[d for d in dict.fromkeys(rows["dtype"]) if d],
                     counts={s: n for s, n in status_counts(rows).items() if n})
+    view.subject = str(dict(report.meta.get("subjects") or {}).get(name, ""))
     if case is not None:
         view.title, view.description = case.title or "", case.description or ""
         view.tags = list(case.tags)

@@ -3,6 +3,7 @@
 what to compare; the correct versions pass.  (Issue 12, section 5.)"""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -60,12 +61,16 @@ def _judge(table: pd.DataFrame) -> None:
 def test_the_cli_catches_every_planted_bug(tmp_path, jobs):
     folder = _planted(tmp_path)
     done = subprocess.run([sys.executable, "-m", "gradcheck_suite", "run", "cases", "--plugin", "plugin.py",
-                           "--out", str(tmp_path / "out"), "--format", "csv,junit", "--quiet", "--jobs", jobs],
+                           "--out", str(tmp_path / "out"), "--format", "csv,junit,json,html", "--quiet", "--jobs", jobs],
                           capture_output=True, text=True, cwd=folder)
     assert done.returncode == 1, done.stdout + done.stderr
     _judge(pd.read_csv(tmp_path / "out" / "results.csv", keep_default_na=False))
     junit = (tmp_path / "out" / "junit.xml").read_text()
     assert "subject_double_backward" in junit and "StaleForward" in junit
+    subjects = json.loads((tmp_path / "out" / "results.json").read_text())["meta"]["subjects"]
+    assert subjects["db_mean"].startswith("subject 'affine_backward_db_mean' (") and len(subjects) == len(CAUGHT)
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "code under test: <code>subject &#39;WrongDoubleBackward&#39;" in page
 
 
 def test_pytest_gradcheck_catches_every_planted_bug(tmp_path):
