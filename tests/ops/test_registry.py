@@ -21,6 +21,8 @@ NO_KINK_NEEDED = {
              "comparison that computes the condition (which declares it); in x and y it is linear",
     "erfinv": "it is smooth on (−1, 1); it is declared not analytic only because scipy's erfinv takes no "
               "complex argument (no complex step)",
+    "cholesky": "it is smooth on the positive definite matrices; numpy's complex Cholesky is the Hermitian "
+                "one (not the holomorphic extension), so complex step is not allowed",
 }
 
 PRIMITIVES = all_primitives()
