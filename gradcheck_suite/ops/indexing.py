@@ -174,3 +174,61 @@ register(
     probes=calls([((3, 4), (3,)), ((4, 4), (4,)), ((4,), ())]),
     symbolic="none shown: one class gives a loss of 0",
 )
+
+
+# ---- index_add (scatter-add) --------------------------------------------------------------------
+
+
+def _scatter_add(base: np.ndarray, index: np.ndarray, source: np.ndarray, a: int) -> np.ndarray:
+    """base with source's slices added at the positions ``index`` along axis ``a`` (repeats add up)."""
+    # the batch axes in front of base and source broadcast (one of them may be batched)
+    like = source.shape[:source.ndim + a] + (base.shape[a],) + source.shape[source.ndim + a + 1:]
+    out = np.array(np.broadcast_to(base, np.broadcast_shapes(base.shape, like)), dtype=np.result_type(base, source))
+    moved, src = np.moveaxis(out, a, 0), np.moveaxis(source, a, 0)
+    for k, row in enumerate(index):
+        moved[row] += src[k]
+    return out
+
+
+def _index_add_check(x, index, source, a: int) -> None:
+    if index.ndim != 1:
+        raise ValueError(f"index_add needs a 1-d index, not shape {index.shape}")
+    expected = x.shape[x.ndim + a + 1:]
+    if source.ndim < -a or source.shape[source.ndim + a] != index.size or source.shape[source.ndim + a + 1:] != expected:
+        raise ValueError(f"index_add needs a source with {index.size} slices along the axis and the other "
+                         f"trailing axes of x {expected}, not shape {source.shape}")
+
+
+def _index_add(x, index, source, axis, nb):
+    a = _one_axis(axis)
+    idx = _indices(index, nb, np.shape(x)[a], "index_add's index")
+    _index_add_check(np.asarray(x), idx, np.asarray(source), a)
+    return _scatter_add(np.asarray(x), idx, np.asarray(source), a)
+
+
+register(
+    "index_add",
+    forward=_index_add,
+    args=("x", "index", "source"),
+    params={"axis": 0},
+    param_kinds={"axis": "axis"},
+    vjp=(lambda g, ans, x, index, source, axis, nb=0: g,  # x passes through
+         NOT_DIFFERENTIABLE,
+         lambda g, ans, x, index, source, axis, nb=0: np.take(g, _indices(index), axis=axis[0])),  # read back
+    jvp=(lambda t, ans, x, index, source, axis, nb=0: t,
+         NOT_DIFFERENTIABLE,
+         lambda t, ans, x, index, source, axis, nb=0: _scatter_add(
+             np.zeros(t.shape[:t.ndim - source.ndim] + x.shape), _indices(index), t, axis[0])),
+    torch=lambda x, index, source, axis, nb=0: x.index_add(axis[0] % x.dim(), index.long(), source),
+    derivative=("∂index_add({x}, {index}, {source})/∂{x} = 1 (x̄ = ḡ)",
+                "{index} is an integer index: not differentiable",
+                "∂index_add/∂{source}: s̄ = the slices of ḡ at {index} (a gather)"),
+    category="indexing",
+    doc="x with the slices of source added at the positions index (1-d, whole numbers; repeats add up) "
+        "along one axis (default 0): torch's index_add, a scatter-add",
+    needs_nb=True,
+    domain=(REAL, Domain(0, 3, kind="integer"), REAL),
+    probes=calls([((3, 2), (4,), (4, 2)), ((3, 3), (3,), (3, 3)), ((3,), (2,), (2,))])
+    + calls([((2, 3), (3,), (2, 3))], {"axis": 1}),
+    symbolic=lambda sp, x, index, source, **_: x + source,
+)

@@ -69,3 +69,30 @@ def test_cross_entropy_against_torch_and_complex_step(args):
 def test_bad_indices_are_clear_errors(name, args, params, message):
     with pytest.raises(ValueError, match=message):
         get(name).forward(*args, **params)
+
+
+@st.composite
+def scatter(draw):
+    x = draw(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), elements=between(-2, 2)))
+    axis = draw(st.integers(-x.ndim, x.ndim - 1))
+    index = draw(hnp.arrays(np.int64, (draw(st.integers(1, 4)),), elements=st.integers(0, x.shape[axis] - 1)))
+    shape = list(x.shape)
+    shape[axis] = index.size
+    source = draw(hnp.arrays(np.float64, tuple(shape), elements=between(-2, 2)))
+    return [x, index.astype(np.float64), source], {"axis": axis}
+
+
+@EXAMPLES
+@given(case=scatter())
+def test_index_add_against_torch_and_complex_step(case):
+    check_primitive("index_add", *case)
+    check_complex_step("index_add", *case)
+
+
+def test_index_add_adds_repeated_positions_and_gathers_back():
+    prim = get("index_add")
+    x, index, source = np.zeros((3, 2)), np.array([2.0, 2.0, 0.0]), np.arange(6.0).reshape(3, 2)
+    out = prim.forward(x, index, source, axis=(-2,), nb=0)
+    np.testing.assert_array_equal(out, [[4.0, 5.0], [0.0, 0.0], [2.0, 4.0]])
+    g = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(prim.vjp[2](g, out, x, index, source, axis=(-2,)), [[5.0, 6.0], [5.0, 6.0], [1.0, 2.0]])
