@@ -616,3 +616,88 @@ register(
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: sp.sqrt(a),
 )
+
+
+# ---- spectra: eigenvalues of a symmetric matrix, singular values ------------------------------
+
+
+def _eigvalsh(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    _square("eigvalsh", a, nb)
+    return np.linalg.eigvalsh(a)
+
+
+def _smallest_gap(values: np.ndarray) -> float:
+    """The smallest gap between neighbouring sorted values (0 where two coincide: a kink)."""
+    v = np.sort(np.real(values), axis=-1)
+    gaps = np.diff(v, axis=-1)
+    return float(np.min(gaps)) if gaps.size else float("inf")
+
+
+def _eigvecs(a: np.ndarray) -> np.ndarray:
+    return np.linalg.eigh(a)[1]
+
+
+register(
+    "eigvalsh",
+    forward=_eigvalsh,
+    args=("a",),
+    # dλᵢ = vᵢᵀ da vᵢ, so ā = V diag(ḡ) Vᵀ
+    vjp=(lambda g, ans, a, nb=0: (_eigvecs(a) * g[..., None, :]) @ _swap(_eigvecs(a)),),
+    jvp=(lambda t, ans, a, nb=0: np.einsum("...ji,...jk,...ki->...i", _eigvecs(a), t, _eigvecs(a)),),
+    torch=lambda a, nb=0: torch.linalg.eigvalsh(a),
+    derivative=("∂λᵢ/∂{a} = vᵢ vᵢᵀ (vᵢ the i-th eigenvector): ā = V diag(ḡ) Vᵀ",),
+    category="linalg",
+    doc="the eigenvalues of a symmetric matrix, ascending (eigh's values); only the lower triangle is "
+        "read, while the gradient is symmetric (as torch's): build a symmetric matrix from your inputs, "
+        "e.g. (S + Sᵀ)/2; repeated eigenvalues are kinks",
+    analytic=False,
+    kink=lambda a, nb=0: _smallest_gap(np.linalg.eigvalsh(np.real(a))),
+    needs_nb=True,
+    domain=SPD,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: a,
+)
+
+
+def _svdvals(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    if np.ndim(a) - nb < 2:
+        raise ValueError(f"svdvals needs a matrix (or a stack of them), not shape {np.shape(a)[nb:]}")
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def _thin_svd(a: np.ndarray):
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def _svdvals_vjp(g, ans, a, nb=0):
+    u, _, vh = _thin_svd(a)  # dsᵢ = uᵢᵀ da vᵢ, so ā = U diag(ḡ) Vᵀ
+    return (u * g[..., None, :]) @ vh
+
+
+def _svdvals_jvp(t, ans, a, nb=0):
+    u, _, vh = _thin_svd(a)
+    return np.einsum("...ji,...jk,...ik->...i", u, t, vh)
+
+
+def _svd_kink(a, nb=0) -> float:
+    s = np.linalg.svd(np.real(np.asarray(a)), compute_uv=False)
+    return min(_smallest_gap(s), float(np.min(s)) if s.size else float("inf"))
+
+
+register(
+    "svdvals",
+    forward=_svdvals,
+    args=("a",),
+    vjp=(_svdvals_vjp,),
+    jvp=(_svdvals_jvp,),
+    torch=lambda a, nb=0: torch.linalg.svdvals(a),
+    derivative=("∂sᵢ/∂{a} = uᵢ vᵢᵀ (the i-th singular vectors): ā = U diag(ḡ) Vᵀ",),
+    category="linalg",
+    doc="the singular values of a matrix, descending; repeated or zero singular values are kinks",
+    analytic=False,
+    kink=_svd_kink,
+    needs_nb=True,
+    domain=MATRIX,
+    probes=SQUARE_CALLS + calls([((3, 4),), ((4, 2),)]),
+    symbolic=lambda sp, a, **_: sp.Abs(a),
+)

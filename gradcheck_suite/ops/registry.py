@@ -134,8 +134,8 @@ class Domain:
                  an integer, low ≤ k < high, and u in [a, b]: clear of kinks at every
                  integer (and of each other, when two arguments take disjoint grids);
     ``bool``     random bools (a condition);
-    ``matrix``   square matrices (last two axes), standard normal noise plus ``high``·I:
-                 well conditioned;
+    ``matrix``   matrices (last two axes), standard normal noise plus ``high`` on the main
+                 diagonal: well conditioned;
     ``spd``      symmetric positive definite matrices B·Bᵀ/n + ``high``·I;
     ``integer``  integers in [low, high) (an index constant).
     """
@@ -156,7 +156,7 @@ class Domain:
         if self.kind == "integer":
             return f"integers in [{self.low:g}, {self.high:g})"
         if self.kind == "matrix":
-            return f"square matrices: noise + {self.high:g}·I"
+            return f"matrices: noise + {self.high:g} on the diagonal"
         if self.kind == "spd":
             return f"symmetric positive definite matrices: B·Bᵀ/n + {self.high:g}·I"
         if self.grid is None:
@@ -177,9 +177,9 @@ class Domain:
             return rng.integers(first, last + 1, shape)
         if self.kind in ("matrix", "spd"):
             noise = rng.standard_normal(shape)
+            if self.kind == "matrix":  # a rectangular one gets high on its main diagonal
+                return noise + self.high * np.eye(*shape[-2:])
             eye = self.high * np.eye(shape[-1])
-            if self.kind == "matrix":
-                return noise + eye
             return noise @ np.swapaxes(noise, -1, -2) / shape[-1] + eye
         if self.grid is None:
             return rng.uniform(self.low, self.high, shape)

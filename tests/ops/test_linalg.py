@@ -291,3 +291,21 @@ def test_cholesky_vjp_is_the_adjoint_of_the_jvp_for_symmetric_tangents():
 def test_matrix_power_refuses_a_negative_exponent():
     with pytest.raises(ValueError, match="n ≥ 0"):
         get("matrix_power").forward(np.eye(2), n=-1)
+
+
+@few
+@given(data=st.data())
+def test_spectra_against_torch(data):
+    stack = data.draw(stacks)
+    check_primitive("eigvalsh", [data.draw(positive_definite(stack))], rtol=1e-6)
+    rows, cols = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    a = data.draw(hnp.arrays(np.float64, tuple(stack) + (rows, cols), elements=st.floats(-1, 1)))
+    a = a + 3 * np.eye(rows, cols)  # distinct, non-zero singular values most of the time
+    if get("svdvals").kink(a) > 1e-3:
+        check_primitive("svdvals", [a], rtol=1e-6)
+
+
+def test_repeated_eigenvalues_and_singular_values_are_kinks():
+    assert get("eigvalsh").kink(np.eye(3)) == 0.0
+    assert get("svdvals").kink(np.diag([2.0, 1.0, 0.0])) == 0.0
+    assert get("svdvals").kink(np.diag([3.0, 2.0, 1.0])) == pytest.approx(1.0)
