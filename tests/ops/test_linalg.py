@@ -297,7 +297,9 @@ def test_matrix_power_refuses_a_negative_exponent():
 @given(data=st.data())
 def test_spectra_against_torch(data):
     stack = data.draw(stacks)
-    check_primitive("eigvalsh", [data.draw(positive_definite(stack))], rtol=1e-6)
+    spd = data.draw(positive_definite(stack))
+    if get("eigvalsh").kink(spd) > 1e-3:  # a repeated eigenvalue is a kink: its eigenvectors are not unique
+        check_primitive("eigvalsh", [spd], rtol=1e-6)
     rows, cols = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
     a = data.draw(hnp.arrays(np.float64, tuple(stack) + (rows, cols), elements=st.floats(-1, 1)))
     a = a + 3 * np.eye(rows, cols)  # distinct, non-zero singular values most of the time
