@@ -611,6 +611,8 @@ register(
         "the JVP assumes a symmetric tangent (both as torch's): build a symmetric (e.g. B·Bᵀ + I) from "
         "your inputs, since finite differences of the raw matrix see that only its lower triangle is read",
     analytic=False,
+    no_kink="smooth on the positive definite matrices; numpy's complex Cholesky is the Hermitian one, not the "
+            "holomorphic extension, so complex step is not allowed",
     needs_nb=True,
     domain=SPD,
     probes=SQUARE_CALLS,

@@ -29,6 +29,9 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
 ``kink(*args, **params)``
     for primitives that are not differentiable everywhere: the distance of the point
     to the kink set (0.0 means exactly on a kink), as a float.
+``no_kink``
+    for a primitive that is not analytic (no complex step) and yet has no kink: why
+    (``register`` refuses a non-analytic differentiable primitive with neither).
 ``domain[i]``
     a :class:`Domain`: where values of argument ``i`` are drawn, both by the mutation
     tester's probes and by the property tests (an interval, optionally a grid that keeps
@@ -236,6 +239,7 @@ class Primitive:
     probes: tuple[ProbeCall, ...] = ()
     symbolic: Callable[..., Any] | str = ""
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None
+    no_kink: str = ""
 
     def signature(self) -> str:
         """Human-readable call signature, as a case file writes it."""
@@ -284,6 +288,7 @@ def register(
     probes: Iterable[ProbeCall],
     symbolic: Callable[..., Any] | str,
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None,
+    no_kink: str = "",
 ) -> Primitive:
     """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
     if name in _REGISTRY:
@@ -310,6 +315,8 @@ def register(
         raise RuleError(f"{name}: no probe calls, or a probe call without a shape for every argument")
     if not callable(symbolic) and not (isinstance(symbolic, str) and symbolic.strip()):
         raise RuleError(f"{name}: declare a symbolic form, or a string saying why there is none")
+    if differentiable_output and not analytic and kink is None and not no_kink.strip():
+        raise RuleError(f"{name}: not analytic: declare its kink, or no_kink saying why it has none")
     prim = Primitive(
         name=name,
         forward=forward,
@@ -332,6 +339,7 @@ def register(
         probes=probes,
         symbolic=symbolic,
         local_derivative=local_derivative,
+        no_kink=no_kink,
     )
     _REGISTRY[name] = prim
     return prim
