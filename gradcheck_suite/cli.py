@@ -520,7 +520,8 @@ def _ops_facts(prim) -> list[tuple[str, str]]:
         ("rules", rules + (" (batch-aware: leading batch axes pass through)" if prim.differentiable_output else "")),
         ("torch", counterpart_name(prim.torch)),
         ("complex step", "yes (analytic)" if prim.analytic else "no"),
-        ("kinks", "declared (distance to the kink set)" if prim.kink else "none"),
+        ("kinks", "declared (distance to the kink set)" if prim.kink
+         else "none" + (f": {prim.no_kink}" if prim.no_kink else "")),
         ("broadcasts", "yes" if prim.broadcasts else "no"),
         ("domain", "; ".join(f"{a}: {d.describe()}" for a, d in zip(args, prim.domain))),
         ("probes", f"{len(prim.probes)} call(s) for the mutation tester"),

@@ -21,7 +21,7 @@ from gradcheck_suite.ops import get, names
 CASES = Path(__file__).resolve().parent.parent / "cases"
 
 #: theme folders issue 7 asks for (seed/ holds the tutorial's worked examples)
-THEMES = ("elementwise", "broadcasting", "reductions", "shape", "linalg", "nn", "conv", "contractions", "jacobians",
+THEMES = ("elementwise", "broadcasting", "reductions", "shape", "linalg", "nn", "conv", "contractions", "course", "jacobians",
           "multipath", "deep", "numerics", "float32", "kinks", "mutation")
 
 #: comparisons only appear as where()'s condition; they count through where

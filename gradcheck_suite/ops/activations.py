@@ -262,10 +262,13 @@ elementwise(
     "hardsigmoid",
     forward=lambda x: np.clip(x / 6 + 0.5, 0.0, 1.0),
     local_derivative=lambda ans, x: _strictly_inside(x, -3.0, 3.0) / 6.0,  # 1/6 on (−3, 3)
-    torch=F.hardsigmoid,
+    # torch's own hardsigmoid backward multiplies by 1/6 rounded to float32 (3e−8 off in float64);
+    # relu6(x + 3)/6 is the same function with the same zero gradient at the bounds, exactly
+    torch=lambda x: F.relu6(x + 3) / 6,
     derivative=("∂hardsigmoid({x})/∂{x} = 1/6 if −3 < {x} < 3 else 0",),
-    doc="relu6(x + 3)/6: 0 below −3, 1 above 3; kinks at ±3, with no gradient there (as torch, whose "
-        "float64 backward uses 1/6 rounded to float32: 3e−8 relative)",
+    doc="relu6(x + 3)/6: 0 below −3, 1 above 3; kinks at ±3, with no gradient there (as torch; the torch "
+        "counterpart is relu6(x + 3)/6, because torch.nn.functional.hardsigmoid's float64 backward uses 1/6 "
+        "rounded to float32, 3e−8 off)",
     analytic=False,
     kink=_distance_to((-3.0, 3.0)),
     domain=OFF_INTEGERS,

@@ -426,6 +426,8 @@ register(
     doc="x where condition holds, y elsewhere (condition: a bool array, e.g. x > 0); "
         "its kinks are those of the comparison in the condition",
     analytic=False,
+    no_kink="it switches on its condition, a non-differentiable argument: the kink belongs to the comparison "
+            "that computes the condition (which declares it); in x and y it is linear",
     broadcasts=True,
     domain=(Domain(kind="bool"), Domain(-3.0, 3.0), Domain(-3.0, 3.0)),
     probes=calls([((3, 3), (3, 3), (3, 3)), ((2, 3, 3), (3, 3), (3, 3)), ((3, 4), (4,), (3, 4)),

@@ -500,3 +500,236 @@ register(
     probes=calls([((3, 3), (3,)), ((3, 3), (3, 2)), ((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (3, 3))]),
     symbolic=lambda sp, a, b, **_: b / a,
 )
+
+
+# ---- log-determinants, matrix powers, Cholesky -------------------------------------------
+
+#: symmetric positive definite matrices B·Bᵀ/n + I (logdet, cholesky)
+SPD = Domain(high=1.0, kind="spd")
+
+
+def _inv_t(a: np.ndarray) -> np.ndarray:
+    """a⁻ᵀ, the derivative of log|det a| (stacks too)."""
+    return _swap(np.linalg.inv(a))
+
+
+def _logdet(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    """log det a: nan where det a < 0 and −inf where it is 0 (as torch.logdet)."""
+    _square("logdet", a, nb)
+    if np.iscomplexobj(a):
+        return np.log(np.linalg.det(a))  # holomorphic: complex step
+    sign, logabs = np.linalg.slogdet(a)
+    return np.where(sign > 0, logabs, np.where(sign == 0, -np.inf, np.nan))
+
+
+register(
+    "logdet",
+    forward=_logdet,
+    args=("a",),
+    vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _inv_t(a),),  # ā = ḡ·a⁻ᵀ
+    jvp=(lambda t, ans, a, nb=0: np.sum(_inv_t(a) * t, axis=(-2, -1)),),  # d log det = tr(a⁻¹ da)
+    torch=lambda a, nb=0: torch.logdet(a),
+    derivative=("∂log det({a})/∂{a} = {a}⁻ᵀ",),
+    category="linalg",
+    doc="log det a of a square matrix with a positive determinant (nan for a negative one, as torch)",
+    needs_nb=True,
+    domain=SPD,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: sp.log(a),
+)
+
+
+def _smallest_singular_value(a: np.ndarray, nb: int = 0) -> float:
+    """How far a is from singular (det = 0, where log|det| has no derivative)."""
+    s = np.linalg.svd(np.real(np.asarray(a)), compute_uv=False)
+    return float(np.min(s)) if s.size else float("inf")
+
+
+def _slogdet(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    _square("slogdet", a, nb)
+    return np.linalg.slogdet(a)[1]
+
+
+register(
+    "slogdet",
+    forward=_slogdet,
+    args=("a",),
+    vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _inv_t(a),),  # ā = ḡ·a⁻ᵀ, whatever the sign
+    jvp=(lambda t, ans, a, nb=0: np.sum(_inv_t(a) * t, axis=(-2, -1)),),
+    torch=lambda a, nb=0: torch.linalg.slogdet(a).logabsdet,
+    derivative=("∂log|det({a})|/∂{a} = {a}⁻ᵀ",),
+    category="linalg",
+    doc="log |det a| (the logabsdet of numpy's and torch's slogdet; the sign is constant nearby); "
+        "a singular matrix is its kink",
+    analytic=False,
+    kink=_smallest_singular_value,
+    needs_nb=True,
+    domain=MATRIX,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: sp.log(sp.Abs(a)),
+)
+
+
+def _power(a: np.ndarray, n: int, nb: int = 0) -> np.ndarray:
+    _square("matrix_power", a, nb)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"matrix_power needs a whole exponent n ≥ 0, not {n!r}")
+    return np.linalg.matrix_power(a, int(n))
+
+
+def _power_terms(left: np.ndarray, middle: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+    """Σ_{k<n} left^k · middle · right^(n−1−k): the derivative of a product of n factors."""
+    total = np.zeros(np.broadcast_shapes(middle.shape, left.shape), dtype=np.result_type(left, middle))
+    for k in range(n):
+        total = total + np.linalg.matrix_power(left, k) @ middle @ np.linalg.matrix_power(right, n - 1 - k)
+    return total
+
+
+register(
+    "matrix_power",
+    forward=_power,
+    args=("a",),
+    params={"n": 2},
+    # d(aⁿ) = Σ_k aᵏ da aⁿ⁻¹⁻ᵏ, so ā = Σ_k (aᵀ)ᵏ ḡ (aᵀ)ⁿ⁻¹⁻ᵏ
+    vjp=(lambda g, ans, a, n, nb=0: _power_terms(_swap(a), g, _swap(a), n),),
+    jvp=(lambda t, ans, a, n, nb=0: _power_terms(a, t, a, n),),
+    torch=lambda a, n, nb=0: torch.linalg.matrix_power(a, n),
+    derivative=("∂{a}ⁿ/∂{a} · ḡ = Σ_k ({a}ᵀ)ᵏ ḡ ({a}ᵀ)ⁿ⁻¹⁻ᵏ",),
+    category="linalg",
+    doc="the n-th power a·a·…·a of a square matrix, n a whole number ≥ 0 (a⁰ = I)",
+    needs_nb=True,
+    domain=MATRIX,
+    probes=SQUARE_CALLS + calls([((3, 3),), ((2, 3, 3),)], {"n": 3}) + calls([((3, 3),)], {"n": 1}),
+    symbolic=lambda sp, a, n=2, **_: a ** n,
+)
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    """The lower triangle of x with its diagonal halved."""
+    n = x.shape[-1]
+    return np.tril(x) - 0.5 * (x * np.eye(n))
+
+
+def _cholesky(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    _square("cholesky", a, nb)
+    return np.linalg.cholesky(a)
+
+
+def _cholesky_vjp(g, ans, a, nb=0):
+    # ā = sym(L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹) (Murray 2016; symmetric, as torch's)
+    inv = np.linalg.inv(ans)
+    s = _swap(inv) @ _phi(_swap(ans) @ g) @ inv
+    return 0.5 * (s + _swap(s))
+
+
+def _cholesky_jvp(t, ans, a, nb=0):
+    # dL = L Φ(L⁻¹ da L⁻ᵀ), for a symmetric da (torch's forward mode takes t as it is)
+    inv = np.linalg.inv(ans)
+    return ans @ _phi(inv @ t @ _swap(inv))
+
+
+register(
+    "cholesky",
+    forward=_cholesky,
+    args=("a",),
+    vjp=(_cholesky_vjp,),
+    jvp=(_cholesky_jvp,),
+    torch=lambda a, nb=0: torch.linalg.cholesky(a),
+    derivative=("∂chol({a})/∂{a} · ḡ = sym(L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹), L = {out}, Φ = lower triangle with half diagonal",),
+    category="linalg",
+    doc="the lower-triangular L with L·Lᵀ = a, a symmetric positive definite; the VJP is symmetrised and "
+        "the JVP assumes a symmetric tangent (both as torch's): build a symmetric (e.g. B·Bᵀ + I) from "
+        "your inputs, since finite differences of the raw matrix see that only its lower triangle is read",
+    analytic=False,
+    no_kink="smooth on the positive definite matrices; numpy's complex Cholesky is the Hermitian one, not the "
+            "holomorphic extension, so complex step is not allowed",
+    needs_nb=True,
+    domain=SPD,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: sp.sqrt(a),
+)
+
+
+# ---- spectra: eigenvalues of a symmetric matrix, singular values ------------------------------
+
+
+def _eigvalsh(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    _square("eigvalsh", a, nb)
+    return np.linalg.eigvalsh(a)
+
+
+def _smallest_gap(values: np.ndarray) -> float:
+    """The smallest gap between neighbouring sorted values (0 where two coincide: a kink)."""
+    v = np.sort(np.real(values), axis=-1)
+    gaps = np.diff(v, axis=-1)
+    return float(np.min(gaps)) if gaps.size else float("inf")
+
+
+def _eigvecs(a: np.ndarray) -> np.ndarray:
+    return np.linalg.eigh(a)[1]
+
+
+register(
+    "eigvalsh",
+    forward=_eigvalsh,
+    args=("a",),
+    # dλᵢ = vᵢᵀ da vᵢ, so ā = V diag(ḡ) Vᵀ
+    vjp=(lambda g, ans, a, nb=0: (_eigvecs(a) * g[..., None, :]) @ _swap(_eigvecs(a)),),
+    jvp=(lambda t, ans, a, nb=0: np.einsum("...ji,...jk,...ki->...i", _eigvecs(a), t, _eigvecs(a)),),
+    torch=lambda a, nb=0: torch.linalg.eigvalsh(a),
+    derivative=("∂λᵢ/∂{a} = vᵢ vᵢᵀ (vᵢ the i-th eigenvector): ā = V diag(ḡ) Vᵀ",),
+    category="linalg",
+    doc="the eigenvalues of a symmetric matrix, ascending (eigh's values); only the lower triangle is "
+        "read, while the gradient is symmetric (as torch's): build a symmetric matrix from your inputs, "
+        "e.g. (S + Sᵀ)/2; repeated eigenvalues are kinks",
+    analytic=False,
+    kink=lambda a, nb=0: _smallest_gap(np.linalg.eigvalsh(np.real(a))),
+    needs_nb=True,
+    domain=SPD,
+    probes=SQUARE_CALLS,
+    symbolic=lambda sp, a, **_: a,
+)
+
+
+def _svdvals(a: np.ndarray, nb: int = 0) -> np.ndarray:
+    if np.ndim(a) - nb < 2:
+        raise ValueError(f"svdvals needs a matrix (or a stack of them), not shape {np.shape(a)[nb:]}")
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def _thin_svd(a: np.ndarray):
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def _svdvals_vjp(g, ans, a, nb=0):
+    u, _, vh = _thin_svd(a)  # dsᵢ = uᵢᵀ da vᵢ, so ā = U diag(ḡ) Vᵀ
+    return (u * g[..., None, :]) @ vh
+
+
+def _svdvals_jvp(t, ans, a, nb=0):
+    u, _, vh = _thin_svd(a)
+    return np.einsum("...ji,...jk,...ik->...i", u, t, vh)
+
+
+def _svd_kink(a, nb=0) -> float:
+    s = np.linalg.svd(np.real(np.asarray(a)), compute_uv=False)
+    return min(_smallest_gap(s), float(np.min(s)) if s.size else float("inf"))
+
+
+register(
+    "svdvals",
+    forward=_svdvals,
+    args=("a",),
+    vjp=(_svdvals_vjp,),
+    jvp=(_svdvals_jvp,),
+    torch=lambda a, nb=0: torch.linalg.svdvals(a),
+    derivative=("∂sᵢ/∂{a} = uᵢ vᵢᵀ (the i-th singular vectors): ā = U diag(ḡ) Vᵀ",),
+    category="linalg",
+    doc="the singular values of a matrix, descending; repeated or zero singular values are kinks",
+    analytic=False,
+    kink=_svd_kink,
+    needs_nb=True,
+    domain=MATRIX,
+    probes=SQUARE_CALLS + calls([((3, 4),), ((4, 2),)]),
+    symbolic=lambda sp, a, **_: sp.Abs(a),
+)

@@ -31,6 +31,9 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
 ``kink(*args, **params)``
     for primitives that are not differentiable everywhere: the distance of the point
     to the kink set (0.0 means exactly on a kink), as a float.
+``no_kink``
+    for a primitive that is not analytic (no complex step) and yet has no kink: why
+    (``register`` refuses a non-analytic differentiable primitive with neither).
 ``domain[i]``
     a :class:`Domain`: where values of argument ``i`` are drawn, both by the mutation
     tester's probes and by the property tests (an interval, optionally a grid that keeps
@@ -153,8 +156,8 @@ class Domain:
                  an integer, low ≤ k < high, and u in [a, b]: clear of kinks at every
                  integer (and of each other, when two arguments take disjoint grids);
     ``bool``     random bools (a condition);
-    ``matrix``   square matrices (last two axes), standard normal noise plus ``high``·I:
-                 well conditioned;
+    ``matrix``   matrices (last two axes), standard normal noise plus ``high`` on the main
+                 diagonal: well conditioned;
     ``spd``      symmetric positive definite matrices B·Bᵀ/n + ``high``·I;
     ``integer``  integers in [low, high) (an index constant).
     """
@@ -175,7 +178,7 @@ class Domain:
         if self.kind == "integer":
             return f"integers in [{self.low:g}, {self.high:g})"
         if self.kind == "matrix":
-            return f"square matrices: noise + {self.high:g}·I"
+            return f"matrices: noise + {self.high:g} on the diagonal"
         if self.kind == "spd":
             return f"symmetric positive definite matrices: B·Bᵀ/n + {self.high:g}·I"
         if self.grid is None:
@@ -196,9 +199,9 @@ class Domain:
             return rng.integers(first, last + 1, shape)
         if self.kind in ("matrix", "spd"):
             noise = rng.standard_normal(shape)
+            if self.kind == "matrix":  # a rectangular one gets high on its main diagonal
+                return noise + self.high * np.eye(*shape[-2:])
             eye = self.high * np.eye(shape[-1])
-            if self.kind == "matrix":
-                return noise + eye
             return noise @ np.swapaxes(noise, -1, -2) / shape[-1] + eye
         if self.grid is None:
             return rng.uniform(self.low, self.high, shape)
@@ -255,6 +258,7 @@ class Primitive:
     probes: tuple[ProbeCall, ...] = ()
     symbolic: Callable[..., Any] | str = ""
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None
+    no_kink: str = ""
 
     def signature(self) -> str:
         """Human-readable call signature, as a case file writes it."""
@@ -303,6 +307,7 @@ def register(
     probes: Iterable[ProbeCall],
     symbolic: Callable[..., Any] | str,
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None,
+    no_kink: str = "",
 ) -> Primitive:
     """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
     if name in _REGISTRY:
@@ -329,6 +334,8 @@ def register(
         raise RuleError(f"{name}: no probe calls, or a probe call without a shape for every argument")
     if not callable(symbolic) and not (isinstance(symbolic, str) and symbolic.strip()):
         raise RuleError(f"{name}: declare a symbolic form, or a string saying why there is none")
+    if differentiable_output and not analytic and kink is None and not no_kink.strip():
+        raise RuleError(f"{name}: not analytic: declare its kink, or no_kink saying why it has none")
     prim = Primitive(
         name=name,
         forward=forward,
@@ -351,6 +358,7 @@ def register(
         probes=probes,
         symbolic=symbolic,
         local_derivative=local_derivative,
+        no_kink=no_kink,
     )
     _REGISTRY[name] = prim
     return prim

@@ -60,6 +60,7 @@ elementwise(
     doc="the inverse error function (−1 < x < 1); smooth, but scipy's erfinv takes no complex "
         "argument, so finite differences use central differences, not the complex step",
     analytic=False,
+    no_kink="smooth on (−1, 1); not analytic only because scipy's erfinv takes no complex argument",
     domain=UNIT,
     symbolic=lambda sp, x, **_: sp.erfinv(x),
 )

@@ -231,3 +231,83 @@ def test_batched_forward_with_two_batch_axes_on_any_argument(name, args):
             single = engine.evaluate(graph, {**rest, f"a{i}": copies[j]}).output
             np.testing.assert_allclose(batched[j], single, rtol=1e-12, atol=1e-12,
                                        err_msg=f"{name}: batched forward over argument {i}, copy {j}")
+
+
+# ---- logdet, slogdet, matrix_power, cholesky ----------------------------------------------
+
+
+@st.composite
+def positive_definite(draw, stack=()):
+    b = draw(well_conditioned(stack=stack))
+    return b @ np.swapaxes(b, -1, -2) / b.shape[-1] + np.eye(b.shape[-1])
+
+
+@few
+@given(data=st.data())
+def test_log_determinants_against_torch_and_complex_step(data):
+    stack = data.draw(stacks)
+    spd = data.draw(positive_definite(stack))
+    check_primitive("logdet", [spd], rtol=1e-6)
+    check_complex_step("logdet", [spd])
+    a = data.draw(well_conditioned(stack=stack))  # determinants of both signs
+    check_primitive("slogdet", [a], rtol=1e-6)
+    np.testing.assert_allclose(get("slogdet").forward(a), np.log(np.abs(np.linalg.det(a))))
+
+
+def test_logdet_of_a_negative_determinant_is_nan_as_torch():
+    a = np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert np.isnan(get("logdet").forward(a))
+    assert get("slogdet").kink(np.array([[1.0, 2.0], [2.0, 4.0]])) < 1e-12  # singular: the kink
+
+
+@few
+@given(data=st.data(), n=st.integers(0, 4))
+def test_matrix_power_against_torch_and_complex_step(data, n):
+    a = data.draw(well_conditioned(stack=data.draw(stacks))) / 3
+    check_primitive("matrix_power", [a], {"n": n}, rtol=1e-6)
+    check_complex_step("matrix_power", [a], {"n": n})
+
+
+@few
+@given(data=st.data())
+def test_cholesky_against_torch(data):
+    a = data.draw(positive_definite(data.draw(stacks)))
+    check_primitive("cholesky", [a], rtol=1e-6)
+    low = get("cholesky").forward(a)
+    np.testing.assert_allclose(low @ np.swapaxes(low, -1, -2), a, atol=1e-12)
+
+
+def test_cholesky_vjp_is_the_adjoint_of_the_jvp_for_symmetric_tangents():
+    rng = np.random.default_rng(3)
+    b = rng.standard_normal((3, 3))
+    a = b @ b.T / 3 + np.eye(3)
+    prim = get("cholesky")
+    ans = prim.forward(a)
+    g, t = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    t = t + t.T
+    assert np.sum(prim.vjp[0](g, ans, a) * t) == pytest.approx(np.sum(g * prim.jvp[0](t, ans, a)))
+
+
+def test_matrix_power_refuses_a_negative_exponent():
+    with pytest.raises(ValueError, match="n ≥ 0"):
+        get("matrix_power").forward(np.eye(2), n=-1)
+
+
+@few
+@given(data=st.data())
+def test_spectra_against_torch(data):
+    stack = data.draw(stacks)
+    spd = data.draw(positive_definite(stack))
+    if get("eigvalsh").kink(spd) > 1e-3:  # a repeated eigenvalue is a kink: its eigenvectors are not unique
+        check_primitive("eigvalsh", [spd], rtol=1e-6)
+    rows, cols = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    a = data.draw(hnp.arrays(np.float64, tuple(stack) + (rows, cols), elements=st.floats(-1, 1)))
+    a = a + 3 * np.eye(rows, cols)  # distinct, non-zero singular values most of the time
+    if get("svdvals").kink(a) > 1e-3:
+        check_primitive("svdvals", [a], rtol=1e-6)
+
+
+def test_repeated_eigenvalues_and_singular_values_are_kinks():
+    assert get("eigvalsh").kink(np.eye(3)) == 0.0
+    assert get("svdvals").kink(np.diag([2.0, 1.0, 0.0])) == 0.0
+    assert get("svdvals").kink(np.diag([3.0, 2.0, 1.0])) == pytest.approx(1.0)

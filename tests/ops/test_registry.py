@@ -15,14 +15,6 @@ from gradcheck_suite.ops.registry import Domain, NotDifferentiable, calls, norma
 #: the issue's acceptance number: ``gradcheck-suite ops`` lists at least this many
 MINIMUM_PRIMITIVES = 55
 
-#: non-analytic primitives that declare no kink function, and why that is right
-NO_KINK_NEEDED = {
-    "where": "it switches on its condition, a non-differentiable argument: the kink belongs to the "
-             "comparison that computes the condition (which declares it); in x and y it is linear",
-    "erfinv": "it is smooth on (−1, 1); it is declared not analytic only because scipy's erfinv takes no "
-              "complex argument (no complex step)",
-}
-
 PRIMITIVES = all_primitives()
 IDS = [p.name for p in PRIMITIVES]
 TESTS_DIR = Path(__file__).parent
@@ -73,17 +65,18 @@ def test_derivative_texts_one_per_argument_and_format_without_key_error(prim):
 
 @pytest.mark.parametrize("prim", [p for p in PRIMITIVES if not p.analytic],
                          ids=[p.name for p in PRIMITIVES if not p.analytic])
-def test_non_analytic_primitives_declare_their_kinks(prim):
-    if prim.name in NO_KINK_NEEDED:
-        assert prim.kink is None, f"{prim.name} now declares a kink: drop it from NO_KINK_NEEDED"
-        return
-    assert callable(prim.kink), f"{prim.name} is not analytic but declares no kink function"
+def test_non_analytic_primitives_declare_their_kinks_or_why_they_have_none(prim):
+    if prim.kink is None:
+        assert prim.no_kink.strip() or not prim.differentiable_output, \
+            f"{prim.name} is not analytic but declares neither a kink function nor no_kink"
+    else:
+        assert callable(prim.kink) and not prim.no_kink, f"{prim.name}: a kink and a no_kink reason"
 
 
-def test_the_kink_exceptions_name_registered_non_analytic_primitives():
-    for name in NO_KINK_NEEDED:
-        prim = next((p for p in PRIMITIVES if p.name == name), None)
-        assert prim is not None and not prim.analytic, f"stale entry in NO_KINK_NEEDED: {name}"
+def test_register_refuses_a_non_analytic_primitive_without_kink_or_reason():
+    with pytest.raises(RuleError, match="probe_smooth: not analytic: declare its kink, or no_kink"):
+        register("probe_smooth", **_entry(analytic=False))
+    assert "probe_smooth" not in names()
 
 
 # ---- register guards the table --------------------------------------------------------

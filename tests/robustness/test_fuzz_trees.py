@@ -59,6 +59,45 @@ GRAMMAR: dict[str, list[str]] = {
     "squeeze": ["squeeze(expand_dims({0}, 1), axis=1)"], "flip": ["flip({0})"], "getitem": ["{0}[::-1]"],
     "transpose": ["transpose(reshape({0}, (1, 3)))[:, 0]", "(M.T @ {0})"],
     "broadcast_to": ["broadcast_to({0}, (2, 3))[1]"],
+    # issue 14: more elementwise functions, kept in their domains
+    "exp2": ["exp2(tanh({0}))"], "log2": ["log2(1 + square({0}))"], "log10": ["log10(1 + square({0}))"],
+    "reciprocal": ["reciprocal(1 + square({0}))"], "rsqrt": ["rsqrt(1 + square({0}))"], "cbrt": ["cbrt({0})"],
+    "sinc": ["sinc({0})"], "silu": ["silu({0})"], "mish": ["mish({0})"], "softsign": ["softsign({0})"],
+    "logsigmoid": ["logsigmoid({0})"], "selu": ["selu({0})"], "celu": ["celu({0}, 0.5)"],
+    "hardtanh": ["hardtanh(2 * {0})"], "hardsigmoid": ["hardsigmoid(4 * {0})"], "hardswish": ["hardswish(4 * {0})"],
+    "erfc": ["erfc({0})"], "erfinv": ["erfinv(0.9 * tanh({0}))"], "lgamma": ["lgamma(1 + square({0}))"],
+    "digamma": ["digamma(1 + square({0}))"], "floor": ["(floor(2 * {0}) * {1})"], "ceil": ["(ceil(2 * {0}) * {1})"],
+    "round": ["(round(2 * {0}) * {1})"], "trunc": ["(trunc(2 * {0}) * {1})"],
+    "atan2": ["atan2({0}, 1 + square({1}))"], "hypot": ["hypot({0}, 1 + square({1}))"],
+    "logaddexp": ["logaddexp({0}, {1})"], "fmod": ["fmod({0}, 1.5 + square({1}))"],
+    "remainder": ["remainder({0}, 1.5 + square({1}))"],
+    "normalize": ["normalize(1 + square({0}))"],
+    "cosine_similarity": ["({0} * cosine_similarity(1 + square({1}), 1 + square({2})))"],
+    # convolution and pooling on a 3×3 image built from two vectors
+    "conv1d": ["conv1d(reshape({0}, (1, 1, 3)), reshape({1}, (1, 1, 3)), padding=1)[0, 0]"],
+    "conv2d": ["conv2d(reshape(outer({0}, {1}), (1, 1, 3, 3)), reshape(M, (1, 1, 3, 3)), padding=1)[0, 0, 0]"],
+    "conv_transpose2d": ["conv_transpose2d(reshape(outer({0}, {1}), (1, 1, 3, 3)), reshape(M, (1, 1, 3, 3)), "
+                         "padding=1)[0, 0, 1]"],
+    "max_pool2d": ["max_pool2d(reshape(outer({0}, {1}), (1, 1, 3, 3)), 3, stride=1, padding=1)[0, 0, 0]"],
+    "avg_pool2d": ["avg_pool2d(reshape(outer({0}, {1}), (1, 1, 3, 3)), 3, stride=1, padding=1)[0, 0, 2]"],
+    "pad": ["pad({0}, (1, 1))[1:4]", "pad({0}, (1, 1), reflect=True)[0:3]"],
+    # scans, order, movers, contractions
+    "cumsum": ["cumsum({0})"], "cumprod": ["cumprod(tanh({0}))"], "sort": ["sort({0})"], "topk": ["topk({0}, 3)"],
+    "roll": ["roll({0}, 1)"], "tril": ["(tril(outer({0}, {1})) @ {2})"], "triu": ["(triu(outer({0}, {1})) @ {2})"],
+    "tile": ["tile({0}, 2)[1:4]"], "repeat": ["repeat({0}, 2)[0:3]"],
+    "swapaxes": ["(swapaxes(outer({0}, {1})) @ {2})"], "moveaxis": ["(moveaxis(outer({0}, {1}), 0, 1) @ {2})"],
+    "einsum": ["einsum([outer({0}, {1}), {2}], subscripts='ij,j->i')"],
+    "tensordot": ["tensordot(outer({0}, {1}), {2}, axes=1)"], "cross": ["cross({0}, {1})"],
+    # integer indexing with the index constant idx
+    "take": ["take({0}, idx)"], "one_hot": ["(one_hot(idx, 3) @ {0})"], "index_add": ["index_add({0}, idx, {1})"],
+    "cross_entropy": ["({0} * cross_entropy(outer({1}, {2}), idx))"],
+    # more linear algebra, on well-conditioned or symmetric positive definite matrices
+    "logdet": ["({0} * logdet(diag(1 + square({1})) + 0.1 * M))"],
+    "slogdet": ["({0} * slogdet(diag(1 + square({1})) + 0.1 * M))"],
+    "matrix_power": ["(matrix_power(0.5 * M + 0.1 * outer({0}, {1}), 2) @ {2})"],
+    "cholesky": ["(cholesky(diag(1 + square({0})) + 0.1 * outer({1}, {1})) @ {2})"],
+    "eigvalsh": ["eigvalsh(diag({0}) + 0.1 * outer({1}, {1}))"],
+    "svdvals": ["svdvals(diag(2 + square({0})) + 0.1 * M)"],
 }
 
 LEAVES = ["x", "y", "c", "(x * y)", "(0.5 * c)"]  # every leaf a 3-vector
@@ -92,6 +131,7 @@ inputs:
   y: {y}
 constants:
   c: [0.3, -0.7, 1.1]
+  idx: [2, 0, 2]
   M: [[0.5, -0.2, 0.1], [0.3, 0.8, -0.4], [-0.6, 0.1, 0.7]]
 steps:
   y_out: {output}
