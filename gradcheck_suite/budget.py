@@ -114,7 +114,8 @@ def deadline(seconds: float | None) -> Iterator[None]:
     """Raise :class:`OutOfTime` here after ``seconds`` (POSIX main thread; elsewhere, or with
     ``None``, no limit).  The alarm interrupts Python code between C calls, so one numpy call
     finishes first."""
-    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if not seconds or not math.isfinite(seconds) or not hasattr(signal, "setitimer") \
+            or threading.current_thread() is not threading.main_thread():
         yield
         return
 

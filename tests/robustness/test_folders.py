@@ -146,8 +146,14 @@ def test_a_folder_tree_1100_deep_is_walked_without_recursion(tmp_path):
         deep = deep / "d"
         deep.mkdir()
     (deep / "deep.yaml").write_text(GOOD.format(name="deep"))
-    result = load_paths([tmp_path])
-    assert [c.name for c in result.cases] == ["deep"] and result.errors == []
+    try:
+        result = load_paths([tmp_path])
+        assert [c.name for c in result.cases] == ["deep"] and result.errors == []
+    finally:  # (shutil.rmtree, which pytest's clean-up uses, recurses too)
+        (deep / "deep.yaml").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
 
 
 def test_a_file_name_that_is_not_utf8_is_loaded_and_reported(tmp_path):

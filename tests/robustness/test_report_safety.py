@@ -147,6 +147,7 @@ def test_control_characters_in_expressions_never_reach_a_report_or_the_terminal(
     assert message.endswith("key 'title': control character U+0007 is not allowed in 'title'")
     for text in (done.stdout, done.stderr, run["html"], run["md"]):
         assert "\x1b]0;owned" not in text and "\x1b[2J\x1b" not in text and "\r" not in text
+        assert "\x1b" not in text and "\x07" not in text  # not one escape byte, wherever it came from
     assert not any("\n" in m for m in table["message"])  # a message is one line
 
 
