@@ -206,8 +206,11 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
     )
 
 
-#: seconds sympy may spend on one case's closed form (simplification can run for ever)
+#: seconds sympy may spend on one case's closed form, and again on its symbolic backward pass
+#: (simplification can run for ever)
 SYMPY_TIME_BUDGET = 10.0
+
+
 def _flatten_note(graph: Graph, ev: engine.Evaluation, chain_list: list, lab: Mapping[str, str]) -> str:
     """Say how Jacobians of matrices are flattened, when some link has a matrix at either end."""
     by_name = {n.name: n.id for n in graph}
@@ -225,13 +228,22 @@ def _symbolic(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, closed: 
     from .matrix_form import matrix_backward
     from .symbolic import symbolic_backward
 
-    sb = symbolic_backward(graph, ev, compose=closed)
+    from ..budget import OutOfTime, deadline
+
+    late = ""
+    try:
+        with deadline(SYMPY_TIME_BUDGET):
+            sb = symbolic_backward(graph, ev, compose=closed)
+    except OutOfTime:  # the composed, simplified forms are what can run for ever; the local ones are cheap
+        sb = symbolic_backward(graph, ev, compose=False)
+        late = (f"The derivatives are not composed and simplified in symbols here: sympy did not finish within "
+                f"{SYMPY_TIME_BUDGET:g} s (the chain-rule numbers do not depend on it).")
     rows = [SymbolicRow(input=d.input, output=d.output, chain=d.chain_text, composed=d.composed_text,
                         taught=d.taught_text, simplified=d.simplified_text, taught_latex=d.taught_latex,
                         simplified_latex=d.simplified_latex, mathml=d.mathml(), note=d.note)
             if not d.note else SymbolicRow(d.input, d.output, "", "", "", "", note=d.note)
             for d in sb.derivatives]
-    result = SymbolicPass(locals=sb.locals, rows=rows, note=sb.note)
+    result = SymbolicPass(locals=sb.locals, rows=rows, note=" ".join(n for n in (late, sb.note) if n))
     if ev.output.size > 1 or any(ev.values[i].size > 1 for i in graph.ancestors(graph.output)):
         lines, note = matrix_backward(graph, ev, trace.contributions)
         result.matrix = [(line.text, line.shapes) for line in lines]
