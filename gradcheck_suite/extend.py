@@ -44,6 +44,8 @@ CATEGORY = "plugin"
 NO_TEXT = "(derivative text not declared)"
 #: the symbolic form of a plugin primitive that declares none (the answer key then has no closed form)
 NO_SYMBOLIC = "not declared by its plugin"
+#: why a plugin primitive declares no kink set (helpers never mark user code analytic, so they must say)
+NO_KINK = "user code: complex step is not assumed; one-sided differences judge any kink"
 #: where the mutation tester and the property tests draw a plugin primitive's arguments by default
 DEFAULT_DOMAIN = Domain(-2.0, 2.0)
 
@@ -86,7 +88,7 @@ def elementwise(name: str, forward: Callable[[np.ndarray], np.ndarray],
     return registry.register(
         name, forward=forward, args=("x",), vjp=(vjp,), jvp=(tangent if jvp else NOT_DECLARED,),
         torch=torch, derivative=_texts(text, 1), category=CATEGORY, doc=doc or f"plugin primitive {name}",
-        analytic=analytic, kink=kink, domain=domain, probes=registry.calls(UNARY_SHAPES), symbolic=symbolic,
+        analytic=analytic, kink=kink, no_kink="" if (analytic or kink) else NO_KINK, domain=domain, probes=registry.calls(UNARY_SHAPES), symbolic=symbolic,
         local_derivative=(local,))
 
 
@@ -163,7 +165,7 @@ def from_numpy_layer(name: str, forward: Callable[..., Any], backward: Callable[
     return registry.register(
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)), jvp=(NOT_DECLARED,) * n,
         torch=_without_nb(torch), derivative=_texts(text, n), category=CATEGORY, doc=doc or f"plugin layer {name}",
-        analytic=False, needs_nb=True, kink=kink, domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
+        analytic=False, needs_nb=True, kink=kink, no_kink="" if kink else NO_KINK, domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
 
 
 def from_autograd_function(function: Any, name: str | None = None, *, args: Sequence[str] | None = None,
@@ -229,5 +231,5 @@ def from_autograd_function(function: Any, name: str | None = None, *, args: Sequ
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)),
         jvp=tuple(jvp_for(k) for k in range(n)) if has_jvp else (NOT_DECLARED,) * n,
         torch=_without_nb(function.apply), derivative=_texts(text, n), category=CATEGORY,
-        doc=doc or f"torch.autograd.Function {function.__name__}", analytic=False, needs_nb=True, kink=kink,
+        doc=doc or f"torch.autograd.Function {function.__name__}", analytic=False, needs_nb=True, kink=kink, no_kink="" if kink else NO_KINK,
         domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
