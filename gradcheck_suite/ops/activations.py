@@ -46,6 +46,7 @@ elementwise(
     "sigmoid",
     forward=_sigmoid,
     local_derivative=lambda ans, x: ans * (1 - ans),  # dσ/dx = σ(1 − σ)
+    second_derivative=lambda ans, x: ans * (1 - ans) * (1 - 2 * ans),  # σ'' = σ(1 − σ)(1 − 2σ)
     torch=torch.sigmoid,
     derivative=("∂σ({x})/∂{x} = σ({x})(1 − σ({x}))",),
     doc="logistic sigmoid 1/(1 + e^−x), computed without overflow",
@@ -91,6 +92,7 @@ elementwise(
     "softplus",
     forward=_softplus,
     local_derivative=lambda ans, x: _softplus_slope(x),
+    second_derivative=lambda ans, x: np.where(x > 20, 0.0, _sigmoid(x) * (1 - _sigmoid(x))),  # σ' (0 past the threshold)
     torch=F.softplus,
     derivative=("∂softplus({x})/∂{x} = σ({x})",),
     doc="log(1 + e^x), and x itself for x > 20 (torch's softplus with beta=1, threshold=20; "
@@ -151,6 +153,7 @@ elementwise(
     "relu",
     forward=lambda x: np.maximum(x, 0),
     local_derivative=lambda ans, x: x > 0,  # d/dx max(x, 0) = 1 for x > 0, else 0 (0 at 0: torch)
+    second_derivative=lambda ans, x: np.zeros_like(x),  # 0 off the kink (a delta at 0: nondiff)
     torch=torch.relu,
     derivative=("∂relu({x})/∂{x} = 1 if {x} > 0 else 0",),
     doc="max(x, 0); kink at 0, where the subgradient 0 is used (as torch)",

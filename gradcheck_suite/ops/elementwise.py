@@ -44,6 +44,7 @@ elementwise(
     "exp",
     forward=np.exp,
     local_derivative=lambda ans, x: ans,  # d/dx exp(x) = exp(x)
+    second_derivative=lambda ans, x: ans,  # d²/dx² eˣ = eˣ
     torch=torch.exp,
     derivative=("∂exp({x})/∂{x} = exp({x})",),
     doc="e to the power x",
@@ -55,6 +56,7 @@ elementwise(
     "expm1",
     forward=np.expm1,
     local_derivative=lambda ans, x: ans + 1,  # d/dx (eˣ − 1) = eˣ
+    second_derivative=lambda ans, x: ans + 1,
     torch=torch.expm1,
     derivative=("∂expm1({x})/∂{x} = exp({x})",),
     doc="exp(x) − 1, accurate for small x",
@@ -77,6 +79,7 @@ elementwise(
     "log",
     forward=np.log,
     local_derivative=lambda ans, x: 1 / x,  # d/dx log(x) = 1/x
+    second_derivative=lambda ans, x: -1 / (x * x),  # d²/dx² log x = −1/x²
     torch=torch.log,
     derivative=("∂log({x})/∂{x} = 1/{x}",),
     doc="natural logarithm (x > 0)",
@@ -110,6 +113,7 @@ elementwise(
     "log1p",
     forward=np.log1p,
     local_derivative=lambda ans, x: 1 / (1 + x),  # d/dx log(1 + x) = 1/(1 + x)
+    second_derivative=lambda ans, x: -1 / ((1 + x) * (1 + x)),
     torch=torch.log1p,
     derivative=("∂log1p({x})/∂{x} = 1/(1 + {x})",),
     doc="log(1 + x), accurate for small x (x > −1)",
@@ -123,6 +127,7 @@ elementwise(
     "sqrt",
     forward=np.sqrt,
     local_derivative=lambda ans, x: 1 / (2 * ans),  # d/dx √x = 1/(2√x)
+    second_derivative=lambda ans, x: -1 / (4 * ans * ans * ans),  # d²/dx² √x = −1/(4·x^(3/2))
     torch=torch.sqrt,
     derivative=("∂√{x}/∂{x} = 1/(2√{x})",),
     doc="square root (x ≥ 0; the derivative is infinite at 0)",
@@ -134,6 +139,7 @@ elementwise(
     "rsqrt",
     forward=lambda x: 1 / np.sqrt(x),
     local_derivative=lambda ans, x: -0.5 * ans * ans * ans,  # d/dx x^(−½) = −½·x^(−3/2)
+    second_derivative=lambda ans, x: 0.75 * ans ** 5,  # d²/dx² x^(−½) = ¾·x^(−5/2)
     torch=torch.rsqrt,
     derivative=("∂(1/√{x})/∂{x} = −1/(2·{x}^(3/2))",),
     doc="1/√x (x > 0)",
@@ -159,6 +165,7 @@ elementwise(
     "square",
     forward=lambda x: x * x,
     local_derivative=lambda ans, x: 2 * x,  # d/dx x² = 2x
+    second_derivative=lambda ans, x: np.full_like(x, 2.0),  # d²/dx² x² = 2
     torch=torch.square,
     derivative=("∂({x}²)/∂{x} = 2{x}",),
     doc="x²",
@@ -170,6 +177,7 @@ elementwise(
     "reciprocal",
     forward=lambda x: 1 / x,
     local_derivative=lambda ans, x: -ans * ans,  # d/dx 1/x = −1/x²
+    second_derivative=lambda ans, x: 2 * ans * ans * ans,  # d²/dx² 1/x = 2/x³
     torch=torch.reciprocal,
     derivative=("∂(1/{x})/∂{x} = −1/{x}²",),
     doc="1/x (x ≠ 0)",
@@ -183,6 +191,7 @@ elementwise(
     "abs",
     forward=np.abs,
     local_derivative=lambda ans, x: np.sign(x),  # d/dx |x| = sign(x), 0 at 0 (torch)
+    second_derivative=lambda ans, x: np.zeros_like(x),  # 0 off the kink (a delta at 0: nondiff)
     torch=torch.abs,
     derivative=("∂|{x}|/∂{x} = sign({x})  (0 at {x} = 0)",),
     doc="|x|; kink at 0, where the subgradient 0 is used (as torch)",
@@ -196,6 +205,7 @@ elementwise(
     "sign",
     forward=np.sign,
     local_derivative=lambda ans, x: np.zeros_like(x),  # piecewise constant: derivative 0
+    second_derivative=lambda ans, x: np.zeros_like(x),
     torch=torch.sign,
     derivative=("∂sign({x})/∂{x} = 0  (jumps at {x} = 0)",),
     doc="−1, 0 or +1; its derivative is 0 everywhere (as torch), it jumps at 0",
@@ -211,6 +221,7 @@ elementwise(
     "sin",
     forward=np.sin,
     local_derivative=lambda ans, x: np.cos(x),  # d/dx sin x = cos x
+    second_derivative=lambda ans, x: -ans,  # d²/dx² sin x = −sin x
     torch=torch.sin,
     derivative=("∂sin({x})/∂{x} = cos({x})",),
     doc="sine (radians)",
@@ -222,6 +233,7 @@ elementwise(
     "cos",
     forward=np.cos,
     local_derivative=lambda ans, x: -np.sin(x),  # d/dx cos x = −sin x
+    second_derivative=lambda ans, x: -ans,  # d²/dx² cos x = −cos x
     torch=torch.cos,
     derivative=("∂cos({x})/∂{x} = −sin({x})",),
     doc="cosine (radians)",
@@ -291,6 +303,7 @@ elementwise(
     "sinh",
     forward=np.sinh,
     local_derivative=lambda ans, x: np.cosh(x),  # d/dx sinh x = cosh x
+    second_derivative=lambda ans, x: ans,
     torch=torch.sinh,
     derivative=("∂sinh({x})/∂{x} = cosh({x})",),
     doc="hyperbolic sine",
@@ -302,6 +315,7 @@ elementwise(
     "cosh",
     forward=np.cosh,
     local_derivative=lambda ans, x: np.sinh(x),  # d/dx cosh x = sinh x
+    second_derivative=lambda ans, x: ans,
     torch=torch.cosh,
     derivative=("∂cosh({x})/∂{x} = sinh({x})",),
     doc="hyperbolic cosine",
@@ -313,6 +327,7 @@ elementwise(
     "tanh",
     forward=np.tanh,
     local_derivative=lambda ans, x: 1 - ans * ans,  # d/dx tanh x = 1 − tanh² x
+    second_derivative=lambda ans, x: -2 * ans * (1 - ans * ans),  # d²/dx² tanh = −2 tanh (1 − tanh²)
     torch=torch.tanh,
     derivative=("∂tanh({x})/∂{x} = 1 − tanh²({x})",),
     doc="hyperbolic tangent",

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import REAL, Domain, calls, register
+from .registry import LINEAR, REAL, Domain, calls, register
 
 
 __all__: list[str] = []  # this module only registers primitives
@@ -79,6 +79,7 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: np.broadcast_to(
         _keep(g, axis, keepdims), g.shape[: g.ndim - ans.ndim] + x.shape),),  # d/dx_i Σx = 1
     jvp=(lambda t, ans, x, axis, keepdims: np.sum(t, axis=axis, keepdims=keepdims),),
+    second_order=LINEAR,
     torch=lambda x, axis, keepdims: torch.sum(x, dim=axis, keepdim=keepdims) if axis else x * 1,
     derivative=("∂Σ{x}/∂{x}ᵢ = 1",),
     category="reductions",
@@ -98,6 +99,7 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims,
                                                     np.full(x.shape, 1.0 / _count(x, axis))),),
     jvp=(lambda t, ans, x, axis, keepdims: np.sum(t, axis=axis, keepdims=keepdims) / _count(x, axis),),
+    second_order=LINEAR,
     torch=lambda x, axis, keepdims: _torch_reduce(torch.mean, x, axis, keepdims),
     derivative=("∂mean({x})/∂{x}ᵢ = 1/n",),
     category="reductions",

@@ -47,6 +47,23 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     ∂out/∂arg_i elementwise, written once: ``vjp[i]`` is ``g · local_derivative[i]`` and
     ``jvp[i]`` is ``t · local_derivative[i]``, generated as two separate functions so
     that each can still be replaced on its own (mutation testing).
+``second_derivative`` (elementwise primitives) and ``second_order`` (every primitive)
+    how the VJP rule's output changes when the arguments move — what the engine's
+    Hessian-vector products (:mod:`gradcheck_suite.second_order`) need, declared once
+    (see :data:`LINEAR` and docs/design.md):
+
+    * ``second_derivative[i][j](ans, *args, **params)`` is ∂²out/∂arg_i∂arg_j elementwise
+      (one rule for a one-argument primitive); the rule below is generated from it;
+    * ``second_order=LINEAR``: the VJP does not depend on the arguments' values (add,
+      sum, reshape, getitem, transpose …) — nothing more to declare;
+    * ``second_order=BILINEAR``: the VJP of argument ``i`` is linear in each other
+      argument (matmul, dot, outer): the product rule on the existing VJP rules;
+    * ``second_order=(rule, …)`` one ``vjp_tangent[i](g, ans, dans, dargs, *args, **params)``
+      per argument: the change of ``vjp[i](g, ans, *args)`` when the arguments move by
+      their tangents ``dargs`` (None where an argument has none; batch axes in front)
+      and the output by ``dans``, at fixed ``g``;
+    * a sentence: why the primitive has no second-order rule ("" when nobody has said).
+      The second-order checks of a case that uses it are then ``skip`` with that reason.
 
 Batch axes
 ----------
@@ -96,6 +113,8 @@ __all__ = [
     "NotDeclared",
     "NOT_DECLARED",
     "RuleError",
+    "LINEAR",
+    "BILINEAR",
     "register",
     "get",
     "lookup",
@@ -138,6 +157,11 @@ class RuleError(Exception):
 
 
 Rule = Callable[..., Any]
+
+#: ``second_order`` of a primitive whose VJP does not depend on the arguments' values
+LINEAR = "linear"
+#: ``second_order`` of a primitive whose VJP of each argument is linear in every other argument
+BILINEAR = "bilinear"
 
 #: the kinds of :class:`Domain`
 DOMAIN_KINDS = ("real", "bool", "matrix", "spd", "integer")
@@ -255,6 +279,7 @@ class Primitive:
     probes: tuple[ProbeCall, ...] = ()
     symbolic: Callable[..., Any] | str = ""
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None
+    second_order: tuple[Rule | NotDifferentiable, ...] | str = ""
 
     def signature(self) -> str:
         """Human-readable call signature, as a case file writes it."""
@@ -303,6 +328,7 @@ def register(
     probes: Iterable[ProbeCall],
     symbolic: Callable[..., Any] | str,
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None,
+    second_order: tuple[Rule | NotDifferentiable, ...] | str = "",
 ) -> Primitive:
     """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
     if name in _REGISTRY:
@@ -351,7 +377,10 @@ def register(
         probes=probes,
         symbolic=symbolic,
         local_derivative=local_derivative,
+        second_order=second_order if isinstance(second_order, str) else tuple(second_order),
     )
+    if not isinstance(second_order, str) and len(prim.second_order) != n:
+        raise RuleError(f"{name}: second_order declares {len(prim.second_order)} rules for {n} arguments {args}")
     _REGISTRY[name] = prim
     return prim
 
@@ -368,6 +397,19 @@ def _times_local(rule: Rule) -> tuple[Rule, Rule]:
     return vjp, jvp
 
 
+def _vjp_tangent(k: int, second: tuple[tuple[Rule, ...], ...]) -> Rule:
+    """The change of ``g·∂out/∂arg_k`` when the arguments move: ``g·Σ_j ∂²out/∂arg_k∂arg_j·darg_j``."""
+
+    def vjp_tangent(g, ans, dans, dargs, *args, **params):
+        total = 0.0
+        for j, t in enumerate(dargs):
+            if t is not None and not isinstance(second[k][j], NotDifferentiable):
+                total = total + second[k][j](ans, *args, **params) * t
+        return g * total
+
+    return vjp_tangent
+
+
 def elementwise(
     name: str,
     *,
@@ -376,6 +418,7 @@ def elementwise(
     args: tuple[str, ...] = ("x",),
     examples: tuple[Mapping[str, Any], ...] = ({},),
     category: str = "elementwise",
+    second_derivative: Rule | tuple[tuple[Rule | NotDifferentiable, ...], ...] | str = "",
     **declared: Any,
 ) -> Primitive:
     """Declare an elementwise primitive from its local derivatives, each written once.
@@ -385,7 +428,9 @@ def elementwise(
     ``t·∂out/∂arg_i`` are generated from it.  A primitive of two or more arguments
     broadcasts.  Its probes are :data:`UNARY_SHAPES` (or :data:`BROADCAST_PAIRS` for two
     arguments) with each parameter set of ``examples`` (which the property tests use
-    too).  Everything else is declared as for :func:`register`.
+    too).  ``second_derivative[i][j]`` (one rule for one argument) is ∂²out/∂arg_i∂arg_j,
+    from which the second-order rule is generated; a sentence instead says why there is
+    none.  Everything else is declared as for :func:`register`.
     """
     local = local_derivative if isinstance(local_derivative, tuple) else (local_derivative,)
     if len(local) != len(args):
@@ -399,9 +444,18 @@ def elementwise(
         else:
             raise RuleError(f"{name}: declare the probes of a primitive of {len(args)} arguments")
         declared["probes"] = calls(shapes, *examples)
+    if callable(second_derivative):
+        second_derivative = ((second_derivative,),)
+    if isinstance(second_derivative, str):
+        second: tuple[Rule | NotDifferentiable, ...] | str = second_derivative
+    else:
+        if len(second_derivative) != len(args) or any(len(row) != len(args) for row in second_derivative):
+            raise RuleError(f"{name}: second_derivative must be a {len(args)}×{len(args)} table of rules")
+        second = tuple(NOT_DIFFERENTIABLE if isinstance(local[k], NotDifferentiable)
+                       else _vjp_tangent(k, second_derivative) for k in range(len(args)))
     return register(name, forward=forward, args=args, vjp=tuple(v for v, _ in rules),
                     jvp=tuple(j for _, j in rules), category=category, broadcasts=len(args) > 1,
-                    local_derivative=local, **declared)
+                    local_derivative=local, second_order=second, **declared)
 
 
 def get(name: str) -> Primitive:
