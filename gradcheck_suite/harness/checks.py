@@ -24,7 +24,7 @@ from ..contract import CHECKS as CONTRACT_CHECKS
 from ..contract import DEFAULT_THRESHOLD
 from . import kinks, projections
 from .point import Point
-from .routes import Derivative, Route, x_size_ok
+from .routes import Derivative, Route, TorchGraphRoute, x_size_ok
 from .verdict import CHECK_ORDER, COLUMNS, compare, first_nonfinite, index_text, make_row, num
 
 __all__ = ["Check", "DECLARED", "CaseResult", "check_case", "check_point", "judge", "sort_table", "sorted_rows",
@@ -66,6 +66,9 @@ DECLARED = (
     Check("subject_vs_fd", "subject", "subject_fd", "fd"),
     Check("subject_forward_ad", "subject_forward_ad", "subject", "analytic"),
     Check("subject_double_backward", "subject_ggrad", "subject_ggrad_fd", "fd"),
+    Check("hessian_vs_torch", "hess_hand", "hess_torch", "analytic"),
+    Check("hessian_vs_grad_fd", "hess_hand", "hess_grad_fd", "fd"),
+    Check("hessian_vs_fd2", "hess_hand", "hess_fd2", "fd"),
 )
 if not {c.name for c in DECLARED} <= set(CONTRACT_CHECKS):  # pragma: no cover - a developer's slip
     raise ImportError("a declared check is missing from contract.CHECKS")
@@ -130,12 +133,14 @@ def sort_table(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int]
 
 def check_case(case: Case, *, dtypes: list[str] | None = None, seed: int = 0, mode: str | None = None,
                threshold: int = DEFAULT_THRESHOLD, subject: Any = None,
-               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> CaseResult:
+               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+               order: int | None = None) -> CaseResult:
     """Every check of ``case`` in each dtype (default: the case's own ``dtypes``).
 
     ``subject`` is the user's code bound to the case (a :class:`~gradcheck_suite.subjects.Subject`;
     by default the one declared for the case's name or tags, if any); ``tolerances``
-    replaces default tolerances per ``(dtype, kind)``.
+    replaces default tolerances per ``(dtype, kind)``; ``order=2`` (or the case's
+    ``order: 2``) adds the second-order checks (:mod:`.hessians`).
     """
     from ..subjects import subject_for
     from .prepare import case_point, case_routes, subject_routes
@@ -151,6 +156,10 @@ def check_case(case: Case, *, dtypes: list[str] | None = None, seed: int = 0, mo
         routes = case_routes(point, rows)
         if routes is None:
             continue
+        if max(order or 1, getattr(case, "order", 1)) >= 2:
+            from .hessians import hessian_routes
+
+            routes.update(hessian_routes(point, isinstance(routes.get("torch"), TorchGraphRoute)))
         if subject is not None:
             routes.update(subject_routes(point, subject, rows, routes))
         check_point(point, routes, rows, arrays, threshold)
@@ -264,13 +273,15 @@ class _Checker:
 
     # ---- what the tolerances need ----------------------------------------------------
 
-    def rounding(self, name: str) -> float:
-        """float32 only: the measured float32 rounding of the case's function (from torch), else 0."""
-        if name not in self._rounding:
-            torch_route = self.routes.get("torch")
-            self._rounding[name] = torch_route.rounding(name) if torch_route is not None and hasattr(
+    def rounding(self, name: str, source: str = "torch") -> float:
+        """float32 only: the measured float32 rounding of the case's function (from torch, or from the
+        analytic route ``source`` — ``hess_torch`` for the Hessian), else 0."""
+        key = name if source == "torch" else f"{source}\0{name}"
+        if key not in self._rounding:
+            torch_route = self.routes.get(source)
+            self._rounding[key] = torch_route.rounding(name) if torch_route is not None and hasattr(
                 torch_route, "rounding") and self.point.dtype != "float64" else 0.0
-        return self._rounding[name]
+        return self._rounding[key]
 
     def kinks(self, fd_route: Route, name: str) -> tuple[np.ndarray | None, str]:
         """Which elements finite differences cannot judge (a kink), and why — per FD route and input."""
@@ -285,6 +296,8 @@ class _Checker:
         if fdd.forward is None or fdd.problem:
             return None, ""
         tol = p.tolerance_of("fd", fdd.value, self.rounding(name))
+        if hasattr(fd_route, "kink_mask"):  # a route that knows its own kinks (second order)
+            return fd_route.kink_mask(name, fdd, tol)
         if p.graph is not None and fd_route.name in ("fd", "subject_fd"):
             near = kinks.kinks_near(p.graph, p.values64, name)
             if not near:
@@ -333,7 +346,8 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
                                                       f"shape {np.shape(a)}, {labels[1]} {np.shape(r)}")
     nondiff, kink_text = checker.kinks(r_route, name) if fd_row else (None, "")
     fde = reference.error if fd_row else None
-    rounding = checker.rounding(name) if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
+    rounding = checker.rounding(name, getattr(r_route, "rounding_from", "torch")) \
+        if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
     tol = p.tolerance_of(spec.tolerance, r, rounding)
     c = compare(a, r, tol, fde, nondiff)
     if actual.also is not None and c.passed:
@@ -370,6 +384,8 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
 
 def _jacobian_words(point: Point, route: Route, name: str) -> Callable[[tuple[int, ...] | None], str]:
     """``(∂output(i)/∂x(j))`` for an element of a Jacobian ("" for a gradient)."""
+    if hasattr(route, "element_words"):  # second order: the two inputs of the Hessian entry
+        return lambda index: route.element_words(name, index)
     out_shape = route.out_shape(name)
     out_ndim = 0 if int(np.prod(out_shape, dtype=np.int64)) == 1 else len(out_shape)
     what = "∂(uᵀJ)" if route.name.startswith("subject_ggrad") else "∂output"
