@@ -53,7 +53,7 @@ CASE_CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
 SUBJECT_CHECKS = ("subject_forward", "subject_vs_hand", "subject_vs_torch", "subject_vs_fd",
                   "subject_forward_ad", "subject_double_backward")
 #: second-order checks of a case (``order: 2`` or ``run --order 2``): the Hessian of s = wᵀf
-SECOND_ORDER_CHECKS = ("hessian_vs_torch", "hessian_vs_grad_fd", "hessian_vs_fd2")
+SECOND_ORDER_CHECKS = ("hessian_vs_torch", "hessian_vs_grad_fd", "hessian_vs_fd")
 #: every gradient check, in table order
 CHECKS = CASE_CHECKS + ("hand_jvp",) + SUBJECT_CHECKS + SECOND_ORDER_CHECKS
 #: checks of error rows: a file or case that could not be loaded, a case that could not be evaluated
@@ -82,7 +82,7 @@ CHECK_DOCS = MappingProxyType({
     "hessian_vs_torch": "order 2: our engine's Hessian of s = wᵀf (HVPs by its own second-order rules) against "
                         "torch double backward on the case's graph",
     "hessian_vs_grad_fd": "order 2: our engine's Hessian against finite differences of our own gradient (float64)",
-    "hessian_vs_fd2": "order 2: our engine's Hessian against second differences of the case's forward (Richardson, "
+    "hessian_vs_fd": "order 2: our engine's Hessian against second differences of the case's forward (Richardson, "
                       "with an error estimate; float64)",
 })
 

@@ -68,7 +68,7 @@ DECLARED = (
     Check("subject_double_backward", "subject_ggrad", "subject_ggrad_fd", "fd"),
     Check("hessian_vs_torch", "hess_hand", "hess_torch", "analytic"),
     Check("hessian_vs_grad_fd", "hess_hand", "hess_grad_fd", "fd"),
-    Check("hessian_vs_fd2", "hess_hand", "hess_fd2", "fd"),
+    Check("hessian_vs_fd", "hess_hand", "hess_fd2", "fd"),
 )
 if not {c.name for c in DECLARED} <= set(CONTRACT_CHECKS):  # pragma: no cover - a developer's slip
     raise ImportError("a declared check is missing from contract.CHECKS")
