@@ -28,7 +28,7 @@ import numpy as np
 from . import engine
 from .engine import Evaluation
 from .ops import registry
-from .ops.registry import BILINEAR, LINEAR, NotDifferentiable, unbroadcast
+from .ops.registry import BILINEAR, LINEAR, PIECEWISE_LINEAR, NotDifferentiable, unbroadcast
 
 __all__ = ["SecondOrderUnavailable", "reason", "missing", "hvp", "hessian", "uhv"]
 
@@ -43,7 +43,7 @@ class SecondOrderUnavailable(Exception):
 def reason(prim: registry.Primitive) -> str:
     """Why ``prim`` has no second-order rule ("" when it has one)."""
     so = prim.second_order
-    if not isinstance(so, str) or so in (LINEAR, BILINEAR):
+    if not isinstance(so, str) or so in (LINEAR, PIECEWISE_LINEAR, BILINEAR):
         return ""
     return so or "declares no second-order rule yet"
 
@@ -125,7 +125,7 @@ def hvp(ev: Evaluation, directions: Mapping[str, np.ndarray], *, cotangent: np.n
                 continue
             contrib = np.asarray(engine._call(rule, prim, g, ans, args, params, k))
             dcontrib = None if dg is None else np.asarray(engine._call(rule, prim, dg, ans, args, params, k))
-            if moved and prim.second_order != LINEAR:
+            if moved and prim.second_order not in (LINEAR, PIECEWISE_LINEAR):
                 extra = _moved(node, prim, rule, g, ans, tans.get(node.id), args, dargs, params, k, batch)
                 if extra is not None:
                     extra = np.broadcast_to(extra, batch + contrib.shape) if extra.shape != batch + contrib.shape \

@@ -242,7 +242,10 @@ class GradientFDRoute(_FDSecondOrder):
             values[name] = x
             ev = engine.evaluate(p.graph, values, np.float64)
             grads = engine.vjp(ev, w, wrt=p.inputs)
-            return np.concatenate([grads[n].reshape(-1) for n in p.inputs])
+            flat = np.concatenate([grads[n].reshape(-1) for n in p.inputs])
+            if not np.all(np.isfinite(ev.output)):  # outside the domain (log of a negative number): a
+                flat[:] = np.nan                    # rule's formula may still be finite there; shrink the step
+            return flat
         return gradient
 
     def _compute(self, name: str) -> Derivative:

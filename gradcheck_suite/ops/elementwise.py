@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from .lazy_torch import torch
-from .registry import NOT_DIFFERENTIABLE, REAL, Domain, calls, distance_to_zero, elementwise, register
+from .registry import (LINEAR, NOT_DIFFERENTIABLE, PIECEWISE_LINEAR, REAL, Domain, calls, distance_to_zero, elementwise,
+                       register)
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -68,6 +69,7 @@ elementwise(
     "exp2",
     forward=np.exp2,
     local_derivative=lambda ans, x: ans * np.log(2.0),  # d/dx 2ˣ = 2ˣ·ln 2
+    second_derivative=lambda ans, x: ans * np.log(2.0) ** 2,
     torch=torch.exp2,
     derivative=("∂2^{x}/∂{x} = 2^{x}·ln 2",),
     doc="2 to the power x",
@@ -91,6 +93,7 @@ elementwise(
     "log2",
     forward=np.log2,
     local_derivative=lambda ans, x: 1 / (x * np.log(2.0)),  # d/dx log₂ x = 1/(x ln 2)
+    second_derivative=lambda ans, x: -1 / (x * x * np.log(2.0)),
     torch=torch.log2,
     derivative=("∂log2({x})/∂{x} = 1/({x}·ln 2)",),
     doc="base-2 logarithm (x > 0)",
@@ -102,6 +105,7 @@ elementwise(
     "log10",
     forward=np.log10,
     local_derivative=lambda ans, x: 1 / (x * np.log(10.0)),  # d/dx log₁₀ x = 1/(x ln 10)
+    second_derivative=lambda ans, x: -1 / (x * x * np.log(10.0)),
     torch=torch.log10,
     derivative=("∂log10({x})/∂{x} = 1/({x}·ln 10)",),
     doc="base-10 logarithm (x > 0)",
@@ -151,6 +155,7 @@ elementwise(
     "cbrt",
     forward=np.cbrt,
     local_derivative=lambda ans, x: 1 / (3 * ans * ans),  # d/dx ∛x = 1/(3∛x²)
+    second_derivative=lambda ans, x: -2 / (9 * ans ** 5),  # d²/dx² ∛x = −2/(9·x^(5/3))
     torch=lambda x: torch.sign(x) * torch.abs(x).pow(1 / 3),
     derivative=("∂∛{x}/∂{x} = 1/(3·∛{x}²)",),
     doc="real cube root (negative for x < 0); the derivative is infinite at 0, a kink; "
@@ -245,6 +250,7 @@ elementwise(
     "tan",
     forward=np.tan,
     local_derivative=lambda ans, x: 1 + ans * ans,  # d/dx tan x = 1 + tan² x
+    second_derivative=lambda ans, x: 2 * ans * (1 + ans * ans),  # d²/dx² tan = 2 tan (1 + tan²)
     torch=torch.tan,
     derivative=("∂tan({x})/∂{x} = 1 + tan²({x})",),
     doc="tangent (radians)",
@@ -252,11 +258,19 @@ elementwise(
     symbolic=lambda sp, x, **_: sp.tan(x),
 )
 
+def _sinc_curvature(ans: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """d²/dx² sinc x = (−π·sin πx − 2·sinc'(x))/x, and −π²/3 at 0."""
+    safe = np.where(x == 0, 1.0, x)
+    slope = (np.cos(np.pi * x) - ans) / safe
+    return np.where(x == 0, -np.pi ** 2 / 3, (-np.pi * np.sin(np.pi * x) - 2 * slope) / safe)
+
+
 elementwise(
     "sinc",
     forward=np.sinc,
     # d/dx sin(πx)/(πx) = (cos(πx) − sinc(x))/x, and 0 at x = 0
     local_derivative=lambda ans, x: np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)),
+    second_derivative=lambda ans, x: _sinc_curvature(ans, x),
     torch=torch.sinc,
     derivative=("∂sinc({x})/∂{x} = (cos(π{x}) − sinc({x}))/{x}  (0 at {x} = 0)",),
     doc="the normalised sinc, sin(πx)/(πx), 1 at 0 (as numpy and torch)",
@@ -268,6 +282,7 @@ elementwise(
     "arcsin",
     forward=np.arcsin,
     local_derivative=lambda ans, x: 1 / np.sqrt(1 - x * x),  # d/dx arcsin x = 1/√(1 − x²)
+    second_derivative=lambda ans, x: x / (1 - x * x) ** 1.5,  # d²/dx² arcsin x = x/(1 − x²)^(3/2)
     torch=torch.asin,
     derivative=("∂arcsin({x})/∂{x} = 1/√(1 − {x}²)",),
     doc="inverse sine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
@@ -279,6 +294,7 @@ elementwise(
     "arccos",
     forward=np.arccos,
     local_derivative=lambda ans, x: -1 / np.sqrt(1 - x * x),  # d/dx arccos x = −1/√(1 − x²)
+    second_derivative=lambda ans, x: -x / (1 - x * x) ** 1.5,  # d²/dx² arccos x = −x/(1 − x²)^(3/2)
     torch=torch.acos,
     derivative=("∂arccos({x})/∂{x} = −1/√(1 − {x}²)",),
     doc="inverse cosine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
@@ -290,6 +306,7 @@ elementwise(
     "arctan",
     forward=np.arctan,
     local_derivative=lambda ans, x: 1 / (1 + x * x),  # d/dx arctan x = 1/(1 + x²)
+    second_derivative=lambda ans, x: -2 * x / (1 + x * x) ** 2,  # d²/dx² arctan x = −2x/(1 + x²)²
     torch=torch.atan,
     derivative=("∂arctan({x})/∂{x} = 1/(1 + {x}²)",),
     doc="inverse tangent",
@@ -369,6 +386,7 @@ elementwise(
     forward=_clip,
     params={"a_min": None, "a_max": None},
     local_derivative=lambda ans, x, a_min, a_max: _inside_clip(x, a_min, a_max),
+    second_derivative=PIECEWISE_LINEAR,
     torch=lambda x, a_min, a_max: torch.clamp(x, a_min, a_max),
     derivative=("∂clip({x})/∂{x} = 1 if a_min ≤ {x} ≤ a_max else 0",),
     doc="x limited to [a_min, a_max] (numbers; either may be None); kinks at the bounds, "
@@ -392,6 +410,7 @@ elementwise(
     forward=np.maximum,
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: _share(x, y), lambda ans, x, y: _share(y, x)),
+    second_derivative=PIECEWISE_LINEAR,
     torch=torch.maximum,
     derivative=("∂max({x}, {y})/∂{x} = 1 if {x} > {y}, ½ if {x} = {y}, else 0",
                 "∂max({x}, {y})/∂{y} = 1 if {y} > {x}, ½ if {x} = {y}, else 0"),
@@ -407,6 +426,7 @@ elementwise(
     forward=np.minimum,
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: _share(y, x), lambda ans, x, y: _share(x, y)),
+    second_derivative=PIECEWISE_LINEAR,
     torch=torch.minimum,
     derivative=("∂min({x}, {y})/∂{x} = 1 if {x} < {y}, ½ if {x} = {y}, else 0",
                 "∂min({x}, {y})/∂{y} = 1 if {y} < {x}, ½ if {x} = {y}, else 0"),
@@ -433,6 +453,7 @@ register(
     jvp=(NOT_DIFFERENTIABLE,
          lambda t, ans, condition, x, y: np.where(_as_condition(condition), t, 0.0),
          lambda t, ans, condition, x, y: np.where(_as_condition(condition), 0.0, t)),
+    second_order=LINEAR,  # the VJP of x and y is g·cond or g·¬cond: the condition is a constant
     torch=lambda condition, x, y: torch.where(condition.to(torch.bool), x, y),
     derivative=("{condition} is a branch condition: not differentiable",
                 "∂where({condition}, {x}, {y})/∂{x} = 1 where {condition}, else 0",

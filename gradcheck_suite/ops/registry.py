@@ -56,6 +56,7 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
       (one rule for a one-argument primitive); the rule below is generated from it;
     * ``second_order=LINEAR``: the VJP does not depend on the arguments' values (add,
       sum, reshape, getitem, transpose …) — nothing more to declare;
+    * ``second_order=PIECEWISE_LINEAR``: every second derivative is 0 away from the kinks;
     * ``second_order=BILINEAR``: the VJP of argument ``i`` is linear in each other
       argument (matmul, dot, outer): the product rule on the existing VJP rules;
     * ``second_order=(rule, …)`` one ``vjp_tangent[i](g, ans, dans, dargs, *args, **params)``
@@ -115,6 +116,7 @@ __all__ = [
     "RuleError",
     "LINEAR",
     "BILINEAR",
+    "PIECEWISE_LINEAR",
     "register",
     "get",
     "lookup",
@@ -162,6 +164,9 @@ Rule = Callable[..., Any]
 LINEAR = "linear"
 #: ``second_order`` of a primitive whose VJP of each argument is linear in every other argument
 BILINEAR = "bilinear"
+#: ``second_order`` of a piecewise-linear primitive (floor, clip, maximum …): every second derivative
+#: is 0 away from its kinks (the kinks are ``nondiff`` for the finite-difference checks)
+PIECEWISE_LINEAR = "piecewise linear"
 
 #: the kinds of :class:`Domain`
 DOMAIN_KINDS = ("real", "bool", "matrix", "spd", "integer")
