@@ -52,7 +52,7 @@ from typing import Any, Callable
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import BILINEAR, REAL, Domain, calls, register, unbroadcast
+from .registry import BILINEAR, LINEAR, REAL, Domain, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -287,6 +287,7 @@ register(
     args=("x",),
     vjp=(_trace_vjp,),
     jvp=(lambda t, ans, x, nb=0: np.trace(t, axis1=-2, axis2=-1),),
+    second_order=LINEAR,
     torch=lambda x, nb=0: torch.diagonal(x, dim1=-2, dim2=-1).sum(-1),
     derivative=("∂tr({x})/∂{x} = I",),
     category="linalg",
@@ -334,6 +335,7 @@ register(
     args=("x",),
     vjp=(_diag_vjp,),
     jvp=(lambda t, ans, x, nb=0: _diag(t, t.ndim - x.ndim),),
+    second_order=LINEAR,
     torch=_torch_diag,
     derivative=("∂diag({x})/∂{x} · ḡ = diag(ḡ)",),
     category="linalg",

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import LINEAR, REAL, Domain, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, register
 
 
 __all__: list[str] = []  # this module only registers primitives
@@ -180,6 +180,7 @@ for _name, _np, _torch, _top, _word in (("max", np.max, torch.amax, True, "large
                                                         _extremum_local(x, ans, axis, keepdims)),),
         jvp=(lambda t, ans, x, axis, keepdims: _contract(t, axis, keepdims,
                                                           _extremum_local(x, ans, axis, keepdims)),),
+        second_order=PIECEWISE_LINEAR,  # the tied extremal elements are constant between ties
         torch=lambda x, axis, keepdims, _torch=_torch: _torch_reduce(_torch, x, axis, keepdims),
         derivative=(f"∂{_name}({{x}})/∂{{x}}ᵢ = 1/k if {{x}}ᵢ is one of the k tied {_word} elements, else 0",),
         category="reductions",
