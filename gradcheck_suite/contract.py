@@ -12,7 +12,7 @@ __all__ = [
     "COLUMNS", "TEXT_COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS",
     "STATUSES", "STATUS_ORDER", "FAILING_STATUSES",
     "CHECKS", "CASE_CHECKS", "SUBJECT_CHECKS", "SECOND_ORDER_CHECKS", "ERROR_CHECKS", "CHECK_ORDER", "CHECK_DOCS",
-    "ORDERS",
+    "ORDERS", "HESSIAN_ENTRIES",
     "MODES", "DEFAULT_MODE", "DEFAULT_THRESHOLD", "DTYPES", "TOLERANCE_KINDS", "FORMATS", "FORMAT_FILES",
     "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR", "EXIT_INTERRUPTED",
 ]
@@ -93,6 +93,9 @@ MODES = ("auto", "full", "projected")
 DEFAULT_MODE = "auto"
 #: inputs with more elements than this are checked by random projections in auto mode
 DEFAULT_THRESHOLD = 2000
+#: in auto mode the second-order rows of an input whose Hessian columns (input elements × all input
+#: elements) have more entries than this are judged by projections uᵀHv (full columns on disagreement)
+HESSIAN_ENTRIES = 20_000
 #: derivative orders a case may ask for (``order:``, ``run --order``); 1 is the default
 ORDERS = (1, 2)
 #: dtypes a case or a subject may be checked in

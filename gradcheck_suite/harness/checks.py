@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..case import Case
 from ..contract import CHECKS as CONTRACT_CHECKS
-from ..contract import DEFAULT_THRESHOLD
+from ..contract import DEFAULT_THRESHOLD, HESSIAN_ENTRIES
 from . import kinks, projections
 from .point import Point
 from .routes import Derivative, Route, TorchGraphRoute, x_size_ok
@@ -45,7 +45,9 @@ class Check:
 
     ``projected`` checks are judged through seeded random probes when the input is
     above the projection threshold; the others (a claim, which is cheap to evaluate in
-    full) always compare whole derivatives.
+    full) always compare whole derivatives.  ``order`` 2 marks the Hessian checks, which
+    go projected in auto mode also when an input's Hessian columns have more than
+    ``contract.HESSIAN_ENTRIES`` entries.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Check:
     reference: str
     tolerance: str
     projected: bool = True
+    order: int = 1
 
 
 #: every gradient check, in table order (names and meanings: ``contract.CHECK_DOCS``)
@@ -66,9 +69,9 @@ DECLARED = (
     Check("subject_vs_fd", "subject", "subject_fd", "fd"),
     Check("subject_forward_ad", "subject_forward_ad", "subject", "analytic"),
     Check("subject_double_backward", "subject_ggrad", "subject_ggrad_fd", "fd"),
-    Check("hessian_vs_torch", "hess_hand", "hess_torch", "analytic"),
-    Check("hessian_vs_grad_fd", "hess_hand", "hess_grad_fd", "fd"),
-    Check("hessian_vs_fd", "hess_hand", "hess_fd2", "fd"),
+    Check("hessian_vs_torch", "hess_hand", "hess_torch", "analytic", order=2),
+    Check("hessian_vs_grad_fd", "hess_hand", "hess_grad_fd", "fd", order=2),
+    Check("hessian_vs_fd", "hess_hand", "hess_fd2", "fd", order=2),
 )
 if not {c.name for c in DECLARED} <= set(CONTRACT_CHECKS):  # pragma: no cover - a developer's slip
     raise ImportError("a declared check is missing from contract.CHECKS")
@@ -186,9 +189,11 @@ class _Checker:
         p = self.point
         self.rows.append(make_row(case=p.case, file=p.file, dtype=p.dtype, seed=p.seed, **fields))
 
-    def applicable(self, name: str, projected: bool | None = None) -> list[Check]:
+    def applicable(self, name: str, projected: bool | None = None, order: int | None = None) -> list[Check]:
         out = []
         for spec in DECLARED:
+            if order is not None and spec.order != order:
+                continue
             if spec.actual not in self.routes or spec.reference not in self.routes:
                 continue
             if spec.actual == "claim" and name not in self.point.claims:
@@ -215,10 +220,20 @@ class _Checker:
         if missing:
             self.row(check="hand_jvp", status="skip", **common, message=(
                 f"forward mode not checked for input {name!r}: {', '.join(missing)} declare(s) no JVP rule"))
-        projected = p.mode == "projected" or (p.mode == "auto" and x.size > self.threshold)
+        self.judge_input(name, common, 1, p.mode == "projected" or (p.mode == "auto" and x.size > self.threshold))
+        second = self.applicable(name, order=2)
+        if second:  # the Hessian columns of x: x.size·N entries, so they go projected sooner
+            entries = x.size * int(np.prod(self.routes[second[0].actual].out_shape(name), dtype=np.int64))
+            self.judge_input(name, common, 2, p.mode == "projected" or (p.mode == "auto" and (
+                x.size > self.threshold or entries > HESSIAN_ENTRIES)))
+
+    def judge_input(self, name: str, common: dict[str, Any], order: int, projected: bool) -> None:
+        """The rows of the checks of one derivative ``order`` for input ``name``: projected or full."""
+        p = self.point
+        x = p.values[name]
         if projected:
-            specs = self.applicable(name, projected=True)
-            rng = np.random.default_rng(_probe_seed(p.seed, p.case, name))
+            specs = self.applicable(name, projected=True, order=order)
+            rng = np.random.default_rng(_probe_seed(p.seed, p.case, name if order == 1 else f"{name}\0order {order}"))
             try:
                 outcome = projections.check(self, name, rng, PROBES, specs)
             except Exception as exc:  # a reference that cannot project: the full path says what is wrong
@@ -229,11 +244,12 @@ class _Checker:
             if outcome.ok or x.size > FALLBACK_LIMIT:
                 for r in outcome.rows:
                     self.row(**common, mode="projected", **r)
-                self.full(name, common, "projected", specs=self.applicable(name, projected=False))
+                self.full(name, common, "projected", specs=self.applicable(name, projected=False, order=order))
                 return
-            self.full(name, common, "full", note=f"random projections disagreed ({outcome.note})")
+            self.full(name, common, "full", note=f"random projections disagreed ({outcome.note})",
+                      specs=self.applicable(name, order=order))
             return
-        self.full(name, common, "full")
+        self.full(name, common, "full", specs=self.applicable(name, order=order))
 
     def full(self, name: str, common: dict[str, Any], mode: str, note: str = "",
              specs: list[Check] | None = None) -> None:

@@ -38,8 +38,9 @@ __all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRou
            "FD2_PAIRS", "cotangent"]
 
 #: the full Hessian columns by second differences cost 2·n·N quadratic forms (six forward
-#: evaluations each); above this many pairs the input is judged by projections only
-FD2_PAIRS = 20_000
+#: evaluations each); above this many (auto mode goes projected sooner: contract.HESSIAN_ENTRIES)
+#: they are not computed and the full row is a skip
+FD2_PAIRS = 200_000
 
 
 def cotangent(point: Point) -> np.ndarray:
