@@ -5,8 +5,9 @@ gradcheck-suite — first-order rows plus ``hessian_vs_torch``, ``hessian_vs_gra
 ``hessian_vs_fd`` in auto mode — against ``torch.autograd.gradgradcheck`` on the same
 torch function, each side in its own process, in the same run:
 
-* time of the check itself (imports and case loading excluded on both sides), median of
-  ``--reps``; the peak resident set of each process (``wait4``);
+* time of the check itself (imports, case loading and a warm-up on a 64-element instance
+  excluded on both sides), median of ``--reps`` processes; the peak resident set of each
+  process (``wait4``);
 * the peer runs under a memory cap (``--cap-mb``, default 3072: the machine is shared) and
   a time cap; a peer killed by either is reported as such, never as a number.
 
@@ -35,32 +36,35 @@ TARGETS = {1_000: "ratio ≤ 0.2", 10_000: "ratio ≤ 0.2", 40_000: "< 5 s, < 2 
 
 
 def _side(which: str, n: int) -> None:
-    """In a child process: one side's check of tanh_wx(n); prints {"seconds", "outcome"}."""
+    """In a child process: one side's check of tanh_wx(n), after a warm-up on a small one (lazy imports,
+    first double backward: as benchmarks/worker.py does); prints {"seconds", "outcome"}."""
     from workloads import tanh_wx
 
     from gradcheck_suite.loader import load_text
 
-    (case,), _ = load_text(tanh_wx(n))
-    if which == "ours":
-        from gradcheck_suite import api
+    def check(size: int) -> tuple[float, str]:
+        (case,), _ = load_text(tanh_wx(size))
+        if which == "ours":
+            from gradcheck_suite import api
 
-        t0 = time.perf_counter()
-        table = api.check_case(case, dtypes=["float64"], order=2).table
-        seconds = time.perf_counter() - t0
-        counts = table["status"].value_counts().to_dict()
-        outcome = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    else:
+            t0 = time.perf_counter()
+            table = api.check_case(case, dtypes=["float64"], order=2).table
+            seconds = time.perf_counter() - t0
+            counts = table["status"].value_counts().to_dict()
+            return seconds, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         import torch
 
         from gradcheck_suite.reference.torch_ref import torch_function
 
         f = torch_function(case, "float64")
         leaves = case.leaves(0)
-        inputs = tuple(torch.tensor(leaves[n_], dtype=torch.float64, requires_grad=True) for n_ in case.graph.inputs)
+        inputs = tuple(torch.tensor(leaves[k], dtype=torch.float64, requires_grad=True) for k in case.graph.inputs)
         t0 = time.perf_counter()
         ok = torch.autograd.gradgradcheck(f, inputs, raise_exception=False)
-        seconds = time.perf_counter() - t0
-        outcome = "gradgradcheck passed" if ok else "gradgradcheck failed"
+        return time.perf_counter() - t0, "gradgradcheck passed" if ok else "gradgradcheck failed"
+
+    check(64)  # warm-up
+    seconds, outcome = check(n)
     print(json.dumps({"seconds": seconds, "outcome": outcome}))
 
 

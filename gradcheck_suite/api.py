@@ -13,12 +13,13 @@
 ``load(paths, *, element_limit=10**7) -> LoadResult``
     Every case file under ``paths`` (files or directories); errors are collected, never raised.
 
-``check_case(case, *, dtypes=None, seed=0, mode=None, threshold=2000) -> CaseResult``
+``check_case(case, *, dtypes=None, seed=0, mode=None, threshold=2000, order=None) -> CaseResult``
     All checks of one :class:`~gradcheck_suite.case.Case`.  ``dtypes`` replaces the
     case's own list (``["float64"]`` by default in a case file); ``seed`` shifts every
     generated input value and the projection probes; ``mode`` (``auto``/``full``/
     ``projected``) replaces the case's; in ``auto`` mode an input with more than
-    ``threshold`` elements is checked by random projections.
+    ``threshold`` elements is checked by random projections; ``order=2`` adds the
+    second-order (Hessian) checks to a case that does not ask for them itself.
 
 ``run(paths_or_cases, *, name_filter=None, tags=None, dtypes=None, seed=0, mode=None,
 threshold=2000, jobs=1, shard=None, time_limit=None, progress=None, order=None) -> RunResult``

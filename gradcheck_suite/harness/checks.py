@@ -275,6 +275,8 @@ class _Checker:
         """Small compared arrays of the case's three routes, for the HTML report."""
         if not all(k in self.routes for k in ("hand", "torch", "fd")):
             return
+        if self.point.values[name].size > ARRAY_LIMIT:  # too large to keep: never compute full Jacobians for it
+            return
         hand, theirs, fdd = (self.routes[k].full(name) for k in ("hand", "torch", "fd"))
         if not (hand.usable and theirs.usable and fdd.value is not None) or hand.value.size > ARRAY_LIMIT:
             return

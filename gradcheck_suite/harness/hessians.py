@@ -18,9 +18,10 @@ cross blocks (``∂²s/∂W∂x`` of ``W @ x``) are checked too:
                   ``¼(q(u+v) − q(u−v))`` for the off-diagonal entries and for the probes
                   ``uᵀHv`` of projected mode.
 
-Where a primitive with a kink lies on the path, elements whose one-sided second
-differences (or one-sided differences of the gradient) disagree with the central one
-are ``nondiff``: relu'' at 0 is a distribution, never a false ``fail``.
+Where a primitive's kink lies within a finite-difference route's stencil of the point,
+elements whose one-sided and central differences disagree, or disagree with torch's
+Hessian, are ``nondiff`` on that route: relu'' at 0 is a distribution, never a false
+``fail`` (``hessian_vs_torch`` still holds ours to torch's convention there).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import numpy as np
 from .. import engine, second_order
 from ..ops import registry
 from ..reference import fd
+from . import kinks
 from .point import Point
 from .routes import Derivative, Route, _Evaluation, _from_fd
 
@@ -191,15 +193,6 @@ class TorchHessianRoute(_SecondOrder):
         return 2.0 * float(diff.max()) if diff.size else 0.0
 
 
-def _kink_ops(point: Point) -> list[str]:
-    """Primitives with a kink on the path from any input to the output."""
-    ops = set()
-    for name in point.inputs:
-        ops |= {point.graph[i].op for i in fd.path_nodes(point.graph, name)
-                if registry.get(point.graph[i].op).kink is not None}
-    return sorted(ops)
-
-
 def _disagree(a: np.ndarray, b: np.ndarray, error: np.ndarray | None, scale: float) -> np.ndarray:
     """Elements where two estimates differ by far more than their own accuracy (a kink, not noise)."""
     with np.errstate(invalid="ignore"):
@@ -214,17 +207,57 @@ class _FDSecondOrder(_SecondOrder):
     kink_words = ""
     #: float32: the rounding allowance is measured on torch's Hessian, not on its gradient
     rounding_from = "hess_torch"
+    #: how much further than one first-order central difference (harness/kinks.py) the stencil reaches
+    reach_factor = 1.0
+
+    def __init__(self, point: Point, w: np.ndarray, reference: Route | None = None) -> None:
+        super().__init__(point, w)
+        self.reference = reference  # torch's Hessian: the convention at a kink, where FD cannot judge
+        self._near: list[str] | None = None
+
+    def near_kinks(self) -> list[str]:
+        """The kinks on the path within this route's stencil of the point, described (computed once).
+
+        As in first order (harness/kinks.py): a node is near when its distance to its kink
+        set is at most twice the change the stencil causes in its arguments, here the change
+        of a first-order step (the largest over every input) times :attr:`reach_factor`.
+        """
+        if self._near is None:
+            p = self.point
+            ev = engine.evaluate(p.graph, p.values64, np.float64)
+            per_copy = int(sum(np.size(v) for v in ev.values))
+            ids = sorted({i for m in p.inputs for i in fd.path_nodes(p.graph, m)
+                          if registry.get(p.graph[i].op).kink is not None})
+            self._near = []
+            for i in ids:
+                node = p.graph[i]
+                d = kinks._distance(registry.get(node.op), [ev.values[a] for a in node.args], ev.params[i])
+                reach = self.reach_factor * max(kinks._reach(p.graph, p.values64, m, i, ev, per_copy)
+                                                for m in p.inputs)
+                if d <= 2.0 * reach:
+                    where = f" at step {node.step!r}" if node.step else ""
+                    self._near.append(f"{node.op}{where} is {d:.3g} from its kink, within the stencil "
+                                      f"({reach:.3g})" if d else f"{node.op}{where} sits exactly on its kink")
+        return self._near
 
     def kink_mask(self, name: str, fdd: Derivative, tol: Any) -> tuple[np.ndarray | None, str]:
-        """Which elements a kink on the path makes unjudgeable (None where the path is smooth)."""
-        ops = _kink_ops(self.point)
-        if not ops or fdd.forward is None:
+        """Which elements a kink within the stencil makes unjudgeable: where the one-sided and central
+        differences disagree, where their error estimate exceeds the tolerance, or where they disagree
+        with torch's Hessian (the analytic convention; ``hessian_vs_torch`` still holds ours to it).
+        None when no kink is near."""
+        near = self.near_kinks()
+        if not near or fdd.forward is None:
             return None, ""
         scale = max(1.0, float(np.nanmax(np.abs(fdd.value), initial=0.0)))
         mask = _disagree(fdd.forward, fdd.backward, fdd.error, scale)
         mask |= _disagree(fdd.value, fdd.forward, fdd.error, scale)
         mask |= _disagree(fdd.value, fdd.backward, fdd.error, scale)
-        return (mask if mask.any() else None), f"{', '.join(ops)} on the path: {self.kink_words}"
+        with np.errstate(invalid="ignore"):  # the differences' own uncertainty exceeds the tolerance: a
+            mask |= fdd.error > tol.atol + tol.rtol * np.abs(fdd.value)  # pass would judge nothing
+        theirs = self.reference.full(name) if self.reference is not None else None
+        if theirs is not None and theirs.usable:
+            mask |= kinks.off_branch(theirs.value.reshape(fdd.value.shape), fdd.value, tol.rtol, tol.atol, fdd.error)
+        return (mask if mask.any() else None), f"{'; '.join(near)}: {self.kink_words}"
 
 
 class GradientFDRoute(_FDSecondOrder):
@@ -265,6 +298,9 @@ class GradientFDRoute(_FDSecondOrder):
 class SecondDifferenceRoute(_FDSecondOrder):
     """Second differences of the forward (Richardson, error estimate), float64: no gradient involved."""
 
+    #: steps ε^(1/6) instead of ε^(1/3), two coordinates at once (polarization)
+    reach_factor = 2.0 * fd.EPS ** (1 / 6 - 1 / 3)
+
     name, label = "hess_fd2", "second differences of the forward"
     kink_words = ("the one-sided and central second differences disagree here (the second derivative is a "
                   "distribution at a kink)")
@@ -301,7 +337,7 @@ class SecondDifferenceRoute(_FDSecondOrder):
         offset = int(np.sum(_sizes(p)[:p.inputs.index(name)]))
         full_v[:, offset:offset + p.values[name].size] = v.reshape(v.shape[0], -1)
         r = fd.bilinear_forms(p.graph, p.values64, list(p.inputs), u, full_v, self.w)
-        if not _kink_ops(p):  # a smooth path: no kink test (the one-sided estimates are only O(h²))
+        if not self.near_kinks():  # no kink near: no kink test (the one-sided estimates are only O(h²))
             r.forward = r.backward = None
         return r
 
@@ -309,8 +345,10 @@ class SecondDifferenceRoute(_FDSecondOrder):
 def hessian_routes(point: Point, torch_available: bool) -> dict[str, Route]:
     """The second-order routes of a case point (``hess_torch`` only where the torch replay exists)."""
     w = cotangent(point)
-    routes: dict[str, Route] = {"hess_hand": HessianRoute(point, w), "hess_grad_fd": GradientFDRoute(point, w),
-                                "hess_fd2": SecondDifferenceRoute(point, w)}
-    if torch_available:
-        routes["hess_torch"] = TorchHessianRoute(point, w)
+    theirs = TorchHessianRoute(point, w) if torch_available else None
+    routes: dict[str, Route] = {"hess_hand": HessianRoute(point, w),
+                                "hess_grad_fd": GradientFDRoute(point, w, theirs),
+                                "hess_fd2": SecondDifferenceRoute(point, w, theirs)}
+    if theirs is not None:
+        routes["hess_torch"] = theirs
     return routes

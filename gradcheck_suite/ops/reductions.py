@@ -215,6 +215,9 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims,
                                                     np.exp(x - _keep(ans, axis, keepdims))),),
     jvp=(lambda t, ans, x, axis, keepdims: _contract(t, axis, keepdims, np.exp(x - _keep(ans, axis, keepdims))),),
+    # the VJP g·s with s = e^(x − out) when x and out move: g·s·(ẋ − ȯut)
+    second_order=(lambda g, ans, dans, dargs, x, axis, keepdims: _keep(g, axis, keepdims)
+                  * np.exp(x - _keep(ans, axis, keepdims)) * (dargs[0] - _keep(dans, axis, keepdims)),),
     torch=lambda x, axis, keepdims: _torch_reduce(torch.logsumexp, x, axis, keepdims),
     derivative=("∂logsumexp({x})/∂{x}ᵢ = exp({x}ᵢ − {out}) = softmax({x})ᵢ",),
     category="reductions",
