@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def _side(which: str, n: int) -> None:
         return time.perf_counter() - t0, "gradgradcheck passed" if ok else "gradgradcheck failed"
 
     check(64)  # warm-up
+    mark = os.environ.get("B5_STARTED")
+    if mark:  # when the timed check starts: a peer stopped by a cap ran at least this long
+        Path(mark).write_text(repr(time.time()))
     seconds, outcome = check(n)
     print(json.dumps({"seconds": seconds, "outcome": outcome}))
 
@@ -82,7 +86,9 @@ def _rss_mb(pid: int) -> float:
 def _child(which: str, n: int, cap_mb: float, time_cap: float) -> dict:
     """Run one side; kill it above ``cap_mb`` resident or after ``time_cap`` seconds."""
     argv = [sys.executable, __file__, "--side", which, "--n", str(n)]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mark = Path(tempfile.mkdtemp()) / "started"
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, B5_STARTED=str(mark)))
     t0, killed = time.perf_counter(), ""
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -101,7 +107,8 @@ def _child(which: str, n: int, cap_mb: float, time_cap: float) -> dict:
     out, err = proc.communicate()
     peak = usage.ru_maxrss / 1024
     if killed:
-        return {"seconds": None, "outcome": killed, "rss": peak}
+        ran = time.time() - float(mark.read_text()) if mark.exists() else 0.0
+        return {"seconds": None, "outcome": killed, "rss": peak, "elapsed": ran}
     if proc.returncode != 0:
         return {"seconds": None, "outcome": f"failed: {err.strip().splitlines()[-1] if err.strip() else status}",
                 "rss": peak}
@@ -137,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             if all(r["seconds"] is not None for r in ours) else None
         p = statistics.median(r["seconds"] for r in peer) if all(r["seconds"] is not None for r in peer) else None
         ratio = o / p if o is not None and p is not None else None
+        bound = ""  # a peer stopped by a cap ran at least that long: the ratio is below ours/elapsed
+        if o is not None and p is None and peer[0].get("elapsed"):
+            bound = f"; ratio < {o / peer[0]['elapsed']:.3g} (its check ran {peer[0]['elapsed']:.1f} s before the cap)"
         ours_rss = max(r["rss"] for r in ours)
         if n in (1_000, 10_000):
             met = "yes" if ratio is not None and ratio <= 0.2 else "no" if ratio is not None else ""
@@ -148,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                      "ratio": f"{ratio:.3g}" if ratio is not None else "", "target": TARGETS.get(n, ""),
                      "met": met, "ours_rss_mb": f"{ours_rss:.0f}", "peer_rss_mb": f"{max(r['rss'] for r in peer):.0f}",
                      "reps": args.reps, "load": f"{load:.2f}",
-                     "note": f"ours: {ours[0]['outcome']}; peer: {peer[0]['outcome']}"})
+                     "note": f"ours: {ours[0]['outcome']}; peer: {peer[0]['outcome']}{bound}"})
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     with open(args.csv, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
