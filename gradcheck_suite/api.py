@@ -13,15 +13,16 @@
 ``load(paths, *, element_limit=10**7) -> LoadResult``
     Every case file under ``paths`` (files or directories); errors are collected, never raised.
 
-``check_case(case, *, dtypes=None, seed=0, mode=None, threshold=2000) -> CaseResult``
+``check_case(case, *, dtypes=None, seed=0, mode=None, threshold=2000, order=None) -> CaseResult``
     All checks of one :class:`~gradcheck_suite.case.Case`.  ``dtypes`` replaces the
     case's own list (``["float64"]`` by default in a case file); ``seed`` shifts every
     generated input value and the projection probes; ``mode`` (``auto``/``full``/
     ``projected``) replaces the case's; in ``auto`` mode an input with more than
-    ``threshold`` elements is checked by random projections.
+    ``threshold`` elements is checked by random projections; ``order=2`` adds the
+    second-order (Hessian) checks to a case that does not ask for them itself.
 
 ``run(paths_or_cases, *, name_filter=None, tags=None, dtypes=None, seed=0, mode=None,
-threshold=2000, jobs=1, shard=None, time_limit=None, progress=None) -> RunResult``
+threshold=2000, jobs=1, shard=None, time_limit=None, progress=None, order=None) -> RunResult``
     Paths are loaded (their load errors become ``error`` rows with check ``load``);
     :class:`Case` objects are used as they are.  ``name_filter`` keeps names containing
     the substring, ``tags`` cases with any of the tags, ``shard=(k, n)`` the k-th of n
@@ -74,7 +75,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .case import Case
-from .contract import DEFAULT_THRESHOLD, DTYPES, MODES
+from .contract import DEFAULT_THRESHOLD, DTYPES, MODES, ORDERS
 from .harness.checks import CaseResult
 from .harness.checks import check_case as _check_case
 from .harness.run import DEFAULT_TIME_LIMIT, RunResult, run_cases, select, start_workers
@@ -100,7 +101,7 @@ def load(paths: Iterable[str | Path] | str | Path, *, element_limit: int = 10**7
 
 
 
-def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None:
+def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int, order: int | None = None) -> None:
     for d in dtypes or ():
         if d not in DTYPES:
             raise ValueError(f"unknown dtype {d!r}: use one of {', '.join(DTYPES)}")
@@ -108,16 +109,19 @@ def _validate(dtypes: Sequence[str] | None, mode: str | None, seed: int) -> None
         raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if seed is not None and int(seed) < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
+    if order is not None and order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}: use one of {', '.join(map(str, ORDERS))}")
 
 
 def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0, mode: str | None = None,
                threshold: int = DEFAULT_THRESHOLD, subject: Any = None,
-               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> CaseResult:
-    """Every check of one case; see the module docstring (ValueError for an unknown dtype or mode)."""
-    _validate(dtypes, mode, seed)
+               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+               order: int | None = None) -> CaseResult:
+    """Every check of one case; see the module docstring (ValueError for an unknown dtype, mode or order)."""
+    _validate(dtypes, mode, seed, order)
     return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                        threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold), subject=subject,
-                       tolerances=tolerances)
+                       tolerances=tolerances, order=order)
 
 
 def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name_filter: str | None = None,
@@ -126,9 +130,10 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         shard: tuple[int, int] | None = None,
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
         element_limit: int = 10**7, load_options: dict[str, Any] | None = None, plugins: Sequence[str] = (),
-        tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> RunResult:
+        tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+        order: int | None = None) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring."""
-    _validate(dtypes, mode, seed)
+    _validate(dtypes, mode, seed, order)
     if plugins:  # idempotent: the CLI has loaded them already; a script may not have
         from .plugins import load_plugins
 
@@ -152,7 +157,7 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                      threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),
                      jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress,
-                     plugins=list(plugins), tolerances=tolerances)
+                     plugins=list(plugins), tolerances=tolerances, order=order)
 
 
 def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mapping[str, Any] | None = None, *,

@@ -84,6 +84,7 @@ class Case:
     dtypes: list[str] = field(default_factory=lambda: ["float64"])
     tolerance: dict[str, float] = field(default_factory=dict)
     mode: str = "auto"
+    order: int = 1
     step_lines: dict[str, int] = field(default_factory=dict)
 
     def leaves(self, run_seed: int = 0) -> dict[str, np.ndarray]:

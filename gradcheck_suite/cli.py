@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .contract import DEFAULT_THRESHOLD, DTYPES, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, FORMATS, MODES
+from .contract import DEFAULT_THRESHOLD, DTYPES, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, FORMATS, MODES, ORDERS
 from .errors import GradcheckError
 
 __all__ = ["main", "build_parser", "positive_int", "DEFAULT_PATHS", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
@@ -168,6 +168,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                      help="full Jacobians, random projections, or auto by --threshold (default: each case's own)")
     run.add_argument("--threshold", type=positive_int, default=None, metavar="ELEMENTS",
                      help=f"inputs with more elements are checked by projections in auto mode (default {DEFAULT_THRESHOLD})")
+    run.add_argument("--order", type=int, choices=ORDERS, default=None,
+                     help="2 adds the second-order checks (Hessians) to every case (default: each case's own)")
     run.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
                      help="give up on a case after SECONDS (an error row)")
     run.add_argument("--baseline", metavar="RESULTS", help="compare with an earlier results.csv or results.json")
@@ -320,7 +322,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": "gradcheck-suite " + " ".join(sys.argv[1:]),
         "options": {"element_limit": args.element_limit, "baseline": args.baseline, "name_filter": args.name_filter, "tags": args.tag, "dtypes": _flatten(args.dtype),
-                    "mode": args.mode, "threshold": args.threshold, "jobs": args.jobs,
+                    "mode": args.mode, "threshold": args.threshold, "jobs": args.jobs, "order": args.order,
                     "shard": list(args.shard) if args.shard else None, "time_limit": args.time_limit,
                     "plugins": args.plugin_specs, "config": args.config_file},
     }
@@ -338,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
                              seed=args.seed, mode=args.mode, jobs=args.jobs,
                              shard=args.shard, time_limit=args.time_limit, progress=progress,
-                             plugins=args.plugin_specs, tolerances=args.tolerances, **options)
+                             plugins=args.plugin_specs, tolerances=args.tolerances, order=args.order, **options)
             incomplete = bool(getattr(result, "incomplete", False))
         except KeyboardInterrupt as exc:
             if args.debug:

@@ -11,7 +11,8 @@ from types import MappingProxyType
 __all__ = [
     "COLUMNS", "TEXT_COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS",
     "STATUSES", "STATUS_ORDER", "FAILING_STATUSES",
-    "CHECKS", "CASE_CHECKS", "SUBJECT_CHECKS", "ERROR_CHECKS", "CHECK_ORDER", "CHECK_DOCS",
+    "CHECKS", "CASE_CHECKS", "SUBJECT_CHECKS", "SECOND_ORDER_CHECKS", "ERROR_CHECKS", "CHECK_ORDER", "CHECK_DOCS",
+    "ORDERS", "HESSIAN_ENTRIES",
     "MODES", "DEFAULT_MODE", "DEFAULT_THRESHOLD", "DTYPES", "TOLERANCE_KINDS", "FORMATS", "FORMAT_FILES",
     "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR", "EXIT_INTERRUPTED",
 ]
@@ -51,8 +52,10 @@ CASE_CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
 #: checks of a user's code under test (a *subject*, see docs/subjects.md)
 SUBJECT_CHECKS = ("subject_forward", "subject_vs_hand", "subject_vs_torch", "subject_vs_fd",
                   "subject_forward_ad", "subject_double_backward")
+#: second-order checks of a case (``order: 2`` or ``run --order 2``): the Hessian of s = wᵀf
+SECOND_ORDER_CHECKS = ("hessian_vs_torch", "hessian_vs_grad_fd", "hessian_vs_fd")
 #: every gradient check, in table order
-CHECKS = CASE_CHECKS + ("hand_jvp",) + SUBJECT_CHECKS
+CHECKS = CASE_CHECKS + ("hand_jvp",) + SUBJECT_CHECKS + SECOND_ORDER_CHECKS
 #: checks of error rows: a file or case that could not be loaded, a case that could not be evaluated
 ERROR_CHECKS = ("load", "evaluate")
 #: every check name, in table order
@@ -76,6 +79,11 @@ CHECK_DOCS = MappingProxyType({
     "subject_forward_ad": "torch subjects: forward-mode AD (JVP) against the subject's reverse mode",
     "subject_double_backward": "torch subjects: the double backward (derivative of the VJP) against finite "
                                "differences of the subject's first backward",
+    "hessian_vs_torch": "order 2: our engine's Hessian of s = wᵀf (HVPs by its own second-order rules) against "
+                        "torch double backward on the case's graph",
+    "hessian_vs_grad_fd": "order 2: our engine's Hessian against finite differences of our own gradient (float64)",
+    "hessian_vs_fd": "order 2: our engine's Hessian against second differences of the case's forward (Richardson, "
+                      "with an error estimate; float64)",
 })
 
 # ---- modes, dtypes, defaults -------------------------------------------------------
@@ -85,6 +93,11 @@ MODES = ("auto", "full", "projected")
 DEFAULT_MODE = "auto"
 #: inputs with more elements than this are checked by random projections in auto mode
 DEFAULT_THRESHOLD = 2000
+#: in auto mode the second-order rows of an input whose Hessian columns (input elements × all input
+#: elements) have more entries than this are judged by projections uᵀHv (full columns on disagreement)
+HESSIAN_ENTRIES = 20_000
+#: derivative orders a case may ask for (``order:``, ``run --order``); 1 is the default
+ORDERS = (1, 2)
 #: dtypes a case or a subject may be checked in
 DTYPES = ("float64", "float32")
 #: kinds of tolerance a check uses (defaults per dtype in harness/tolerances.py; a team's

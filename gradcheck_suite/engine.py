@@ -29,6 +29,7 @@ __all__ = [
     "evaluate_batched",
     "vjp",
     "jvp",
+    "node_tangents",
     "gradient",
     "jacobian",
     "local_jacobian",
@@ -327,6 +328,17 @@ def jvp(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output: int | Non
 
     Inputs without a tangent have a zero tangent.  Returns batch axes + output shape.
     """
+    out_id = ev.graph.output if output is None else output
+    tans, batch = node_tangents(ev, tangents, output=out_id)
+    if out_id in tans:
+        return np.require(tans[out_id], requirements="C")
+    return np.zeros(batch + ev.values[out_id].shape, dtype=ev.dtype)
+
+
+def node_tangents(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output: int | None = None
+                  ) -> tuple[dict[int, np.ndarray], tuple[int, ...]]:
+    """The tangent of every node that depends on the given input tangents (node id → batch + shape),
+    and the batch axes.  Nodes absent from the dict have a zero tangent."""
     graph = ev.graph
     out_id = graph.output if output is None else output
     needed = graph.ancestors(out_id)
@@ -370,9 +382,7 @@ def jvp(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output: int | Non
             total = contrib if total is None else total + contrib
         if total is not None:
             tans[node.id] = total.astype(ev.dtype, copy=False)
-    if out_id in tans:
-        return np.require(tans[out_id], requirements="C")
-    return np.zeros(batch + ev.values[out_id].shape, dtype=ev.dtype)
+    return tans, batch
 
 
 # ---- Jacobians --------------------------------------------------------------------

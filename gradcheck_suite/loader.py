@@ -35,7 +35,7 @@ import yaml
 from . import engine
 from .budget import DEFAULT_COST_LIMIT, OutOfTime, check_graph, deadline, static_shapes, warm_up
 from .case import MAX_DIMENSIONS, Case, ValueSpec
-from .contract import DTYPES, MODES
+from .contract import DTYPES, MODES, ORDERS
 from .errors import CaseError, GradcheckError, LimitError, SkippedPath, suggest
 from .expr import CONTROL_CHARACTERS, DEFAULT_LIMITS, Limits, Origin, parse_expression
 from .files import DEFAULT_MAX_FILE_SIZE, case_files, read_text
@@ -63,7 +63,7 @@ __all__ = [
 
 #: the keys of a case, in the order the documentation lists them
 CASE_KEYS = ("name", "title", "description", "tags", "inputs", "constants", "steps", "output",
-             "expr", "expect", "dtypes", "tolerance", "mode")
+             "expr", "expect", "dtypes", "tolerance", "mode", "order")
 GENERATOR_KEYS = ("shape", "init", "mean", "std", "low", "high", "seed")
 TOLERANCE_KEYS = ("rtol", "atol")
 INITS = ("normal", "uniform")
@@ -521,6 +521,7 @@ class _CaseReader:
         dtypes = self._dtypes(keys)
         tolerance = self._tolerance(keys)
         mode = self._mode(keys)
+        order = self._order(keys)
         self._schema_check()
 
         graph = self._graph(inputs, constants, steps, output)
@@ -535,7 +536,7 @@ class _CaseReader:
             steps={s: text for s, (text, _) in steps.items()},
             graph=graph, output=output, title=title, description=description, tags=tags,
             expect={k: text for k, (text, _) in expect.items()}, expect_graphs=expect_graphs,
-            dtypes=dtypes, tolerance=tolerance, mode=mode,
+            dtypes=dtypes, tolerance=tolerance, mode=mode, order=order,
             step_lines={s: vn.start_mark.line + 1 for s, (_, vn) in steps.items()},
         )
 
@@ -617,6 +618,16 @@ class _CaseReader:
             raise self.error(f"unknown mode {value!r}{suggest(str(value), MODES)} "
                              f"(allowed: {', '.join(MODES)})", node, key="mode")
         return value
+
+    def _order(self, keys: dict) -> int:
+        if "order" not in keys:
+            return 1
+        node = keys["order"][1]
+        value = self._scalar(node, "order")
+        if isinstance(value, bool) or value not in ORDERS:
+            raise self.error(f"unknown order {value!r} (allowed: {', '.join(map(str, ORDERS))}; 2 adds the "
+                             "second-order checks)", node, key="order")
+        return int(value)
 
     # ---- values -------------------------------------------------------------------
 

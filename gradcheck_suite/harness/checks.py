@@ -21,10 +21,10 @@ import pandas as pd
 
 from ..case import Case
 from ..contract import CHECKS as CONTRACT_CHECKS
-from ..contract import DEFAULT_THRESHOLD
+from ..contract import DEFAULT_THRESHOLD, HESSIAN_ENTRIES
 from . import kinks, projections
 from .point import Point
-from .routes import Derivative, Route, x_size_ok
+from .routes import Derivative, Route, TorchGraphRoute, x_size_ok
 from .verdict import CHECK_ORDER, COLUMNS, compare, first_nonfinite, index_text, make_row, num
 
 __all__ = ["Check", "DECLARED", "CaseResult", "check_case", "check_point", "judge", "sort_table", "sorted_rows",
@@ -45,7 +45,9 @@ class Check:
 
     ``projected`` checks are judged through seeded random probes when the input is
     above the projection threshold; the others (a claim, which is cheap to evaluate in
-    full) always compare whole derivatives.
+    full) always compare whole derivatives.  ``order`` 2 marks the Hessian checks, which
+    go projected in auto mode also when an input's Hessian columns have more than
+    ``contract.HESSIAN_ENTRIES`` entries.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Check:
     reference: str
     tolerance: str
     projected: bool = True
+    order: int = 1
 
 
 #: every gradient check, in table order (names and meanings: ``contract.CHECK_DOCS``)
@@ -66,6 +69,9 @@ DECLARED = (
     Check("subject_vs_fd", "subject", "subject_fd", "fd"),
     Check("subject_forward_ad", "subject_forward_ad", "subject", "analytic"),
     Check("subject_double_backward", "subject_ggrad", "subject_ggrad_fd", "fd"),
+    Check("hessian_vs_torch", "hess_hand", "hess_torch", "analytic", order=2),
+    Check("hessian_vs_grad_fd", "hess_hand", "hess_grad_fd", "fd", order=2),
+    Check("hessian_vs_fd", "hess_hand", "hess_fd2", "fd", order=2),
 )
 if not {c.name for c in DECLARED} <= set(CONTRACT_CHECKS):  # pragma: no cover - a developer's slip
     raise ImportError("a declared check is missing from contract.CHECKS")
@@ -130,12 +136,14 @@ def sort_table(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int]
 
 def check_case(case: Case, *, dtypes: list[str] | None = None, seed: int = 0, mode: str | None = None,
                threshold: int = DEFAULT_THRESHOLD, subject: Any = None,
-               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> CaseResult:
+               tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+               order: int | None = None) -> CaseResult:
     """Every check of ``case`` in each dtype (default: the case's own ``dtypes``).
 
     ``subject`` is the user's code bound to the case (a :class:`~gradcheck_suite.subjects.Subject`;
     by default the one declared for the case's name or tags, if any); ``tolerances``
-    replaces default tolerances per ``(dtype, kind)``.
+    replaces default tolerances per ``(dtype, kind)``; ``order=2`` (or the case's
+    ``order: 2``) adds the second-order checks (:mod:`.hessians`).
     """
     from ..subjects import subject_for
     from .prepare import case_point, case_routes, subject_routes
@@ -151,6 +159,10 @@ def check_case(case: Case, *, dtypes: list[str] | None = None, seed: int = 0, mo
         routes = case_routes(point, rows)
         if routes is None:
             continue
+        if max(order or 1, getattr(case, "order", 1)) >= 2:
+            from .hessians import hessian_routes
+
+            routes.update(hessian_routes(point, isinstance(routes.get("torch"), TorchGraphRoute)))
         if subject is not None:
             routes.update(subject_routes(point, subject, rows, routes))
         check_point(point, routes, rows, arrays, threshold)
@@ -177,9 +189,11 @@ class _Checker:
         p = self.point
         self.rows.append(make_row(case=p.case, file=p.file, dtype=p.dtype, seed=p.seed, **fields))
 
-    def applicable(self, name: str, projected: bool | None = None) -> list[Check]:
+    def applicable(self, name: str, projected: bool | None = None, order: int | None = None) -> list[Check]:
         out = []
         for spec in DECLARED:
+            if order is not None and spec.order != order:
+                continue
             if spec.actual not in self.routes or spec.reference not in self.routes:
                 continue
             if spec.actual == "claim" and name not in self.point.claims:
@@ -206,10 +220,20 @@ class _Checker:
         if missing:
             self.row(check="hand_jvp", status="skip", **common, message=(
                 f"forward mode not checked for input {name!r}: {', '.join(missing)} declare(s) no JVP rule"))
-        projected = p.mode == "projected" or (p.mode == "auto" and x.size > self.threshold)
+        self.judge_input(name, common, 1, p.mode == "projected" or (p.mode == "auto" and x.size > self.threshold))
+        second = self.applicable(name, order=2)
+        if second:  # the Hessian columns of x: x.size·N entries, so they go projected sooner
+            entries = x.size * int(np.prod(self.routes[second[0].actual].out_shape(name), dtype=np.int64))
+            self.judge_input(name, common, 2, p.mode == "projected" or (p.mode == "auto" and (
+                x.size > self.threshold or entries > HESSIAN_ENTRIES)))
+
+    def judge_input(self, name: str, common: dict[str, Any], order: int, projected: bool) -> None:
+        """The rows of the checks of one derivative ``order`` for input ``name``: projected or full."""
+        p = self.point
+        x = p.values[name]
         if projected:
-            specs = self.applicable(name, projected=True)
-            rng = np.random.default_rng(_probe_seed(p.seed, p.case, name))
+            specs = self.applicable(name, projected=True, order=order)
+            rng = np.random.default_rng(_probe_seed(p.seed, p.case, name if order == 1 else f"{name}\0order {order}"))
             try:
                 outcome = projections.check(self, name, rng, PROBES, specs)
             except Exception as exc:  # a reference that cannot project: the full path says what is wrong
@@ -220,11 +244,12 @@ class _Checker:
             if outcome.ok or x.size > FALLBACK_LIMIT:
                 for r in outcome.rows:
                     self.row(**common, mode="projected", **r)
-                self.full(name, common, "projected", specs=self.applicable(name, projected=False))
+                self.full(name, common, "projected", specs=self.applicable(name, projected=False, order=order))
                 return
-            self.full(name, common, "full", note=f"random projections disagreed ({outcome.note})")
+            self.full(name, common, "full", note=f"random projections disagreed ({outcome.note})",
+                      specs=self.applicable(name, order=order))
             return
-        self.full(name, common, "full")
+        self.full(name, common, "full", specs=self.applicable(name, order=order))
 
     def full(self, name: str, common: dict[str, Any], mode: str, note: str = "",
              specs: list[Check] | None = None) -> None:
@@ -250,6 +275,8 @@ class _Checker:
         """Small compared arrays of the case's three routes, for the HTML report."""
         if not all(k in self.routes for k in ("hand", "torch", "fd")):
             return
+        if self.point.values[name].size > ARRAY_LIMIT:  # too large to keep: never compute full Jacobians for it
+            return
         hand, theirs, fdd = (self.routes[k].full(name) for k in ("hand", "torch", "fd"))
         if not (hand.usable and theirs.usable and fdd.value is not None) or hand.value.size > ARRAY_LIMIT:
             return
@@ -264,12 +291,15 @@ class _Checker:
 
     # ---- what the tolerances need ----------------------------------------------------
 
-    def rounding(self, name: str) -> float:
-        """float32 only: the measured float32 rounding of the case's function (from torch), else 0."""
-        if name not in self._rounding:
-            torch_route = self.routes.get("torch")
-            self._rounding[name] = torch_route.rounding(name) if torch_route is not None else 0.0
-        return self._rounding[name]
+    def rounding(self, name: str, source: str = "torch") -> float:
+        """float32 only: the measured float32 rounding of the case's function (from torch, or from the
+        analytic route ``source`` — ``hess_torch`` for the Hessian), else 0."""
+        key = name if source == "torch" else f"{source}\0{name}"
+        if key not in self._rounding:
+            route = self.routes.get(source)
+            self._rounding[key] = route.rounding(name) if route is not None and self.point.dtype != "float64" \
+                else 0.0
+        return self._rounding[key]
 
     def kinks(self, fd_route: Route, name: str) -> tuple[np.ndarray | None, str]:
         """Which elements finite differences cannot judge (a kink), and why — per FD route and input."""
@@ -284,6 +314,8 @@ class _Checker:
         if fdd.forward is None or fdd.problem:
             return None, ""
         tol = p.tolerance_of("fd", fdd.value, self.rounding(name))
+        if hasattr(fd_route, "kink_mask"):  # a route that knows its own kinks (second order)
+            return fd_route.kink_mask(name, fdd, tol)
         if p.graph is not None and fd_route.name in ("fd", "subject_fd"):
             near = kinks.kinks_near(p.graph, p.values64, name)
             if not near:
@@ -332,7 +364,8 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
                                                       f"shape {np.shape(a)}, {labels[1]} {np.shape(r)}")
     nondiff, kink_text = checker.kinks(r_route, name) if fd_row else (None, "")
     fde = reference.error if fd_row else None
-    rounding = checker.rounding(name) if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
+    rounding = checker.rounding(name, getattr(r_route, "rounding_from", "torch")) \
+        if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
     tol = p.tolerance_of(spec.tolerance, r, rounding)
     c = compare(a, r, tol, fde, nondiff)
     if actual.also is not None and c.passed:
@@ -369,6 +402,8 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
 
 def _jacobian_words(point: Point, route: Route, name: str) -> Callable[[tuple[int, ...] | None], str]:
     """``(∂output(i)/∂x(j))`` for an element of a Jacobian ("" for a gradient)."""
+    if hasattr(route, "element_words"):  # second order: the two inputs of the Hessian entry
+        return lambda index: route.element_words(name, index)
     out_shape = route.out_shape(name)
     out_ndim = 0 if int(np.prod(out_shape, dtype=np.int64)) == 1 else len(out_shape)
     what = "∂(uᵀJ)" if route.name.startswith("subject_ggrad") else "∂output"

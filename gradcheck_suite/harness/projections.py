@@ -107,6 +107,10 @@ class _Probes:
     def directional(self, route: Any):
         return self._timed(route, "dir", lambda: route.directional(self.name, self.v))
 
+    def pairs(self, route: Any):
+        """``uᵀJv`` straight from a route that computes it itself (second differences of the forward)."""
+        return self._timed(route, "pairs", lambda: route.pairs(self.name, self.u(route), self.v))
+
 
 def check(checker: Any, name: str, rng: np.random.Generator, probes: int, specs: list) -> Outcome:
     """The projected rows of input ``name`` for the declared ``specs`` (``checker``: the harness's point)."""
@@ -175,13 +179,14 @@ def _against_fd(checker, pr: _Probes, spec, a, r, in_axes, rows) -> Outcome | No
     name = pr.name
     u = pr.u(r)
     out_axes = tuple(range(1, 1 + len(r.out_shape(name))))
-    dirs = pr.directional(r)
+    paired = getattr(r, "projects_pairs", False)  # the route gives uᵀJv itself, not Jv
+    dirs = pr.pairs(r) if paired else pr.directional(r)
     a_vjp = pr.vjp(a)
     for arr in (a_vjp, dirs.value):
         if first_nonfinite(arr) is not None:
             return Outcome(False, note="a projection is not finite")
-    s_fd = (u * dirs.value).sum(axis=out_axes)
-    e_fd = (np.abs(u) * dirs.error).sum(axis=out_axes)
+    s_fd = dirs.value if paired else (u * dirs.value).sum(axis=out_axes)
+    e_fd = dirs.error if paired else (np.abs(u) * dirs.error).sum(axis=out_axes)
     torch_route = checker.routes.get("torch")
     reference_terms = a_vjp
     if torch_route is not None and r.name in ("fd", "subject_fd"):  # torch's terms bound the sum's rounding
@@ -192,8 +197,8 @@ def _against_fd(checker, pr: _Probes, spec, a, r, in_axes, rows) -> Outcome | No
             e_fd = e_fd + 2.0 * np.abs(s_torch - s_exact).max(initial=0.0)
     mag = np.abs(reference_terms * pr.v).sum(axis=in_axes)
     if dirs.forward is not None:
-        fwd = (u * dirs.forward).sum(axis=out_axes)
-        bwd = (u * dirs.backward).sum(axis=out_axes)
+        fwd = dirs.forward if paired else (u * dirs.forward).sum(axis=out_axes)
+        bwd = dirs.backward if paired else (u * dirs.backward).sum(axis=out_axes)
         tol = p.tolerance_of("fd", s_fd)
         if not _scalar_compare(fwd, bwd, mag, tol, e_fd)[0]:
             return Outcome(False, note="a random direction crosses a kink")

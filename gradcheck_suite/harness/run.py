@@ -82,7 +82,7 @@ def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[st
                      seed=seed) for err in errors]
 
 
-def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None, *,
+def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None, order=None, *,
           alarm: bool = True) -> CaseResult:
     limit = DEFAULT_TIME_LIMIT
     try:
@@ -91,6 +91,8 @@ def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None
 
             load_plugins(plugins, entry_points=False)
         options = dict(dtypes=dtypes, seed=seed, mode=mode, threshold=threshold, tolerances=tolerances)
+        if order is not None:
+            options["order"] = order
         if not alarm:  # the caller's process-level limit is in charge
             return check_case(case, **options)
         with deadline(limit):
@@ -206,7 +208,7 @@ def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, lim
 def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtypes: list[str] | None = None,
               seed: int = 0, mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
               time_limit: float | None = None, progress: Callable[..., None] | None = None,
-              plugins: Sequence[str] = (), tolerances: Mapping | None = None) -> RunResult:
+              plugins: Sequence[str] = (), tolerances: Mapping | None = None, order: int | None = None) -> RunResult:
     """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`."""
     results: dict[str, CaseResult] = {}
     total = len(cases)
@@ -217,7 +219,7 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
             progress(len(results), total, case.name)
 
     def args(case: Case) -> tuple:
-        return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None)
+        return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None, order)
 
     try:
         if time_limit:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lazy_torch import F, torch
-from .registry import Domain, distance_to_zero, elementwise
+from .registry import PIECEWISE_LINEAR, Domain, distance_to_zero, elementwise
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -46,6 +46,7 @@ elementwise(
     "sigmoid",
     forward=_sigmoid,
     local_derivative=lambda ans, x: ans * (1 - ans),  # dσ/dx = σ(1 − σ)
+    second_derivative=lambda ans, x: ans * (1 - ans) * (1 - 2 * ans),  # σ'' = σ(1 − σ)(1 − 2σ)
     torch=torch.sigmoid,
     derivative=("∂σ({x})/∂{x} = σ({x})(1 − σ({x}))",),
     doc="logistic sigmoid 1/(1 + e^−x), computed without overflow",
@@ -65,6 +66,7 @@ elementwise(
     "logsigmoid",
     forward=_logsigmoid,
     local_derivative=lambda ans, x: _sigmoid(-x),  # d/dx log σ(x) = 1 − σ(x) = σ(−x)
+    second_derivative=lambda ans, x: -_sigmoid(x) * _sigmoid(-x),  # −σ(x)σ(−x)
     torch=F.logsigmoid,
     derivative=("∂log σ({x})/∂{x} = σ(−{x})",),
     doc="log σ(x) = −softplus(−x), computed without overflow",
@@ -91,6 +93,7 @@ elementwise(
     "softplus",
     forward=_softplus,
     local_derivative=lambda ans, x: _softplus_slope(x),
+    second_derivative=lambda ans, x: np.where(x > 20, 0.0, _sigmoid(x) * (1 - _sigmoid(x))),  # σ' (0 past the threshold)
     torch=F.softplus,
     derivative=("∂softplus({x})/∂{x} = σ({x})",),
     doc="log(1 + e^x), and x itself for x > 20 (torch's softplus with beta=1, threshold=20; "
@@ -103,6 +106,7 @@ elementwise(
     "silu",
     forward=lambda x: x * _sigmoid(x),
     local_derivative=lambda ans, x: _sigmoid(x) * (1 + x * (1 - _sigmoid(x))),  # σ + xσ(1 − σ)
+    second_derivative=lambda ans, x: _sigmoid(x) * (1 - _sigmoid(x)) * (2 + x * (1 - 2 * _sigmoid(x))),
     torch=F.silu,
     derivative=("∂({x}·σ({x}))/∂{x} = σ({x})(1 + {x}(1 − σ({x})))",),
     doc="x·σ(x) (swish)",
@@ -117,10 +121,17 @@ def _mish_slope(x: np.ndarray) -> np.ndarray:
     return t + x * (1 - t * t) * _softplus_slope(x)
 
 
+def _mish_curvature(x: np.ndarray) -> np.ndarray:
+    # d²/dx² x·tanh(sp) = (1 − t²)·s·(2 + x(1 − s − 2ts)), t = tanh(softplus x), s = σ(x)
+    t, s = np.tanh(_softplus(x)), _softplus_slope(x)
+    return (1 - t * t) * s * (2 + x * (1 - s - 2 * t * s))
+
+
 elementwise(
     "mish",
     forward=lambda x: x * np.tanh(_softplus(x)),
     local_derivative=lambda ans, x: _mish_slope(x),
+    second_derivative=lambda ans, x: _mish_curvature(x),
     torch=F.mish,
     derivative=("∂({x}·tanh(softplus({x})))/∂{x} = tanh(s) + {x}·(1 − tanh²(s))·σ({x}),  s = softplus({x})",),
     doc="x·tanh(softplus(x))",
@@ -138,6 +149,7 @@ elementwise(
     "softsign",
     forward=_softsign,
     local_derivative=lambda ans, x: 1 / (1 + np.abs(x)) ** 2,  # d/dx x/(1 + |x|) = 1/(1 + |x|)²
+    second_derivative=lambda ans, x: -2 * np.sign(x) / (1 + np.abs(x)) ** 3,
     torch=F.softsign,
     derivative=("∂({x}/(1 + |{x}|))/∂{x} = 1/(1 + |{x}|)²",),
     doc="x/(1 + |x|); its derivative is continuous (1 at 0): no kink",
@@ -151,6 +163,7 @@ elementwise(
     "relu",
     forward=lambda x: np.maximum(x, 0),
     local_derivative=lambda ans, x: x > 0,  # d/dx max(x, 0) = 1 for x > 0, else 0 (0 at 0: torch)
+    second_derivative=lambda ans, x: np.zeros_like(x),  # 0 off the kink (a delta at 0: nondiff)
     torch=torch.relu,
     derivative=("∂relu({x})/∂{x} = 1 if {x} > 0 else 0",),
     doc="max(x, 0); kink at 0, where the subgradient 0 is used (as torch)",
@@ -166,6 +179,7 @@ elementwise(
     params={"negative_slope": 0.01},
     # 1 for x > 0, negative_slope otherwise (also at 0, as torch)
     local_derivative=lambda ans, x, negative_slope: np.where(x > 0, 1.0, negative_slope),
+    second_derivative=PIECEWISE_LINEAR,
     torch=lambda x, negative_slope: F.leaky_relu(x, negative_slope),
     derivative=("∂leaky_relu({x})/∂{x} = 1 if {x} > 0 else negative_slope",),
     doc="x for x > 0, negative_slope·x otherwise; at 0 the slope negative_slope is used (as torch)",
@@ -191,6 +205,7 @@ elementwise(
     forward=_elu,
     params={"alpha": 1.0},
     local_derivative=lambda ans, x, alpha: _elu_slope(x, alpha),
+    second_derivative=lambda ans, x, alpha: np.where(x > 0, 0.0, alpha * np.exp(np.minimum(x, 0))),
     torch=lambda x, alpha: F.elu(x, alpha),
     derivative=("∂elu({x})/∂{x} = 1 if {x} > 0 else alpha·exp({x})",),
     doc="x for x > 0, alpha·(eˣ − 1) otherwise; at 0 the slope alpha is used (as torch)",
@@ -209,6 +224,7 @@ elementwise(
     "selu",
     forward=lambda x: _elu(x, SELU_ALPHA, SELU_SCALE),
     local_derivative=lambda ans, x: _elu_slope(x, SELU_ALPHA, SELU_SCALE),
+    second_derivative=lambda ans, x: np.where(x > 0, 0.0, SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(x, 0))),
     torch=F.selu,
     derivative=("∂selu({x})/∂{x} = scale if {x} > 0 else scale·alpha·exp({x})",),
     doc="scale·elu(x, alpha) with torch's constants (alpha ≈ 1.6733, scale ≈ 1.0507); "
@@ -225,6 +241,7 @@ elementwise(
     params={"alpha": 1.0},
     # 1 for x > 0, exp(x/alpha) otherwise: both 1 at 0, so no kink
     local_derivative=lambda ans, x, alpha: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0) / alpha)),
+    second_derivative=lambda ans, x, alpha: np.where(x > 0, 0.0, np.exp(np.minimum(x, 0) / alpha) / alpha),
     torch=lambda x, alpha: F.celu(x, alpha),
     derivative=("∂celu({x})/∂{x} = 1 if {x} > 0 else exp({x}/alpha)",),
     doc="x for x > 0, alpha·(exp(x/alpha) − 1) otherwise (alpha > 0); its slope is continuous",
@@ -248,6 +265,7 @@ elementwise(
     forward=lambda x, min_val, max_val: np.clip(x, min_val, max_val),
     params={"min_val": -1.0, "max_val": 1.0},
     local_derivative=lambda ans, x, min_val, max_val: _strictly_inside(x, min_val, max_val),
+    second_derivative=PIECEWISE_LINEAR,
     torch=lambda x, min_val, max_val: F.hardtanh(x, min_val, max_val),
     derivative=("∂hardtanh({x})/∂{x} = 1 if min_val < {x} < max_val else 0",),
     doc="x limited to [min_val, max_val]; unlike clip, no gradient passes at the bounds (as torch)",
@@ -262,6 +280,7 @@ elementwise(
     "hardsigmoid",
     forward=lambda x: np.clip(x / 6 + 0.5, 0.0, 1.0),
     local_derivative=lambda ans, x: _strictly_inside(x, -3.0, 3.0) / 6.0,  # 1/6 on (−3, 3)
+    second_derivative=PIECEWISE_LINEAR,
     # torch's own hardsigmoid backward multiplies by 1/6 rounded to float32 (3e−8 off in float64);
     # relu6(x + 3)/6 is the same function with the same zero gradient at the bounds, exactly
     torch=lambda x: F.relu6(x + 3) / 6,
@@ -285,6 +304,7 @@ elementwise(
     "hardswish",
     forward=lambda x: x * np.clip(x + 3, 0.0, 6.0) / 6,
     local_derivative=lambda ans, x: _hardswish_slope(x),
+    second_derivative=lambda ans, x: np.where((x > -3) & (x < 3), 1 / 3, 0.0),
     torch=F.hardswish,
     derivative=("∂hardswish({x})/∂{x} = 0 if {x} < −3, (2{x} + 3)/6 if {x} ≤ 3, else 1",),
     doc="x·relu6(x + 3)/6; kinks at ±3, where the slopes 0 and 1.5 are used (as torch)",
@@ -316,6 +336,7 @@ elementwise(
     "gelu",
     forward=lambda x: x * _normal_cdf(x),
     local_derivative=lambda ans, x: _gelu_slope(x),
+    second_derivative=lambda ans, x: np.exp(-0.5 * x * x) / _SQRT_2PI * (2 - x * x),  # φ(x)(2 − x²)
     torch=lambda x: F.gelu(x, approximate="none"),
     derivative=("∂gelu({x})/∂{x} = Φ({x}) + {x}·φ({x})",),
     doc="x·Φ(x) with Φ the standard normal CDF (the exact erf form, torch approximate='none')",

@@ -14,7 +14,7 @@ import string
 import numpy as np
 
 from .lazy_torch import torch
-from .registry import REAL, calls, register
+from .registry import BILINEAR, REAL, calls, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -90,6 +90,7 @@ register(
     params={"subscripts": "ij,jk->ik"},
     vjp=(lambda g, ans, *ops, subscripts, nb, argnum: _contract_vjp(*_parse(subscripts, len(ops)), g, ops, argnum),),
     jvp=(lambda t, ans, *ops, subscripts, nb, argnum: _contract_jvp(*_parse(subscripts, len(ops)), t, ops, argnum),),
+    second_order=BILINEAR,  # linear in each operand: the product rule
     torch=lambda *tensors, subscripts, nb: torch.einsum(subscripts, *tensors),
     derivative=("∂einsum({operands})/∂operand k: the same contraction of the upstream gradient with the other "
                 "operands, onto operand k's subscripts (e.g. 'ij,jk->ik': x̄ = ḡ·yᵀ, ȳ = xᵀ·ḡ)",),
@@ -139,6 +140,7 @@ register(
     params={"axes": 2},
     vjp=(_tensordot_rule(_contract_vjp, 0), _tensordot_rule(_contract_vjp, 1)),
     jvp=(_tensordot_rule(_contract_jvp, 0), _tensordot_rule(_contract_jvp, 1)),
+    second_order=BILINEAR,
     torch=lambda x, y, axes, nb=0: torch.tensordot(x, y, dims=axes),
     derivative=("∂tensordot({x}, {y})/∂{x}: x̄ = ḡ contracted with {y} over {y}'s free axes",
                 "∂tensordot({x}, {y})/∂{y}: ȳ = {x} contracted with ḡ over {x}'s free axes"),
@@ -179,6 +181,7 @@ register(
          lambda g, ans, x, y, axis: np.cross(g, x, axis=axis[0])),
     jvp=(lambda t, ans, x, y, axis: np.cross(t, y, axis=axis[0]),
          lambda t, ans, x, y, axis: np.cross(x, t, axis=axis[0])),
+    second_order=BILINEAR,
     torch=lambda x, y, axis: torch.linalg.cross(*torch.broadcast_tensors(x, y), dim=_cross_axis(axis)),
     derivative=("∂({x} × {y})/∂{x}: x̄ = {y} × ḡ", "∂({x} × {y})/∂{y}: ȳ = ḡ × {x}"),
     category="contractions",

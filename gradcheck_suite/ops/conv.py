@@ -29,7 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .lazy_torch import F
-from .registry import REAL, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, calls, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -310,6 +310,7 @@ register(
     params=dict(_POOL_PARAMS),
     vjp=(_max_pool_vjp,),
     jvp=(_max_pool_jvp,),
+    second_order=PIECEWISE_LINEAR,  # selects the window maxima
     torch=lambda x, kernel_size, stride, padding: F.max_pool2d(x, kernel_size, stride, padding),
     derivative=("∂max_pool2d({x})/∂{x}ᵢ = 1 if {x}ᵢ is the (first) largest element of a window, else 0; "
                 "overlapping windows add",),
@@ -342,6 +343,7 @@ register(
     params=dict(_POOL_PARAMS),
     vjp=(_avg_pool_vjp,),
     jvp=(lambda t, ans, x, **p: _avg_pool(t, **p),),  # linear
+    second_order=LINEAR,
     torch=lambda x, kernel_size, stride, padding: F.avg_pool2d(x, kernel_size, stride, padding),
     derivative=("∂avg_pool2d({x})/∂{x}ᵢ = 1/(kH·kW) for every window that contains {x}ᵢ (the zero padding "
                 "counts, as torch's count_include_pad=True)",),
@@ -423,6 +425,7 @@ register(
     params={"widths": (1, 1), "reflect": False, "value": 0.0},
     vjp=(lambda g, ans, x, widths, reflect, value: _pad_apply(g, x.shape, widths, reflect, transpose=True),),
     jvp=(lambda t, ans, x, widths, reflect, value: _pad_apply(t, x.shape, widths, reflect, transpose=False),),
+    second_order=LINEAR,
     torch=_torch_pad,
     derivative=("∂pad({x})/∂{x}: the gradient of the padded array cropped back, plus (reflect) the "
                 "reflected borders added onto the elements they copy",),

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from .lazy_torch import torch
-from .registry import NOT_DIFFERENTIABLE, REAL, Domain, calls, distance_to_zero, elementwise, register
+from .registry import (LINEAR, NOT_DIFFERENTIABLE, PIECEWISE_LINEAR, REAL, Domain, calls, distance_to_zero, elementwise,
+                       register)
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -44,6 +45,7 @@ elementwise(
     "exp",
     forward=np.exp,
     local_derivative=lambda ans, x: ans,  # d/dx exp(x) = exp(x)
+    second_derivative=lambda ans, x: ans,  # d²/dx² eˣ = eˣ
     torch=torch.exp,
     derivative=("∂exp({x})/∂{x} = exp({x})",),
     doc="e to the power x",
@@ -55,6 +57,7 @@ elementwise(
     "expm1",
     forward=np.expm1,
     local_derivative=lambda ans, x: ans + 1,  # d/dx (eˣ − 1) = eˣ
+    second_derivative=lambda ans, x: ans + 1,
     torch=torch.expm1,
     derivative=("∂expm1({x})/∂{x} = exp({x})",),
     doc="exp(x) − 1, accurate for small x",
@@ -66,6 +69,7 @@ elementwise(
     "exp2",
     forward=np.exp2,
     local_derivative=lambda ans, x: ans * np.log(2.0),  # d/dx 2ˣ = 2ˣ·ln 2
+    second_derivative=lambda ans, x: ans * np.log(2.0) ** 2,
     torch=torch.exp2,
     derivative=("∂2^{x}/∂{x} = 2^{x}·ln 2",),
     doc="2 to the power x",
@@ -77,6 +81,7 @@ elementwise(
     "log",
     forward=np.log,
     local_derivative=lambda ans, x: 1 / x,  # d/dx log(x) = 1/x
+    second_derivative=lambda ans, x: -1 / (x * x),  # d²/dx² log x = −1/x²
     torch=torch.log,
     derivative=("∂log({x})/∂{x} = 1/{x}",),
     doc="natural logarithm (x > 0)",
@@ -88,6 +93,7 @@ elementwise(
     "log2",
     forward=np.log2,
     local_derivative=lambda ans, x: 1 / (x * np.log(2.0)),  # d/dx log₂ x = 1/(x ln 2)
+    second_derivative=lambda ans, x: -1 / (x * x * np.log(2.0)),
     torch=torch.log2,
     derivative=("∂log2({x})/∂{x} = 1/({x}·ln 2)",),
     doc="base-2 logarithm (x > 0)",
@@ -99,6 +105,7 @@ elementwise(
     "log10",
     forward=np.log10,
     local_derivative=lambda ans, x: 1 / (x * np.log(10.0)),  # d/dx log₁₀ x = 1/(x ln 10)
+    second_derivative=lambda ans, x: -1 / (x * x * np.log(10.0)),
     torch=torch.log10,
     derivative=("∂log10({x})/∂{x} = 1/({x}·ln 10)",),
     doc="base-10 logarithm (x > 0)",
@@ -110,6 +117,7 @@ elementwise(
     "log1p",
     forward=np.log1p,
     local_derivative=lambda ans, x: 1 / (1 + x),  # d/dx log(1 + x) = 1/(1 + x)
+    second_derivative=lambda ans, x: -1 / ((1 + x) * (1 + x)),
     torch=torch.log1p,
     derivative=("∂log1p({x})/∂{x} = 1/(1 + {x})",),
     doc="log(1 + x), accurate for small x (x > −1)",
@@ -123,6 +131,7 @@ elementwise(
     "sqrt",
     forward=np.sqrt,
     local_derivative=lambda ans, x: 1 / (2 * ans),  # d/dx √x = 1/(2√x)
+    second_derivative=lambda ans, x: -1 / (4 * ans * ans * ans),  # d²/dx² √x = −1/(4·x^(3/2))
     torch=torch.sqrt,
     derivative=("∂√{x}/∂{x} = 1/(2√{x})",),
     doc="square root (x ≥ 0; the derivative is infinite at 0)",
@@ -134,6 +143,7 @@ elementwise(
     "rsqrt",
     forward=lambda x: 1 / np.sqrt(x),
     local_derivative=lambda ans, x: -0.5 * ans * ans * ans,  # d/dx x^(−½) = −½·x^(−3/2)
+    second_derivative=lambda ans, x: 0.75 * ans ** 5,  # d²/dx² x^(−½) = ¾·x^(−5/2)
     torch=torch.rsqrt,
     derivative=("∂(1/√{x})/∂{x} = −1/(2·{x}^(3/2))",),
     doc="1/√x (x > 0)",
@@ -145,6 +155,7 @@ elementwise(
     "cbrt",
     forward=np.cbrt,
     local_derivative=lambda ans, x: 1 / (3 * ans * ans),  # d/dx ∛x = 1/(3∛x²)
+    second_derivative=lambda ans, x: -2 / (9 * ans ** 5),  # d²/dx² ∛x = −2/(9·x^(5/3))
     torch=lambda x: torch.sign(x) * torch.abs(x).pow(1 / 3),
     derivative=("∂∛{x}/∂{x} = 1/(3·∛{x}²)",),
     doc="real cube root (negative for x < 0); the derivative is infinite at 0, a kink; "
@@ -159,6 +170,7 @@ elementwise(
     "square",
     forward=lambda x: x * x,
     local_derivative=lambda ans, x: 2 * x,  # d/dx x² = 2x
+    second_derivative=lambda ans, x: np.full_like(x, 2.0),  # d²/dx² x² = 2
     torch=torch.square,
     derivative=("∂({x}²)/∂{x} = 2{x}",),
     doc="x²",
@@ -170,6 +182,7 @@ elementwise(
     "reciprocal",
     forward=lambda x: 1 / x,
     local_derivative=lambda ans, x: -ans * ans,  # d/dx 1/x = −1/x²
+    second_derivative=lambda ans, x: 2 * ans * ans * ans,  # d²/dx² 1/x = 2/x³
     torch=torch.reciprocal,
     derivative=("∂(1/{x})/∂{x} = −1/{x}²",),
     doc="1/x (x ≠ 0)",
@@ -183,6 +196,7 @@ elementwise(
     "abs",
     forward=np.abs,
     local_derivative=lambda ans, x: np.sign(x),  # d/dx |x| = sign(x), 0 at 0 (torch)
+    second_derivative=lambda ans, x: np.zeros_like(x),  # 0 off the kink (a delta at 0: nondiff)
     torch=torch.abs,
     derivative=("∂|{x}|/∂{x} = sign({x})  (0 at {x} = 0)",),
     doc="|x|; kink at 0, where the subgradient 0 is used (as torch)",
@@ -196,6 +210,7 @@ elementwise(
     "sign",
     forward=np.sign,
     local_derivative=lambda ans, x: np.zeros_like(x),  # piecewise constant: derivative 0
+    second_derivative=lambda ans, x: np.zeros_like(x),
     torch=torch.sign,
     derivative=("∂sign({x})/∂{x} = 0  (jumps at {x} = 0)",),
     doc="−1, 0 or +1; its derivative is 0 everywhere (as torch), it jumps at 0",
@@ -211,6 +226,7 @@ elementwise(
     "sin",
     forward=np.sin,
     local_derivative=lambda ans, x: np.cos(x),  # d/dx sin x = cos x
+    second_derivative=lambda ans, x: -ans,  # d²/dx² sin x = −sin x
     torch=torch.sin,
     derivative=("∂sin({x})/∂{x} = cos({x})",),
     doc="sine (radians)",
@@ -222,6 +238,7 @@ elementwise(
     "cos",
     forward=np.cos,
     local_derivative=lambda ans, x: -np.sin(x),  # d/dx cos x = −sin x
+    second_derivative=lambda ans, x: -ans,  # d²/dx² cos x = −cos x
     torch=torch.cos,
     derivative=("∂cos({x})/∂{x} = −sin({x})",),
     doc="cosine (radians)",
@@ -233,6 +250,7 @@ elementwise(
     "tan",
     forward=np.tan,
     local_derivative=lambda ans, x: 1 + ans * ans,  # d/dx tan x = 1 + tan² x
+    second_derivative=lambda ans, x: 2 * ans * (1 + ans * ans),  # d²/dx² tan = 2 tan (1 + tan²)
     torch=torch.tan,
     derivative=("∂tan({x})/∂{x} = 1 + tan²({x})",),
     doc="tangent (radians)",
@@ -240,11 +258,19 @@ elementwise(
     symbolic=lambda sp, x, **_: sp.tan(x),
 )
 
+def _sinc_curvature(ans: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """d²/dx² sinc x = (−π·sin πx − 2·sinc'(x))/x, and −π²/3 at 0."""
+    safe = np.where(x == 0, 1.0, x)
+    slope = (np.cos(np.pi * x) - ans) / safe
+    return np.where(x == 0, -np.pi ** 2 / 3, (-np.pi * np.sin(np.pi * x) - 2 * slope) / safe)
+
+
 elementwise(
     "sinc",
     forward=np.sinc,
     # d/dx sin(πx)/(πx) = (cos(πx) − sinc(x))/x, and 0 at x = 0
     local_derivative=lambda ans, x: np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)),
+    second_derivative=lambda ans, x: _sinc_curvature(ans, x),
     torch=torch.sinc,
     derivative=("∂sinc({x})/∂{x} = (cos(π{x}) − sinc({x}))/{x}  (0 at {x} = 0)",),
     doc="the normalised sinc, sin(πx)/(πx), 1 at 0 (as numpy and torch)",
@@ -256,6 +282,7 @@ elementwise(
     "arcsin",
     forward=np.arcsin,
     local_derivative=lambda ans, x: 1 / np.sqrt(1 - x * x),  # d/dx arcsin x = 1/√(1 − x²)
+    second_derivative=lambda ans, x: x / (1 - x * x) ** 1.5,  # d²/dx² arcsin x = x/(1 − x²)^(3/2)
     torch=torch.asin,
     derivative=("∂arcsin({x})/∂{x} = 1/√(1 − {x}²)",),
     doc="inverse sine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
@@ -267,6 +294,7 @@ elementwise(
     "arccos",
     forward=np.arccos,
     local_derivative=lambda ans, x: -1 / np.sqrt(1 - x * x),  # d/dx arccos x = −1/√(1 − x²)
+    second_derivative=lambda ans, x: -x / (1 - x * x) ** 1.5,  # d²/dx² arccos x = −x/(1 − x²)^(3/2)
     torch=torch.acos,
     derivative=("∂arccos({x})/∂{x} = −1/√(1 − {x}²)",),
     doc="inverse cosine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
@@ -278,6 +306,7 @@ elementwise(
     "arctan",
     forward=np.arctan,
     local_derivative=lambda ans, x: 1 / (1 + x * x),  # d/dx arctan x = 1/(1 + x²)
+    second_derivative=lambda ans, x: -2 * x / (1 + x * x) ** 2,  # d²/dx² arctan x = −2x/(1 + x²)²
     torch=torch.atan,
     derivative=("∂arctan({x})/∂{x} = 1/(1 + {x}²)",),
     doc="inverse tangent",
@@ -291,6 +320,7 @@ elementwise(
     "sinh",
     forward=np.sinh,
     local_derivative=lambda ans, x: np.cosh(x),  # d/dx sinh x = cosh x
+    second_derivative=lambda ans, x: ans,
     torch=torch.sinh,
     derivative=("∂sinh({x})/∂{x} = cosh({x})",),
     doc="hyperbolic sine",
@@ -302,6 +332,7 @@ elementwise(
     "cosh",
     forward=np.cosh,
     local_derivative=lambda ans, x: np.sinh(x),  # d/dx cosh x = sinh x
+    second_derivative=lambda ans, x: ans,
     torch=torch.cosh,
     derivative=("∂cosh({x})/∂{x} = sinh({x})",),
     doc="hyperbolic cosine",
@@ -313,6 +344,7 @@ elementwise(
     "tanh",
     forward=np.tanh,
     local_derivative=lambda ans, x: 1 - ans * ans,  # d/dx tanh x = 1 − tanh² x
+    second_derivative=lambda ans, x: -2 * ans * (1 - ans * ans),  # d²/dx² tanh = −2 tanh (1 − tanh²)
     torch=torch.tanh,
     derivative=("∂tanh({x})/∂{x} = 1 − tanh²({x})",),
     doc="hyperbolic tangent",
@@ -354,6 +386,7 @@ elementwise(
     forward=_clip,
     params={"a_min": None, "a_max": None},
     local_derivative=lambda ans, x, a_min, a_max: _inside_clip(x, a_min, a_max),
+    second_derivative=PIECEWISE_LINEAR,
     torch=lambda x, a_min, a_max: torch.clamp(x, a_min, a_max),
     derivative=("∂clip({x})/∂{x} = 1 if a_min ≤ {x} ≤ a_max else 0",),
     doc="x limited to [a_min, a_max] (numbers; either may be None); kinks at the bounds, "
@@ -377,6 +410,7 @@ elementwise(
     forward=np.maximum,
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: _share(x, y), lambda ans, x, y: _share(y, x)),
+    second_derivative=PIECEWISE_LINEAR,
     torch=torch.maximum,
     derivative=("∂max({x}, {y})/∂{x} = 1 if {x} > {y}, ½ if {x} = {y}, else 0",
                 "∂max({x}, {y})/∂{y} = 1 if {y} > {x}, ½ if {x} = {y}, else 0"),
@@ -392,6 +426,7 @@ elementwise(
     forward=np.minimum,
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: _share(y, x), lambda ans, x, y: _share(x, y)),
+    second_derivative=PIECEWISE_LINEAR,
     torch=torch.minimum,
     derivative=("∂min({x}, {y})/∂{x} = 1 if {x} < {y}, ½ if {x} = {y}, else 0",
                 "∂min({x}, {y})/∂{y} = 1 if {y} < {x}, ½ if {x} = {y}, else 0"),
@@ -418,6 +453,7 @@ register(
     jvp=(NOT_DIFFERENTIABLE,
          lambda t, ans, condition, x, y: np.where(_as_condition(condition), t, 0.0),
          lambda t, ans, condition, x, y: np.where(_as_condition(condition), 0.0, t)),
+    second_order=LINEAR,  # the VJP of x and y is g·cond or g·¬cond: the condition is a constant
     torch=lambda condition, x, y: torch.where(condition.to(torch.bool), x, y),
     derivative=("{condition} is a branch condition: not differentiable",
                 "∂where({condition}, {x}, {y})/∂{x} = 1 where {condition}, else 0",

@@ -56,7 +56,7 @@ from typing import Any, Callable
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import REAL, Domain, calls, register, unbroadcast
+from .registry import BILINEAR, LINEAR, REAL, Domain, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -192,6 +192,7 @@ register(
     args=("x", "y"),
     vjp=(_matmul_vjp_x, _matmul_vjp_y),
     jvp=(_matmul_jvp_x, _matmul_jvp_y),
+    second_order=BILINEAR,  # the product rule on the VJP rules
     torch=lambda x, y, nb=0: torch.matmul(x, y) if nb == 0 else _matmul(x, y, nb),
     derivative=("∂({x} @ {y})/∂{x} · ḡ = ḡ @ {y}ᵀ", "∂({x} @ {y})/∂{y} · ḡ = {x}ᵀ @ ḡ"),
     category="operators",
@@ -218,6 +219,7 @@ register(
     args=("x", "y"),
     vjp=(_matmul_vjp_x, _matmul_vjp_y),  # on 1-D/2-D operands dot is matmul
     jvp=(_matmul_jvp_x, _matmul_jvp_y),
+    second_order=BILINEAR,
     torch=lambda x, y, nb=0: torch.matmul(x, y) if nb == 0 else _dot(x, y, nb),
     derivative=("∂dot({x}, {y})/∂{x} · ḡ = ḡ @ {y}ᵀ", "∂dot({x}, {y})/∂{y} · ḡ = {x}ᵀ @ ḡ"),
     category="linalg",
@@ -258,6 +260,7 @@ register(
     vjp=(_outer_vjp_x, _outer_vjp_y),
     jvp=(lambda t, ans, x, y, nb=0: _outer(t, _with_batch(y, t.ndim - x.ndim), t.ndim - x.ndim),
          lambda t, ans, x, y, nb=0: _outer(_with_batch(x, t.ndim - y.ndim), t, t.ndim - y.ndim)),
+    second_order=BILINEAR,
     torch=lambda x, y, nb=0: torch.outer(x.reshape(-1), y.reshape(-1)) if nb == 0 else _outer(x, y, nb),
     derivative=("∂outer({x}, {y})/∂{x} · ḡ = ḡ @ {y}", "∂outer({x}, {y})/∂{y} · ḡ = ḡᵀ @ {x}"),
     category="linalg",
@@ -288,6 +291,7 @@ register(
     args=("x",),
     vjp=(_trace_vjp,),
     jvp=(lambda t, ans, x, nb=0: np.trace(t, axis1=-2, axis2=-1),),
+    second_order=LINEAR,
     torch=lambda x, nb=0: torch.diagonal(x, dim1=-2, dim2=-1).sum(-1),
     derivative=("∂tr({x})/∂{x} = I",),
     category="linalg",
@@ -335,6 +339,7 @@ register(
     args=("x",),
     vjp=(_diag_vjp,),
     jvp=(lambda t, ans, x, nb=0: _diag(t, t.ndim - x.ndim),),
+    second_order=LINEAR,
     torch=_torch_diag,
     derivative=("∂diag({x})/∂{x} · ḡ = diag(ḡ)",),
     category="linalg",

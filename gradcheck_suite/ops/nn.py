@@ -56,6 +56,9 @@ register(
     # ∂s_i/∂x_j = s_i(δ_ij − s_j), so (Jᵀg)_j = s_j (g_j − Σ_i g_i s_i)
     vjp=(lambda g, ans, x, axis: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)),),
     jvp=(lambda t, ans, x, axis: ans * (t - np.sum(t * ans, axis=axis, keepdims=True)),),
+    # the VJP s·(g − Σ g s) when s moves by its tangent ṡ: ṡ·(g − Σ g s) − s·Σ g ṡ
+    second_order=(lambda g, ans, dans, dargs, x, axis: dans * (g - np.sum(g * ans, axis=axis, keepdims=True))
+                  - ans * np.sum(g * dans, axis=axis, keepdims=True),),
     torch=_torch_softmax,
     derivative=("∂sᵢ/∂{x}ⱼ = sᵢ(δᵢⱼ − sⱼ)   (s = softmax({x}))",),
     category="nn",
@@ -74,6 +77,8 @@ register(
     # ∂(log s)_i/∂x_j = δ_ij − s_j, so (Jᵀg)_j = g_j − s_j Σ_i g_i
     vjp=(lambda g, ans, x, axis: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True),),
     jvp=(lambda t, ans, x, axis: t - np.sum(np.exp(ans) * t, axis=axis, keepdims=True),),
+    # the VJP g − e^ans·Σg when ans moves by its tangent: −e^ans·ȧns·Σg
+    second_order=(lambda g, ans, dans, dargs, x, axis: -np.exp(ans) * dans * np.sum(g, axis=axis, keepdims=True),),
     torch=_torch_log_softmax,
     derivative=("∂log sᵢ/∂{x}ⱼ = δᵢⱼ − sⱼ   (s = softmax({x}))",),
     category="nn",

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import BROADCAST_PAIRS, NOT_DIFFERENTIABLE, REAL, Domain, calls, elementwise, register
+from .registry import BROADCAST_PAIRS, LINEAR, NOT_DIFFERENTIABLE, REAL, Domain, calls, elementwise, register
 
 __all__: list[str] = []  # this module only registers primitives
 
 
 # ---- operators ----------------------------------------------------------------
+
+
+def _zero(ans, x, y):  # a second derivative that vanishes
+    return 0.0
+
+
+def _one(ans, x, y):
+    return 1.0
+
 
 elementwise(
     "add",
@@ -25,6 +34,7 @@ elementwise(
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: np.ones_like(ans),  # d(x+y)/dx = 1
                       lambda ans, x, y: np.ones_like(ans)),  # d(x+y)/dy = 1
+    second_derivative=LINEAR,  # the VJP does not depend on x or y
     torch=torch.add,
     derivative=("∂({x}+{y})/∂{x} = 1", "∂({x}+{y})/∂{y} = 1"),
     category="operators",
@@ -39,6 +49,7 @@ elementwise(
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: np.ones_like(ans),  # d(x−y)/dx = 1
                       lambda ans, x, y: -np.ones_like(ans)),  # d(x−y)/dy = −1
+    second_derivative=LINEAR,
     torch=torch.sub,
     derivative=("∂({x}−{y})/∂{x} = 1", "∂({x}−{y})/∂{y} = −1"),
     category="operators",
@@ -53,6 +64,7 @@ elementwise(
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: y,  # d(xy)/dx = y
                       lambda ans, x, y: x),  # d(xy)/dy = x
+    second_derivative=((_zero, _one), (_one, _zero)),  # ∂²(xy)/∂x∂y = 1
     torch=torch.mul,
     derivative=("∂({x}·{y})/∂{x} = {y}", "∂({x}·{y})/∂{y} = {x}"),
     category="operators",
@@ -67,6 +79,8 @@ elementwise(
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: 1 / y,  # d(x/y)/dx = 1/y
                       lambda ans, x, y: -x / (y * y)),  # d(x/y)/dy = −x/y²
+    second_derivative=((_zero, lambda ans, x, y: -1 / (y * y)),  # ∂²(x/y)/∂x∂y = −1/y²
+                       (lambda ans, x, y: -1 / (y * y), lambda ans, x, y: 2 * x / (y * y * y))),  # ∂²/∂y² = 2x/y³
     torch=torch.div,
     derivative=("∂({x}/{y})/∂{x} = 1/{y}", "∂({x}/{y})/∂{y} = −{x}/{y}²"),
     category="operators",
@@ -88,11 +102,25 @@ def _pow_dy(ans: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where((x == 0) & (y >= 0), 0.0, ans * np.log(x))
 
 
+def _pow_dxx(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂²(x**y)/∂x² = y(y−1)·x**(y−2), and 0 where y is 0 or 1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((y == 0) | (y == 1), 0.0, y * (y - 1) * np.power(x, y - 2))
+
+
+def _pow_dxy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂²(x**y)/∂x∂y = x**(y−1)·(1 + y·log x)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, np.where(x == 0, 0.0, 1 / x), np.power(x, y - 1) * (1 + y * np.log(x)))
+
+
 elementwise(
     "pow",
     forward=np.power,
     args=("x", "y"),
     local_derivative=(lambda ans, x, y: _pow_dx(x, y), lambda ans, x, y: _pow_dy(ans, x, y)),
+    second_derivative=((lambda ans, x, y: _pow_dxx(x, y), lambda ans, x, y: _pow_dxy(x, y)),
+                       (lambda ans, x, y: _pow_dxy(x, y), lambda ans, x, y: _pow_dy(ans, x, y) * np.log(x))),
     torch=torch.pow,
     derivative=("∂({x}^{y})/∂{x} = {y}·{x}^({y}−1)", "∂({x}^{y})/∂{y} = {x}^{y}·log {x}"),
     category="operators",
@@ -105,6 +133,7 @@ elementwise(
     "neg",
     forward=np.negative,
     local_derivative=lambda ans, x: -np.ones_like(x),  # d(−x)/dx = −1
+    second_derivative=LINEAR,
     torch=torch.neg,
     derivative=("∂(−{x})/∂{x} = −1",),
     category="operators",
@@ -117,6 +146,7 @@ elementwise(
     "pos",
     forward=np.positive,
     local_derivative=lambda ans, x: np.ones_like(x),  # d(+x)/dx = 1
+    second_derivative=LINEAR,
     torch=torch.positive,
     derivative=("∂(+{x})/∂{x} = 1",),
     category="operators",

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import REAL, Domain, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, register
 
 
 __all__: list[str] = []  # this module only registers primitives
@@ -79,6 +79,7 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: np.broadcast_to(
         _keep(g, axis, keepdims), g.shape[: g.ndim - ans.ndim] + x.shape),),  # d/dx_i Σx = 1
     jvp=(lambda t, ans, x, axis, keepdims: np.sum(t, axis=axis, keepdims=keepdims),),
+    second_order=LINEAR,
     torch=lambda x, axis, keepdims: torch.sum(x, dim=axis, keepdim=keepdims) if axis else x * 1,
     derivative=("∂Σ{x}/∂{x}ᵢ = 1",),
     category="reductions",
@@ -98,6 +99,7 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims,
                                                     np.full(x.shape, 1.0 / _count(x, axis))),),
     jvp=(lambda t, ans, x, axis, keepdims: np.sum(t, axis=axis, keepdims=keepdims) / _count(x, axis),),
+    second_order=LINEAR,
     torch=lambda x, axis, keepdims: _torch_reduce(torch.mean, x, axis, keepdims),
     derivative=("∂mean({x})/∂{x}ᵢ = 1/n",),
     category="reductions",
@@ -178,6 +180,7 @@ for _name, _np, _torch, _top, _word in (("max", np.max, torch.amax, True, "large
                                                         _extremum_local(x, ans, axis, keepdims)),),
         jvp=(lambda t, ans, x, axis, keepdims: _contract(t, axis, keepdims,
                                                           _extremum_local(x, ans, axis, keepdims)),),
+        second_order=PIECEWISE_LINEAR,  # the tied extremal elements are constant between ties
         torch=lambda x, axis, keepdims, _torch=_torch: _torch_reduce(_torch, x, axis, keepdims),
         derivative=(f"∂{_name}({{x}})/∂{{x}}ᵢ = 1/k if {{x}}ᵢ is one of the k tied {_word} elements, else 0",),
         category="reductions",
@@ -212,6 +215,9 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims,
                                                     np.exp(x - _keep(ans, axis, keepdims))),),
     jvp=(lambda t, ans, x, axis, keepdims: _contract(t, axis, keepdims, np.exp(x - _keep(ans, axis, keepdims))),),
+    # the VJP g·s with s = e^(x − out) when x and out move: g·s·(ẋ − ȯut)
+    second_order=(lambda g, ans, dans, dargs, x, axis, keepdims: _keep(g, axis, keepdims)
+                  * np.exp(x - _keep(ans, axis, keepdims)) * (dargs[0] - _keep(dans, axis, keepdims)),),
     torch=lambda x, axis, keepdims: _torch_reduce(torch.logsumexp, x, axis, keepdims),
     derivative=("∂logsumexp({x})/∂{x}ᵢ = exp({x}ᵢ − {out}) = softmax({x})ᵢ",),
     category="reductions",
@@ -247,6 +253,17 @@ def _std_local(x: np.ndarray, ans: np.ndarray, axis: tuple[int, ...], keepdims: 
     return np.where(std == 0, 0.0, _centred(x, axis) / ((_count(x, axis) - ddof) * safe))
 
 
+def _moved_local(g, ans, dans, x, dx, axis, keepdims, ddof, centred: bool):
+    """The second-order rule of std (``centred``) and norm: how ``g·c/(k·s)`` changes when x and s = out
+    move, with c = x − mean (std) or x (norm), k = n − ddof (std) or 1: ``g·(ċ/s − c·ṡ/s²)/k``, 0 where s = 0."""
+    s_ = _keep(ans, axis, keepdims)
+    ds = _keep(dans, axis, keepdims)
+    safe = np.where(s_ == 0, 1.0, s_)
+    c, dc = (_centred(x, axis), _centred(dx, axis)) if centred else (x, dx)
+    k = (_count(x, axis) - ddof) if centred else 1
+    return np.where(s_ == 0, 0.0, _keep(g, axis, keepdims) * (dc / safe - c * ds / (safe * safe)) / k)
+
+
 def _torch_var(x: torch.Tensor, axis: tuple[int, ...], keepdims: bool, ddof: int) -> torch.Tensor:
     return _torch_reduce(torch.var, x, axis, keepdims, correction=ddof)
 
@@ -267,6 +284,9 @@ register(
     param_kinds={"axis": "axis"},
     vjp=(lambda g, ans, x, axis, keepdims, ddof: _spread(g, ans, x, axis, keepdims, _var_local(x, axis, ddof)),),
     jvp=(lambda t, ans, x, axis, keepdims, ddof: _contract(t, axis, keepdims, _var_local(x, axis, ddof)),),
+    # the VJP g·2(x − mean)/(n − ddof) is linear in x: it moves by g·2(ẋ − mean ẋ)/(n − ddof)
+    second_order=(lambda g, ans, dans, dargs, x, axis, keepdims, ddof: _keep(g, axis, keepdims)
+                  * _var_local(dargs[0], axis, ddof),),
     torch=_torch_var,
     derivative=("∂var({x})/∂{x}ᵢ = 2({x}ᵢ − mean({x}))/(n − ddof)",),
     category="reductions",
@@ -286,6 +306,8 @@ register(
                                                           _std_local(x, ans, axis, keepdims, ddof)),),
     jvp=(lambda t, ans, x, axis, keepdims, ddof: _contract(t, axis, keepdims,
                                                             _std_local(x, ans, axis, keepdims, ddof)),),
+    second_order=(lambda g, ans, dans, dargs, x, axis, keepdims, ddof: _moved_local(
+        g, ans, dans, x, dargs[0], axis, keepdims, ddof, centred=True),),
     torch=lambda x, axis, keepdims, ddof: _torch_reduce(torch.std, x, axis, keepdims, correction=ddof),
     derivative=("∂std({x})/∂{x}ᵢ = ({x}ᵢ − mean({x}))/((n − ddof)·{out}), 0 where {out} = 0",),
     category="reductions",
@@ -332,6 +354,8 @@ register(
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims,
                                                     _norm_local(x, ans, axis, keepdims)),),
     jvp=(lambda t, ans, x, axis, keepdims: _contract(t, axis, keepdims, _norm_local(x, ans, axis, keepdims)),),
+    second_order=(lambda g, ans, dans, dargs, x, axis, keepdims: _moved_local(
+        g, ans, dans, x, dargs[0], axis, keepdims, 0, centred=False),),
     torch=lambda x, axis, keepdims: _torch_reduce(torch.linalg.vector_norm, x, axis, keepdims),
     derivative=("∂‖{x}‖/∂{x}ᵢ = {x}ᵢ/‖{x}‖, 0 at {x} = 0",),
     category="reductions",

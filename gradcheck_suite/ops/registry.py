@@ -50,6 +50,24 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     ∂out/∂arg_i elementwise, written once: ``vjp[i]`` is ``g · local_derivative[i]`` and
     ``jvp[i]`` is ``t · local_derivative[i]``, generated as two separate functions so
     that each can still be replaced on its own (mutation testing).
+``second_derivative`` (elementwise primitives) and ``second_order`` (every primitive)
+    how the VJP rule's output changes when the arguments move — what the engine's
+    Hessian-vector products (:mod:`gradcheck_suite.second_order`) need, declared once
+    (see :data:`LINEAR` and docs/design.md):
+
+    * ``second_derivative[i][j](ans, *args, **params)`` is ∂²out/∂arg_i∂arg_j elementwise
+      (one rule for a one-argument primitive); the rule below is generated from it;
+    * ``second_order=LINEAR``: the VJP does not depend on the arguments' values (add,
+      sum, reshape, getitem, transpose …) — nothing more to declare;
+    * ``second_order=PIECEWISE_LINEAR``: every second derivative is 0 away from the kinks;
+    * ``second_order=BILINEAR``: the VJP of argument ``i`` is linear in each other
+      argument (matmul, dot, outer): the product rule on the existing VJP rules;
+    * ``second_order=(rule, …)`` one ``vjp_tangent[i](g, ans, dans, dargs, *args, **params)``
+      per argument: the change of ``vjp[i](g, ans, *args)`` when the arguments move by
+      their tangents ``dargs`` (None where an argument has none; batch axes in front)
+      and the output by ``dans``, at fixed ``g``;
+    * a sentence: why the primitive has no second-order rule ("" when nobody has said).
+      The second-order checks of a case that uses it are then ``skip`` with that reason.
 
 Batch axes
 ----------
@@ -99,6 +117,9 @@ __all__ = [
     "NotDeclared",
     "NOT_DECLARED",
     "RuleError",
+    "LINEAR",
+    "BILINEAR",
+    "PIECEWISE_LINEAR",
     "register",
     "get",
     "lookup",
@@ -141,6 +162,14 @@ class RuleError(Exception):
 
 
 Rule = Callable[..., Any]
+
+#: ``second_order`` of a primitive whose VJP does not depend on the arguments' values
+LINEAR = "linear"
+#: ``second_order`` of a primitive whose VJP of each argument is linear in every other argument
+BILINEAR = "bilinear"
+#: ``second_order`` of a piecewise-linear primitive (floor, clip, maximum …): every second derivative
+#: is 0 away from its kinks (the kinks are ``nondiff`` for the finite-difference checks)
+PIECEWISE_LINEAR = "piecewise linear"
 
 #: the kinds of :class:`Domain`
 DOMAIN_KINDS = ("real", "bool", "matrix", "spd", "integer")
@@ -259,6 +288,7 @@ class Primitive:
     symbolic: Callable[..., Any] | str = ""
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None
     no_kink: str = ""
+    second_order: tuple[Rule | NotDifferentiable, ...] | str = ""
 
     def signature(self) -> str:
         """Human-readable call signature, as a case file writes it."""
@@ -308,6 +338,7 @@ def register(
     symbolic: Callable[..., Any] | str,
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None,
     no_kink: str = "",
+    second_order: tuple[Rule | NotDifferentiable, ...] | str = "",
 ) -> Primitive:
     """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
     if name in _REGISTRY:
@@ -359,7 +390,10 @@ def register(
         symbolic=symbolic,
         local_derivative=local_derivative,
         no_kink=no_kink,
+        second_order=second_order if isinstance(second_order, str) else tuple(second_order),
     )
+    if not isinstance(second_order, str) and len(prim.second_order) != n:
+        raise RuleError(f"{name}: second_order declares {len(prim.second_order)} rules for {n} arguments {args}")
     _REGISTRY[name] = prim
     return prim
 
@@ -376,6 +410,19 @@ def _times_local(rule: Rule) -> tuple[Rule, Rule]:
     return vjp, jvp
 
 
+def _vjp_tangent(k: int, second: tuple[tuple[Rule, ...], ...]) -> Rule:
+    """The change of ``g·∂out/∂arg_k`` when the arguments move: ``g·Σ_j ∂²out/∂arg_k∂arg_j·darg_j``."""
+
+    def vjp_tangent(g, ans, dans, dargs, *args, **params):
+        total = 0.0
+        for j, t in enumerate(dargs):
+            if t is not None and not isinstance(second[k][j], NotDifferentiable):
+                total = total + second[k][j](ans, *args, **params) * t
+        return g * total
+
+    return vjp_tangent
+
+
 def elementwise(
     name: str,
     *,
@@ -384,6 +431,7 @@ def elementwise(
     args: tuple[str, ...] = ("x",),
     examples: tuple[Mapping[str, Any], ...] = ({},),
     category: str = "elementwise",
+    second_derivative: Rule | tuple[tuple[Rule | NotDifferentiable, ...], ...] | str = "",
     **declared: Any,
 ) -> Primitive:
     """Declare an elementwise primitive from its local derivatives, each written once.
@@ -393,7 +441,9 @@ def elementwise(
     ``t·∂out/∂arg_i`` are generated from it.  A primitive of two or more arguments
     broadcasts.  Its probes are :data:`UNARY_SHAPES` (or :data:`BROADCAST_PAIRS` for two
     arguments) with each parameter set of ``examples`` (which the property tests use
-    too).  Everything else is declared as for :func:`register`.
+    too).  ``second_derivative[i][j]`` (one rule for one argument) is ∂²out/∂arg_i∂arg_j,
+    from which the second-order rule is generated; a sentence instead says why there is
+    none.  Everything else is declared as for :func:`register`.
     """
     local = local_derivative if isinstance(local_derivative, tuple) else (local_derivative,)
     if len(local) != len(args):
@@ -407,9 +457,18 @@ def elementwise(
         else:
             raise RuleError(f"{name}: declare the probes of a primitive of {len(args)} arguments")
         declared["probes"] = calls(shapes, *examples)
+    if callable(second_derivative):
+        second_derivative = ((second_derivative,),)
+    if isinstance(second_derivative, str):
+        second: tuple[Rule | NotDifferentiable, ...] | str = second_derivative
+    else:
+        if len(second_derivative) != len(args) or any(len(row) != len(args) for row in second_derivative):
+            raise RuleError(f"{name}: second_derivative must be a {len(args)}×{len(args)} table of rules")
+        second = tuple(NOT_DIFFERENTIABLE if isinstance(local[k], NotDifferentiable)
+                       else _vjp_tangent(k, second_derivative) for k in range(len(args)))
     return register(name, forward=forward, args=args, vjp=tuple(v for v, _ in rules),
                     jvp=tuple(j for _, j in rules), category=category, broadcasts=len(args) > 1,
-                    local_derivative=local, **declared)
+                    local_derivative=local, second_order=second, **declared)
 
 
 def get(name: str) -> Primitive:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .lazy_torch import torch
-from .registry import REAL, Domain, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -45,6 +45,7 @@ register(
     # ȳ_k reaches every x_i with i ≤ k: x̄_i = Σ_{k ≥ i} ḡ_k, a cumulative sum from the end
     vjp=(lambda g, ans, x, axis: np.flip(np.cumsum(np.flip(g, axis), axis=axis[0]), axis),),
     jvp=(lambda t, ans, x, axis: np.cumsum(t, axis=axis[0]),),
+    second_order=LINEAR,
     torch=lambda x, axis: torch.cumsum(x, dim=_one("cumsum", axis)),
     derivative=("∂cumsum({x})ₖ/∂{x}ᵢ = 1 if i ≤ k else 0 (x̄ is the cumulative sum of ḡ from the end)",),
     category="scans",
@@ -127,6 +128,7 @@ register(
     vjp=(lambda g, ans, x, axis: _scatter_back(g, _order(x, axis[0], False), x.shape, axis[0]),),
     jvp=(lambda t, ans, x, axis: np.take_along_axis(
         t, np.broadcast_to(_order(x, axis[0], False), t.shape), axis=axis[0]),),
+    second_order=PIECEWISE_LINEAR,  # a permutation, constant between ties
     torch=lambda x, axis: torch.sort(x, dim=_one("sort", axis), stable=True).values,
     derivative=("∂sort({x})ₖ/∂{x}ᵢ = 1 if {x}ᵢ is the k-th smallest, else 0 (the gradient goes back "
                 "to where each value came from)",),
@@ -165,6 +167,7 @@ register(
     vjp=(lambda g, ans, x, k, axis: _scatter_back(g, _topk_index(x, k, axis[0]), x.shape, axis[0]),),
     jvp=(lambda t, ans, x, k, axis: np.take_along_axis(
         t, np.broadcast_to(_topk_index(x, k, axis[0]), t.shape[:t.ndim - x.ndim] + ans.shape), axis=axis[0]),),
+    second_order=PIECEWISE_LINEAR,
     torch=lambda x, k, axis: torch.topk(x, k, dim=_one("topk", axis)).values,
     derivative=("∂topk({x})ₖ/∂{x}ᵢ = 1 if {x}ᵢ is the k-th largest, else 0",),
     category="scans",
@@ -188,6 +191,7 @@ register(
     param_kinds=_AXIS,
     vjp=(lambda g, ans, x, shift, axis: np.roll(g, -shift, axis=axis[0]),),  # rolled back
     jvp=(lambda t, ans, x, shift, axis: np.roll(t, shift, axis=axis[0]),),
+    second_order=LINEAR,
     torch=lambda x, shift, axis: torch.roll(x, shift, dims=_one("roll", axis)),
     derivative=("∂roll({x})/∂{x}: a permutation; x̄ is ḡ rolled back by −shift",),
     category="shape",
@@ -214,6 +218,7 @@ def _triangle(name: str, np_op, torch_op, keep: str, keeps_one_element) -> None:
         params={"k": 0},
         vjp=(lambda g, ans, x, k: g * mask(x, k),),
         jvp=(lambda t, ans, x, k: t * mask(x, k),),
+        second_order=LINEAR,
         torch=lambda x, k: torch_op(x, diagonal=k),
         derivative=(f"∂{name}({{x}})ᵢⱼ/∂{{x}}ᵢⱼ = 1 {keep}, else 0",),
         category="shape",
@@ -251,6 +256,7 @@ register(
     params={"reps": 2},
     vjp=(_tile_vjp,),
     jvp=(lambda t, ans, x, reps: np.tile(t, _reps(x, reps)),),
+    second_order=LINEAR,
     torch=lambda x, reps: torch.tile(x, tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)),
     derivative=("∂tile({x})/∂{x}: every copy passes its gradient back; x̄ is the sum of ḡ over the copies",),
     category="shape",
@@ -282,6 +288,7 @@ register(
     param_kinds=_AXIS,
     vjp=(_repeat_vjp,),
     jvp=(lambda t, ans, x, repeats, axis: np.repeat(t, repeats, axis=axis[0]),),
+    second_order=LINEAR,
     torch=lambda x, repeats, axis: torch.repeat_interleave(x, repeats, dim=_one("repeat", axis)),
     derivative=("∂repeat({x})/∂{x}: each element is copied repeats times; x̄ sums ḡ over its copies",),
     category="shape",
@@ -304,6 +311,7 @@ register(
     param_kinds={"axis1": "axis", "axis2": "axis"},
     vjp=(lambda g, ans, x, axis1, axis2: np.swapaxes(g, axis1[0], axis2[0]),),  # its own inverse
     jvp=(lambda t, ans, x, axis1, axis2: np.swapaxes(t, axis1[0], axis2[0]),),
+    second_order=LINEAR,
     torch=lambda x, axis1, axis2: torch.swapaxes(x, _single("swapaxes", axis1), _single("swapaxes", axis2)),
     derivative=("∂swapaxes({x})/∂{x}: a permutation of the elements; x̄ is ḡ with the axes swapped back",),
     category="shape",
@@ -328,6 +336,7 @@ register(
     param_kinds={"source": "axis", "destination": "axis"},
     vjp=(lambda g, ans, x, source, destination: np.moveaxis(g, destination, source),),  # moved back
     jvp=(lambda t, ans, x, source, destination: np.moveaxis(t, source, destination),),
+    second_order=LINEAR,
     torch=lambda x, source, destination: torch.movedim(x, source, destination),
     derivative=("∂moveaxis({x})/∂{x}: a permutation of the elements; x̄ is ḡ with the axes moved back",),
     category="shape",

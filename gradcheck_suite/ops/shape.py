@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import REAL, _normalise_axis, calls, register, unbroadcast
+from .registry import LINEAR, REAL, _normalise_axis, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -43,6 +43,7 @@ register(
     param_kinds={"shape": "shape"},
     vjp=(lambda g, ans, x, shape: g.reshape(_batch(g, ans) + x.shape),),
     jvp=(lambda t, ans, x, shape: t.reshape(_batch(t, x) + ans.shape),),
+    second_order=LINEAR,
     torch=lambda x, shape: torch.reshape(x, shape),
     derivative=("∂reshape({x})/∂{x} = identity on the elements (the gradient is reshaped back)",),
     category="shape",
@@ -73,6 +74,7 @@ register(
     param_kinds={"axes": "axes"},
     vjp=(lambda g, ans, x, axes: _permute(g, _inverse(axes)),),
     jvp=(lambda t, ans, x, axes: _permute(t, axes),),
+    second_order=LINEAR,
     torch=lambda x, axes: x.permute(axes),
     derivative=("∂transpose({x})/∂{x} = a permutation of the axes (the gradient is transposed back)",),
     category="shape",
@@ -90,6 +92,7 @@ register(
     param_kinds={"axis": "axis"},
     vjp=(lambda g, ans, x, axis: np.flip(g, axis=axis),),
     jvp=(lambda t, ans, x, axis: np.flip(t, axis=axis),),
+    second_order=LINEAR,
     torch=lambda x, axis: torch.flip(x, dims=axis),
     derivative=("∂flip({x})/∂{x} = the reversal (the gradient is flipped back)",),
     category="shape",
@@ -110,6 +113,7 @@ register(
     param_kinds={"axis": "newaxis"},
     vjp=(lambda g, ans, x, axis: np.squeeze(g, axis=axis),),
     jvp=(lambda t, ans, x, axis: np.expand_dims(t, axis),),
+    second_order=LINEAR,
     torch=lambda x, axis: torch.unsqueeze(x, axis),
     derivative=("∂expand_dims({x})/∂{x} = identity (the new axis is squeezed out of the gradient)",),
     category="shape",
@@ -147,6 +151,7 @@ register(
     params={"axis": None},
     vjp=(lambda g, ans, x, axis, nb: g.reshape(_batch(g, ans) + x.shape),),
     jvp=(lambda t, ans, x, axis, nb: t.reshape(_batch(t, x) + ans.shape),),
+    second_order=LINEAR,
     torch=_torch_squeeze,
     derivative=("∂squeeze({x})/∂{x} = identity (the gradient gets its size-1 axes back)",),
     category="shape",
@@ -182,6 +187,7 @@ register(
     vjp=(lambda g, ans, x, shape, nb: unbroadcast(g, x.shape, ans.ndim),),
     jvp=(lambda t, ans, x, shape, nb: np.broadcast_to(
         _pad_core(t, t.ndim - x.ndim, t.ndim - x.ndim + ans.ndim), _batch(t, x) + ans.shape),),
+    second_order=LINEAR,
     torch=lambda x, shape, nb: torch.broadcast_to(x, shape),
     derivative=("∂broadcast_to({x})/∂{x}ᵢ = 1 for every copy of {x}ᵢ (the gradient sums over the copies)",),
     category="shape",
@@ -237,6 +243,7 @@ register(
     param_kinds={"axis": "axis"},  # an axis of the first array's core
     vjp=(_concat_vjp,),
     jvp=(_concat_jvp,),
+    second_order=LINEAR,
     torch=lambda *tensors, axis, nb: torch.cat(tensors, dim=_concat_axis(axis)),
     derivative=("∂concat({arrays})/∂{arrays}ₖ = identity on the k-th block, 0 elsewhere",),
     category="shape",
@@ -263,6 +270,7 @@ register(
     param_kinds={"axis": "newaxis"},  # a position in the result's core
     vjp=(lambda g, ans, *arrays, axis, nb, argnum: g[(Ellipsis, argnum) + (slice(None),) * (-axis - 1)],),
     jvp=(_stack_jvp,),
+    second_order=LINEAR,
     torch=lambda *tensors, axis, nb: torch.stack(tensors, dim=axis),
     derivative=("∂stack({arrays})/∂{arrays}ₖ = identity on slice k of the new axis, 0 elsewhere",),
     category="shape",
@@ -328,6 +336,7 @@ register(
     param_kinds={"index": "index"},
     vjp=(_getitem_vjp,),
     jvp=(lambda t, ans, x, index: t[(slice(None),) * (t.ndim - x.ndim) + index],),
+    second_order=LINEAR,
     torch=_torch_getitem,
     derivative=("∂{x}[index]/∂{x} = 1 at each selected element, 0 elsewhere",),
     category="shape",

@@ -13,12 +13,17 @@ from __future__ import annotations
 import numpy as np
 
 from .lazy_torch import torch
-from .registry import REAL, Domain, distance_to_zero, elementwise
+from .registry import PIECEWISE_LINEAR, REAL, Domain, distance_to_zero, elementwise
 
 __all__: list[str] = []  # this module only registers primitives
 
 POSITIVE = Domain(0.3, 5.0)
 UNIT = Domain(-0.95, 0.95)
+
+
+def _mix(ans, x, y):
+    """∂²logaddexp/∂x² = a·b with a = e^(x−out), b = e^(y−out) (a + b = 1)."""
+    return np.exp(x - ans) * np.exp(y - ans)
 
 
 def _special():
@@ -33,6 +38,7 @@ elementwise(
     "erf",
     forward=lambda x: _special().erf(x),
     local_derivative=lambda ans, x: (2 / np.sqrt(np.pi)) * np.exp(-x * x),  # d/dx erf x = 2/√π·e^(−x²)
+    second_derivative=lambda ans, x: -2 * x * (2 / np.sqrt(np.pi)) * np.exp(-x * x),
     torch=torch.erf,
     derivative=("∂erf({x})/∂{x} = 2/√π·exp(−{x}²)",),
     doc="the error function",
@@ -44,6 +50,7 @@ elementwise(
     "erfc",
     forward=lambda x: _special().erfc(x),
     local_derivative=lambda ans, x: -(2 / np.sqrt(np.pi)) * np.exp(-x * x),  # d/dx (1 − erf x)
+    second_derivative=lambda ans, x: 2 * x * (2 / np.sqrt(np.pi)) * np.exp(-x * x),
     torch=torch.erfc,
     derivative=("∂erfc({x})/∂{x} = −2/√π·exp(−{x}²)",),
     doc="the complementary error function 1 − erf(x), accurate where erf is near 1",
@@ -55,6 +62,7 @@ elementwise(
     "erfinv",
     forward=lambda x: _special().erfinv(x),
     local_derivative=lambda ans, x: (np.sqrt(np.pi) / 2) * np.exp(ans * ans),  # 1/erf'(erfinv x)
+    second_derivative=lambda ans, x: 2 * ans * ((np.sqrt(np.pi) / 2) * np.exp(ans * ans)) ** 2,
     torch=torch.erfinv,
     derivative=("∂erfinv({x})/∂{x} = √π/2·exp(erfinv({x})²)",),
     doc="the inverse error function (−1 < x < 1); smooth, but scipy's erfinv takes no complex "
@@ -76,6 +84,7 @@ elementwise(
     "lgamma",
     forward=_lgamma,
     local_derivative=lambda ans, x: _special().psi(x),  # d/dx log Γ(x) = ψ(x)
+    second_derivative=lambda ans, x: _special().polygamma(1, x),  # ψ₁
     torch=torch.lgamma,
     derivative=("∂lgamma({x})/∂{x} = digamma({x})",),
     doc="log Γ(x) (x > 0 here: torch's log|Γ| for negative x has poles at the integers)",
@@ -87,6 +96,7 @@ elementwise(
     "digamma",
     forward=lambda x: _special().psi(x),
     local_derivative=lambda ans, x: _special().polygamma(1, x),  # d/dx ψ(x) = ψ₁(x), the trigamma
+    second_derivative=lambda ans, x: _special().polygamma(2, x),  # ψ₂
     torch=torch.digamma,
     derivative=("∂digamma({x})/∂{x} = polygamma(1, {x})",),
     doc="ψ(x) = d/dx log Γ(x) (x > 0 here)",
@@ -112,6 +122,7 @@ def _rounding(name: str, forward, torch_op, what: str, offset: float) -> None:
         name,
         forward=forward,
         local_derivative=lambda ans, x: np.zeros_like(x),  # piecewise constant: derivative 0
+        second_derivative=PIECEWISE_LINEAR,
         torch=torch_op,
         derivative=(f"∂{name}({{x}})/∂{{x}} = 0  (jumps at {what})",),
         doc=f"{name}(x); derivative 0 everywhere (as torch), jumps at {what}",
@@ -145,6 +156,10 @@ elementwise(
     args=("y", "x"),
     # ∂atan2(y, x)/∂y = x/(x² + y²), ∂/∂x = −y/(x² + y²)
     local_derivative=(lambda ans, y, x: x / (x * x + y * y), lambda ans, y, x: -y / (x * x + y * y)),
+    second_derivative=((lambda ans, y, x: -2 * x * y / (x * x + y * y) ** 2,  # ∂²/∂y²
+                        lambda ans, y, x: (y * y - x * x) / (x * x + y * y) ** 2),  # ∂²/∂y∂x
+                       (lambda ans, y, x: (y * y - x * x) / (x * x + y * y) ** 2,
+                        lambda ans, y, x: 2 * x * y / (x * x + y * y) ** 2)),  # ∂²/∂x²
     torch=torch.atan2,
     derivative=("∂atan2({y}, {x})/∂{y} = {x}/({x}² + {y}²)", "∂atan2({y}, {x})/∂{x} = −{y}/({x}² + {y}²)"),
     doc="the angle of the point (x, y), in (−π, π]; jumps across the negative x axis",
@@ -160,6 +175,8 @@ elementwise(
     args=("x", "y"),
     # ∂√(x² + y²)/∂x = x/out; 0/0 at the origin, a kink
     local_derivative=(lambda ans, x, y: x / ans, lambda ans, x, y: y / ans),
+    second_derivative=((lambda ans, x, y: y * y / ans ** 3, lambda ans, x, y: -x * y / ans ** 3),
+                       (lambda ans, x, y: -x * y / ans ** 3, lambda ans, x, y: x * x / ans ** 3)),
     torch=torch.hypot,
     derivative=("∂hypot({x}, {y})/∂{x} = {x}/{out}", "∂hypot({x}, {y})/∂{y} = {y}/{out}"),
     doc="√(x² + y²) without overflow; a kink at the origin",
@@ -183,6 +200,8 @@ elementwise(
     args=("x", "y"),
     # ∂log(eˣ + eʸ)/∂x = eˣ/(eˣ + eʸ) = exp(x − out)
     local_derivative=(lambda ans, x, y: np.exp(x - ans), lambda ans, x, y: np.exp(y - ans)),
+    second_derivative=((lambda ans, x, y: _mix(ans, x, y), lambda ans, x, y: -_mix(ans, x, y)),  # a = e^(x−out),
+                       (lambda ans, x, y: -_mix(ans, x, y), lambda ans, x, y: _mix(ans, x, y))),  # ∂a/∂x = a·b
     torch=torch.logaddexp,
     derivative=("∂logaddexp({x}, {y})/∂{x} = exp({x} − {out})", "∂logaddexp({x}, {y})/∂{y} = exp({y} − {out})"),
     doc="log(eˣ + eʸ), computed stably",
@@ -208,6 +227,7 @@ def _modulo(name: str, forward, torch_op, quotient, rounding: str, sign_of: str,
         args=("x", "y"),
         # x − q(x/y)·y: 1 for x, −q(x/y) for y (q = trunc or floor, piecewise constant)
         local_derivative=(lambda ans, x, y: np.ones_like(ans), lambda ans, x, y: -quotient(x / y)),
+        second_derivative=PIECEWISE_LINEAR,
         torch=torch_op,
         derivative=(f"∂{name}({{x}}, {{y}})/∂{{x}} = 1", f"∂{name}({{x}}, {{y}})/∂{{y}} = −{rounding}({{x}}/{{y}})"),
         doc=f"x − {rounding}(x/y)·y, the remainder with the sign of {sign_of} ({like}); "

@@ -54,6 +54,9 @@ __all__ = [
     "step_error_curve",
     "derivative_of",
     "directional_of",
+    "quadratic_forms",
+    "bilinear_forms",
+    "hessian_columns",
 ]
 
 #: bytes one batched pass may hold (all perturbed copies of every node of the graph);
@@ -226,8 +229,13 @@ class _Central:
 
 
 def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.ndarray,
-             steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0) -> _Central:
-    """Richardson-extrapolated central and one-sided differences for ``rows``."""
+             steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0, order: int = 1) -> _Central:
+    """Richardson-extrapolated central and one-sided differences for ``rows``.
+
+    ``order=2``: second differences ``(f(x+h) − 2f(x) + f(x−h))/h²`` from the same
+    evaluations (their error is also even in h, so the same extrapolation applies), and
+    one-sided ``(f(x±2s) − 2f(x±s) + f(x))/s²`` at s = h/2, h/4.
+    """
     nf = len(_FACTORS)
     hs = steps[:, None] * np.asarray(_FACTORS)[None, :]                       # (R, 3)
     deltas = np.stack([hs, -hs], axis=-1).reshape(-1)                         # (R*3*2,)
@@ -236,26 +244,38 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
     finite = np.isfinite(out).all(axis=(1, 2, 3))
     h = hs[:, :, None]
     with np.errstate(all="ignore"):
-        d = (plus - minus) / (2 * h)                                          # D(h), D(h/2), D(h/4)
+        if order == 2:
+            d = (plus - 2 * f0[None, None, :] + minus) / (h * h)
+        else:
+            d = (plus - minus) / (2 * h)                                      # D(h), D(h/2), D(h/4)
         r1 = (4 * d[:, 1] - d[:, 0]) / 3                                      # cancels the h² term
         r2 = (4 * d[:, 2] - d[:, 1]) / 3
         scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.maximum(np.abs(plus), np.abs(minus)).max(axis=1)),
                            magnitude)
-        roundoff = 10 * EPS * scale / steps[:, None]
+        roundoff = 10 * EPS * scale / steps[:, None] ** order
         spread = 2 * np.abs(r2 - r1)
-        fwd_d = (plus - f0[None, None, :]) / h                                # one-sided forward
-        bwd_d = (f0[None, None, :] - minus) / h
-        forward = 2 * fwd_d[:, 2] - fwd_d[:, 1]                               # cancels the O(h) term
-        backward = 2 * bwd_d[:, 2] - bwd_d[:, 1]
+        if order == 2:
+            f = f0[None, :]
+            fwd_d = [(plus[:, k - 1] - 2 * plus[:, k] + f) / (h[:, k] * h[:, k]) for k in (1, 2)]
+            bwd_d = [(minus[:, k - 1] - 2 * minus[:, k] + f) / (h[:, k] * h[:, k]) for k in (1, 2)]
+            forward = 2 * fwd_d[1] - fwd_d[0]                                 # cancels the O(s) term
+            backward = 2 * bwd_d[1] - bwd_d[0]
+        else:
+            fwd_d = (plus - f0[None, None, :]) / h                            # one-sided forward
+            bwd_d = (f0[None, None, :] - minus) / h
+            forward = 2 * fwd_d[:, 2] - fwd_d[:, 1]                           # cancels the O(h) term
+            backward = 2 * bwd_d[:, 2] - bwd_d[:, 1]
     return _Central(r2, spread + roundoff, forward, backward,
                     np.where(finite, spread.max(axis=1, initial=0.0), np.inf),
                     roundoff.max(axis=1, initial=0.0), finite)
 
 
-def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0):
-    """Adaptive Richardson over every row: shrink for the domain, refine for truncation."""
+def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0,
+                order: int = 1):
+    """Adaptive Richardson over every row: shrink for the domain, refine for truncation
+    (``order=2``: second differences, see :func:`_central`)."""
     rows = np.arange(n_rows)
-    best = _central(evaluate, rows, steps.copy(), f0, magnitude)
+    best = _central(evaluate, rows, steps.copy(), f0, magnitude, order)
     used = steps.copy()
     # the domain: shrink the step of rows whose perturbed values are not finite
     shrink = steps.copy()
@@ -264,7 +284,7 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnit
         if bad.size == 0:
             break
         shrink[bad] *= 0.1
-        again = _central(evaluate, bad, shrink[bad], f0, magnitude)
+        again = _central(evaluate, bad, shrink[bad], f0, magnitude, order)
         _take(best, again, bad, np.ones(bad.size, dtype=bool))
         used[bad] = np.where(again.finite, shrink[bad], used[bad])
     # truncation: redo rows whose spread is well above round-off with smaller steps
@@ -273,7 +293,7 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnit
                               & (best.spread > 1e-13 * np.abs(best.value).max(axis=1, initial=0.0)))
         if poor.size == 0:
             break
-        again = _central(evaluate, poor, used[poor] * factor, f0, magnitude)
+        again = _central(evaluate, poor, used[poor] * factor, f0, magnitude, order)
         better = again.finite & (again.error.max(axis=1, initial=0.0) < best.error[poor].max(axis=1, initial=0.0))
         _take(best, again, poor, better)
         used[poor[better]] = used[poor[better]] * factor
@@ -465,3 +485,90 @@ def directional_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, direct
     shape = (k,) + f0.shape
     return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used, fwd.reshape(shape),
                     bwd.reshape(shape))
+
+
+# ---- second differences of the forward (second order) ------------------------------
+
+
+def _flat_evaluator(graph: Graph, leaves: Mapping[str, np.ndarray], names: list[str], cotangent: np.ndarray,
+                    x0: np.ndarray, directions: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``evaluate(rows, deltas)`` of ``s = wᵀf`` at ``x0 + delta·direction`` where ``x0`` is every input of
+    ``names`` flattened and concatenated; batched through the numpy forward, chunked by memory."""
+    rest = {k: v for k, v in leaves.items() if k not in names}
+    shapes = [np.shape(leaves[n]) for n in names]
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+    offsets = np.cumsum([0] + sizes)
+    per_copy = _graph_elements(graph, leaves) + x0.size
+    chunk = max(1, CHUNK_BYTES // max(1, per_copy * 8))
+    w = np.asarray(cotangent, dtype=np.float64).reshape(-1)
+
+    def evaluate(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+        parts = []
+        for start in range(0, len(rows), chunk):
+            r, d = rows[start:start + chunk], deltas[start:start + chunk]
+            copies = x0[None] + d[:, None] * directions[r]
+            batched = {n: copies[:, offsets[i]:offsets[i + 1]].reshape((len(r),) + shapes[i])
+                       for i, n in enumerate(names)}
+            out = np.asarray(engine.evaluate_batched(graph, rest, batched, 1, np.float64), dtype=np.float64)
+            parts.append(out.reshape(len(r), -1) @ w)
+        return np.concatenate(parts)[:, None] if parts else np.zeros((0, 1))
+    return evaluate
+
+
+def quadratic_forms(graph: Graph, leaves: Mapping[str, np.ndarray], names: list[str], directions: np.ndarray,
+                    cotangent: np.ndarray) -> FDResult:
+    """``dᵀ H d`` of ``s = wᵀf`` (``w`` = ``cotangent``) along each row ``d`` of ``directions`` (K, N; N the
+    elements of every input in ``names``, concatenated) by Richardson-extrapolated second central differences
+    of the numpy forward, with an error estimate and one-sided second differences (shapes (K,))."""
+    leaves = {k: np.asarray(v, dtype=np.float64) for k, v in leaves.items()}
+    x0 = np.concatenate([leaves[n].reshape(-1) for n in names])
+    directions = np.asarray(directions, dtype=np.float64)
+    k = directions.shape[0]
+    f0, _, magnitude = _base(graph, leaves)
+    s0 = np.array([float(np.asarray(f0).reshape(-1) @ np.asarray(cotangent, dtype=np.float64).reshape(-1))])
+    size = np.abs(directions).max(axis=1, initial=0.0)
+    # the error after extrapolation is ε/h² + h⁴: best near h ∝ ε^(1/6)
+    steps = EPS ** (1 / 6) * max(1.0, float(np.abs(x0).max(initial=0.0))) / np.where(size > 0, size, 1.0)
+    evaluate = _flat_evaluator(graph, leaves, names, cotangent, x0, directions)
+    magnitude *= float(np.abs(np.asarray(cotangent)).sum()) or 1.0
+    value, error, fwd, bwd, used = _richardson(evaluate, k, steps, s0, magnitude, order=2)
+    return FDResult(value[:, 0], error[:, 0], "second differences (richardson)", used, fwd[:, 0], bwd[:, 0])
+
+
+def bilinear_forms(graph: Graph, leaves: Mapping[str, np.ndarray], names: list[str], u: np.ndarray,
+                   v: np.ndarray, cotangent: np.ndarray) -> FDResult:
+    """``uᵀ H v`` for each pair of rows of ``u`` and ``v`` (K, N) by polarization,
+    ``¼·((u+v)ᵀH(u+v) − (u−v)ᵀH(u−v))``, of :func:`quadratic_forms` (shapes (K,))."""
+    k = u.shape[0]
+    q = quadratic_forms(graph, leaves, names, np.concatenate([u + v, u - v]), cotangent)
+
+    def polar(a: np.ndarray) -> np.ndarray:
+        return (a[:k] - a[k:]) / 4
+
+    return FDResult(polar(q.value), (q.error[:k] + q.error[k:]) / 4, q.method, q.step,
+                    polar(q.forward), polar(q.backward))
+
+
+def hessian_columns(graph: Graph, leaves: Mapping[str, np.ndarray], names: list[str], name: str,
+                    cotangent: np.ndarray) -> FDResult:
+    """The columns ``∂²s/∂(every input)∂name`` of the Hessian of ``s = wᵀf`` by second differences:
+    value/error/forward/backward of shape (n, N) — n the elements of ``name``, N of every input in
+    ``names`` — diagonal entries ``e_jᵀHe_j`` directly, the others by polarization."""
+    sizes = [int(np.size(leaves[m])) for m in names]
+    offset = int(np.sum(sizes[:names.index(name)]))
+    n, total = sizes[names.index(name)], int(np.sum(sizes))
+    eye = np.eye(total)
+    cols = eye[offset:offset + n]                                             # (n, N): e_i of input ``name``
+    u = np.repeat(cols, total, axis=0)                                        # (n·N, N)
+    v = np.tile(eye, (n, 1))
+    same = np.all(u == v, axis=1)
+    v[same] = 0                                                               # diagonal: ¼·(q(e) − q(e)) → q(e)
+    r = bilinear_forms(graph, leaves, names, u, v, cotangent)
+    diagonal = quadratic_forms(graph, leaves, names, u[same], cotangent)
+    fields = []
+    for arr, diag in ((r.value, diagonal.value), (r.error, diagonal.error), (r.forward, diagonal.forward),
+                      (r.backward, diagonal.backward)):
+        arr = arr.copy()
+        arr[same] = diag
+        fields.append(arr.reshape(n, total))
+    return FDResult(fields[0], fields[1], r.method, r.step, fields[2], fields[3])

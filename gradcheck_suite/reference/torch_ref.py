@@ -126,7 +126,7 @@ def _fill(grads: list[torch.Tensor | None], tev: TorchEvaluation, names: Sequenc
     out = {}
     for n, g in zip(names, grads):
         x = tev.inputs[n]
-        if g is None:
+        if g is None or g._is_zerotensor():  # a double backward may hand back torch's lazy ZeroTensor
             out[n] = np.zeros(batch + tuple(x.shape), dtype=_np(x.dtype))
         else:
             out[n] = g.detach().numpy().reshape(batch + tuple(x.shape))

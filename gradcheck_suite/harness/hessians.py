@@ -1,0 +1,354 @@
+"""Second-order routes: the Hessian of a case by our engine, by torch, and by two finite differences.
+
+Asked for by ``order: 2`` in a case or ``--order 2`` on ``run``.  What is differentiated
+twice is the scalar ``s = wᵀf``: ``w = 1`` for a one-element output, otherwise a seeded
+Gaussian cotangent (as gradgradcheck does with its ``grad_outputs``).  For an input
+``x`` every route gives the columns ``∂(∇s)/∂x`` of the Hessian — shape ``(N,) + x.shape``
+with ``N`` the elements of every input, concatenated in the case's order — so the
+cross blocks (``∂²s/∂W∂x`` of ``W @ x``) are checked too:
+
+``hess_hand``     our engine: forward-over-reverse HVPs from the registry's second-order
+                  rules (:mod:`gradcheck_suite.second_order`); ``skip`` naming the
+                  primitives on the path that declare none, and why;
+``hess_torch``    torch double backward on the case's graph (``torch.autograd.grad`` with
+                  ``create_graph=True``, then the Jacobian of that gradient);
+``hess_grad_fd``  finite differences (Richardson) of our own gradient, float64;
+``hess_fd2``      second differences of the forward (Richardson, with an error
+                  estimate), float64, independent of every gradient; polarization
+                  ``¼(q(u+v) − q(u−v))`` for the off-diagonal entries and for the probes
+                  ``uᵀHv`` of projected mode.
+
+Where a primitive's kink lies within a finite-difference route's stencil of the point,
+elements whose one-sided and central differences disagree, or disagree with torch's
+Hessian, are ``nondiff`` on that route: relu'' at 0 is a distribution, never a false
+``fail`` (``hessian_vs_torch`` still holds ours to torch's convention there).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import engine, second_order
+from ..ops import registry
+from ..reference import fd
+from . import kinks
+from .point import Point
+from .routes import Derivative, Route, _Evaluation, _from_fd
+
+__all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRoute", "SecondDifferenceRoute",
+           "FD2_PAIRS", "cotangent"]
+
+#: the full Hessian columns by second differences cost 2·n·N quadratic forms (six forward
+#: evaluations each); above this many (auto mode goes projected sooner: contract.HESSIAN_ENTRIES)
+#: they are not computed and the full row is a skip
+FD2_PAIRS = 200_000
+
+
+def cotangent(point: Point) -> np.ndarray:
+    """``w`` of ``s = wᵀf``: ones for a one-element output, else seeded Gaussian."""
+    if point.scalar:
+        return np.ones(point.out_shape)
+    return np.random.default_rng([int(point.seed) % 2**32, 0x2E55]).standard_normal(point.out_shape)
+
+
+def _sizes(point: Point) -> list[int]:
+    return [int(np.size(point.values[n])) for n in point.inputs]
+
+
+def _element_words(point: Point, name: str, index: tuple[int, ...] | None) -> str:
+    """``(∂²s/∂W(1, 2)∂x(0))`` for an element of Hessian columns ``(N,) + x.shape``."""
+    if index is None or not index:
+        return ""
+    j, rest = int(index[0]), index[1:]
+    offset = 0
+    for n, size in zip(point.inputs, _sizes(point)):
+        if j < offset + size:
+            shape = point.values[n].shape
+            at = np.unravel_index(j - offset, shape) if shape else ()
+            left = f"{n}({', '.join(str(int(i)) for i in at)})" if shape else n
+            right = f"{name}({', '.join(str(int(i)) for i in rest)})" if rest else name
+            return f" (∂²s/∂{left}∂{right})"
+        offset += size
+    return ""
+
+
+class _SecondOrder(Route):
+    """What every second-order route shares: the cotangent and the shape of the columns."""
+
+    def __init__(self, point: Point, w: np.ndarray) -> None:
+        super().__init__(point)
+        self.w = w
+
+    def out_shape(self, name: str) -> tuple[int, ...]:
+        return (int(np.sum(_sizes(self.point))),)
+
+    def columns_shape(self, name: str) -> tuple[int, ...]:
+        return self.out_shape(name) + tuple(self.point.values[name].shape)
+
+    def element_words(self, name: str, index: tuple[int, ...] | None) -> str:
+        return _element_words(self.point, name, index)
+
+    def split(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        """(K, N) → input name → K + input shape."""
+        out, offset = {}, 0
+        for n, size in zip(self.point.inputs, _sizes(self.point)):
+            out[n] = u[:, offset:offset + size].reshape((u.shape[0],) + self.point.values[n].shape)
+            offset += size
+        return out
+
+
+class HessianRoute(_SecondOrder):
+    """Our engine: Hessian-vector products by its own second-order rules (no finite differences)."""
+
+    name, label, timing_column = "hess_hand", "ours (HVP)", "time_hand_s"
+    has_jvp = True
+
+    def unsupported(self, name: str) -> Derivative | None:
+        lacking = second_order.missing(self.point.ev)
+        if not lacking:
+            return None
+        why = "; ".join(f"{op}: {text}" for op, text in sorted(lacking.items()))
+        return Derivative(problem=f"second order not checked: {why}", status="skip")
+
+    def missing_jvp(self, name: str) -> list[str]:
+        return []
+
+    def _compute(self, name: str) -> Derivative:
+        p = self.point
+        try:
+            cols = second_order.hessian(p.ev, name, cotangent=self.w.astype(p.np_dtype))
+        except registry.RuleError as exc:
+            return Derivative(problem=f"our second-order rule is broken: {exc}")
+        except Exception as exc:
+            return Derivative(problem=f"our engine failed in second order: {p.located(exc)}", status="error")
+        n = p.values[name].size
+        value = np.concatenate([cols[y].reshape(-1, n) for y in p.inputs], axis=0)
+        return Derivative(value.reshape(self.columns_shape(name)))
+
+    def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
+        p = self.point
+        directions = {k: v.astype(p.np_dtype) for k, v in self.split(u).items()}
+        _, hv = second_order.hvp(p.ev, directions, cotangent=self.w.astype(p.np_dtype), wrt=[name])
+        return hv[name].astype(np.float64)  # uᵀH[:, x] = (H u)[x]: the Hessian is symmetric
+
+    def jvp(self, name: str, v: np.ndarray) -> np.ndarray:
+        p = self.point
+        _, hv = second_order.hvp(p.ev, {name: v.astype(p.np_dtype)}, cotangent=self.w.astype(p.np_dtype))
+        return np.concatenate([hv[y].reshape(v.shape[0], -1) for y in p.inputs], axis=1).astype(np.float64)
+
+
+class TorchHessianRoute(_SecondOrder):
+    """torch double backward on the case's graph: the Jacobian of ``torch.autograd.grad(..., create_graph=True)``."""
+
+    name, label, timing_column = "hess_torch", "torch double backward", "time_torch_s"
+
+    def _gradient_graph(self, name: str, values: dict[str, np.ndarray] | None = None, dtype: str | None = None):
+        import torch
+
+        from ..reference import torch_ref
+
+        p = self.point
+        tev = torch_ref.replay(p.graph, p.values if values is None else values, dtype or p.dtype)
+        inputs = [tev.inputs[n] for n in p.inputs]
+        w = torch.from_numpy(np.array(self.w, dtype=np.float64)).to(tev.output.dtype)
+        if not tev.output.requires_grad:
+            grads = [torch.zeros_like(t) for t in inputs]
+        else:
+            grads = torch.autograd.grad(tev.output, inputs, w, create_graph=True, allow_unused=True)
+            grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, inputs)]
+        return _Evaluation(torch.cat([g.reshape(-1) for g in grads]), {name: tev.inputs[name]})
+
+    def _compute(self, name: str) -> Derivative:
+        from ..reference import torch_ref
+
+        p = self.point
+        try:
+            value = torch_ref.jacobian(self._gradient_graph(name), [name])[name]
+        except Exception as exc:
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            status = "skip" if "not implemented" in text.lower() else "error"
+            return Derivative(problem=f"torch double backward failed: {text}", status=status)
+        return Derivative(value.reshape(self.columns_shape(name)))
+
+    def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
+        from ..reference import torch_ref
+
+        return torch_ref.vjp(self._gradient_graph(name), u, [name])[name].astype(np.float64)
+
+    def rounding(self, name: str) -> float:
+        """float32 only: 2·max|torch's Hessian columns in float32 − in float64| at the same point."""
+        from ..reference import torch_ref
+
+        p = self.point
+        theirs = self.full(name)
+        if p.dtype == "float64" or not theirs.usable:
+            return 0.0
+        try:
+            exact = torch_ref.jacobian(self._gradient_graph(name, p.values64, "float64"), [name])[name]
+        except Exception:  # only an estimate: without it no allowance
+            return 0.0
+        diff = np.abs(theirs.value.astype(np.float64) - exact.reshape(theirs.value.shape))
+        diff = diff[np.isfinite(diff)]
+        return 2.0 * float(diff.max()) if diff.size else 0.0
+
+
+def _disagree(a: np.ndarray, b: np.ndarray, error: np.ndarray | None, scale: float) -> np.ndarray:
+    """Elements where two estimates differ by far more than their own accuracy (a kink, not noise)."""
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(a - b)
+        bound = 0.05 * np.maximum(np.abs(a), np.abs(b)) + 1e-3 * scale + (0 if error is None else 10 * error)
+        return np.isfinite(gap) & (gap > bound)
+
+
+class _FDSecondOrder(_SecondOrder):
+    kind, timing_column = "fd", "time_fd_s"
+    has_vjp = False
+    kink_words = ""
+    #: float32: the rounding allowance is measured on torch's Hessian, not on its gradient
+    rounding_from = "hess_torch"
+    #: how much further than one first-order central difference (harness/kinks.py) the stencil reaches
+    reach_factor = 1.0
+
+    def __init__(self, point: Point, w: np.ndarray, reference: Route | None = None) -> None:
+        super().__init__(point, w)
+        self.reference = reference  # torch's Hessian: the convention at a kink, where FD cannot judge
+        self._near: list[str] | None = None
+
+    def near_kinks(self) -> list[str]:
+        """The kinks on the path within this route's stencil of the point, described (computed once).
+
+        As in first order (harness/kinks.py): a node is near when its distance to its kink
+        set is at most twice the change the stencil causes in its arguments, here the change
+        of a first-order step (the largest over every input) times :attr:`reach_factor`.
+        """
+        if self._near is None:
+            p = self.point
+            ev = engine.evaluate(p.graph, p.values64, np.float64)
+            per_copy = int(sum(np.size(v) for v in ev.values))
+            ids = sorted({i for m in p.inputs for i in fd.path_nodes(p.graph, m)
+                          if registry.get(p.graph[i].op).kink is not None})
+            self._near = []
+            for i in ids:
+                node = p.graph[i]
+                d = kinks._distance(registry.get(node.op), [ev.values[a] for a in node.args], ev.params[i])
+                reach = self.reach_factor * max(kinks._reach(p.graph, p.values64, m, i, ev, per_copy)
+                                                for m in p.inputs)
+                if d <= 2.0 * reach:
+                    where = f" at step {node.step!r}" if node.step else ""
+                    self._near.append(f"{node.op}{where} is {d:.3g} from its kink, within the stencil "
+                                      f"({reach:.3g})" if d else f"{node.op}{where} sits exactly on its kink")
+        return self._near
+
+    def kink_mask(self, name: str, fdd: Derivative, tol: Any) -> tuple[np.ndarray | None, str]:
+        """Which elements a kink within the stencil makes unjudgeable: where the one-sided and central
+        differences disagree, where their error estimate exceeds the tolerance, or where they disagree
+        with torch's Hessian (the analytic convention; ``hessian_vs_torch`` still holds ours to it).
+        None when no kink is near."""
+        near = self.near_kinks()
+        if not near or fdd.forward is None:
+            return None, ""
+        scale = max(1.0, float(np.nanmax(np.abs(fdd.value), initial=0.0)))
+        mask = _disagree(fdd.forward, fdd.backward, fdd.error, scale)
+        mask |= _disagree(fdd.value, fdd.forward, fdd.error, scale)
+        mask |= _disagree(fdd.value, fdd.backward, fdd.error, scale)
+        with np.errstate(invalid="ignore"):  # the differences' own uncertainty exceeds the tolerance: a
+            mask |= fdd.error > tol.atol + tol.rtol * np.abs(fdd.value)  # pass would judge nothing
+        theirs = self.reference.full(name) if self.reference is not None else None
+        if theirs is not None and theirs.usable:
+            mask |= kinks.off_branch(theirs.value.reshape(fdd.value.shape), fdd.value, tol.rtol, tol.atol, fdd.error)
+        return (mask if mask.any() else None), f"{'; '.join(near)}: {self.kink_words}"
+
+
+class GradientFDRoute(_FDSecondOrder):
+    """Finite differences (Richardson) of our own gradient of ``s = wᵀf``, in float64."""
+
+    name, label = "hess_grad_fd", "finite differences of our gradient"
+    kink_words = ("the one-sided differences of the gradient disagree here (the gradient jumps: its derivative "
+                  "is a distribution)")
+
+    def _function(self, name: str) -> Callable[[np.ndarray], np.ndarray]:
+        p = self.point
+        values = dict(p.values64)
+        w = np.asarray(self.w, dtype=np.float64)
+
+        def gradient(x: np.ndarray) -> np.ndarray:
+            values[name] = x
+            ev = engine.evaluate(p.graph, values, np.float64)
+            grads = engine.vjp(ev, w, wrt=p.inputs)
+            flat = np.concatenate([grads[n].reshape(-1) for n in p.inputs])
+            if not np.all(np.isfinite(ev.output)):  # outside the domain (log of a negative number): a
+                flat[:] = np.nan                    # rule's formula may still be finite there; shrink the step
+            return flat
+        return gradient
+
+    def _compute(self, name: str) -> Derivative:
+        p = self.point
+        try:
+            result = fd.derivative_of(self._function(name), p.values64[name])
+        except Exception as exc:
+            return Derivative(problem=f"finite differences of our gradient failed: {p.located(exc)}",
+                              status="error")
+        return _from_fd(result, p.values[name].ndim, self.columns_shape(name))
+
+    def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
+        return fd.directional_of(self._function(name), self.point.values64[name], v)
+
+
+class SecondDifferenceRoute(_FDSecondOrder):
+    """Second differences of the forward (Richardson, error estimate), float64: no gradient involved."""
+
+    #: steps ε^(1/6) instead of ε^(1/3), two coordinates at once (polarization)
+    reach_factor = 2.0 * fd.EPS ** (1 / 6 - 1 / 3)
+
+    name, label = "hess_fd2", "second differences of the forward"
+    kink_words = ("the one-sided and central second differences disagree here (the second derivative is a "
+                  "distribution at a kink)")
+    #: projected mode asks this route for ``uᵀHv`` directly (see projections._against_fd)
+    projects_pairs = True
+
+    def _compute(self, name: str) -> Derivative:
+        p = self.point
+        n, total = p.values[name].size, int(np.sum(_sizes(p)))
+        if n * total > FD2_PAIRS:
+            return Derivative(problem=f"the full Hessian by second differences needs {n}·{total} pairs (more than "
+                                      f"{FD2_PAIRS}); this input is judged by projections uᵀHv only "
+                                      "(mode: projected)", status="skip")
+        try:
+            r = fd.hessian_columns(p.graph, p.values64, list(p.inputs), name, self.w)
+        except Exception as exc:
+            return Derivative(problem=f"second differences failed: {p.located(exc)}", status="error")
+        shape = self.columns_shape(name)
+
+        def cols(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a.T).reshape(shape)  # (n, N) → (N,) + x.shape
+
+        value = cols(r.value)
+        if not np.all(np.isfinite(value)):
+            return Derivative(value, problem="second differences could not be evaluated: the function is not "
+                                             "finite near the point", status="error", method=r.method)
+        return Derivative(value, error=cols(r.error), forward=cols(r.forward), backward=cols(r.backward),
+                          method=r.method)
+
+    def pairs(self, name: str, u: np.ndarray, v: np.ndarray) -> fd.FDResult:
+        """``uᵀ H[:, x] v`` for K probes (u: K × N, v: K + x.shape), by polarization of second differences."""
+        p = self.point
+        full_v = np.zeros_like(u)
+        offset = int(np.sum(_sizes(p)[:p.inputs.index(name)]))
+        full_v[:, offset:offset + p.values[name].size] = v.reshape(v.shape[0], -1)
+        r = fd.bilinear_forms(p.graph, p.values64, list(p.inputs), u, full_v, self.w)
+        if not self.near_kinks():  # no kink near: no kink test (the one-sided estimates are only O(h²))
+            r.forward = r.backward = None
+        return r
+
+
+def hessian_routes(point: Point, torch_available: bool) -> dict[str, Route]:
+    """The second-order routes of a case point (``hess_torch`` only where the torch replay exists)."""
+    w = cotangent(point)
+    theirs = TorchHessianRoute(point, w) if torch_available else None
+    routes: dict[str, Route] = {"hess_hand": HessianRoute(point, w),
+                                "hess_grad_fd": GradientFDRoute(point, w, theirs),
+                                "hess_fd2": SecondDifferenceRoute(point, w, theirs)}
+    if theirs is not None:
+        routes["hess_torch"] = theirs
+    return routes
