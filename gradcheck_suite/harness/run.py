@@ -239,8 +239,8 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
             finally:  # on Ctrl-C: drop the cases not started, do not wait for the rest
                 pool.shutdown(wait=False, cancel_futures=True)
             if broken:  # each again in a process of its own: the one that dies again gets the error row
-                order = {c.name: i for i, c in enumerate(cases)}
-                _with_limit(sorted(broken, key=lambda c: order[c.name]), args, jobs, DEFAULT_TIME_LIMIT, done)
+                position = {c.name: i for i, c in enumerate(cases)}  # (``order`` is the derivative order)
+                _with_limit(sorted(broken, key=lambda c: position[c.name]), args, jobs, DEFAULT_TIME_LIMIT, done)
         else:
             for case in cases:
                 done(case, _work(*args(case)))
