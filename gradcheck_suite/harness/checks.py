@@ -12,7 +12,6 @@ to it adds ``subject_forward``, ``subject_vs_hand``, ``subject_vs_torch``,
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 

@@ -34,7 +34,7 @@ from ..ops import registry
 from ..reference import fd
 from . import kinks
 from .point import Point
-from .routes import Derivative, Route, _Evaluation, _from_fd
+from .routes import Derivative, Route, _Evaluation, opaque_fd
 
 __all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRoute", "SecondDifferenceRoute",
            "FD2_PAIRS", "cotangent"]
@@ -283,13 +283,8 @@ class GradientFDRoute(_FDSecondOrder):
         return gradient
 
     def _compute(self, name: str) -> Derivative:
-        p = self.point
-        try:
-            result = fd.derivative_of(self._function(name), p.values64[name])
-        except Exception as exc:
-            return Derivative(problem=f"finite differences of our gradient failed: {p.located(exc)}",
-                              status="error")
-        return _from_fd(result, p.values[name].ndim, self.columns_shape(name))
+        return opaque_fd(self.point, self._function(name), name, self.columns_shape(name),
+                         "finite differences of our gradient")
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional_of(self._function(name), self.point.values64[name], v)

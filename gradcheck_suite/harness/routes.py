@@ -33,7 +33,7 @@ from ..reference import fd
 from .point import Point
 from .verdict import first_nonfinite, index_text
 
-__all__ = ["Derivative", "Route", "UnavailableRoute", "HandRoute", "TorchGraphRoute", "FDGraphRoute", "ClaimRoute",
+__all__ = ["Derivative", "Route", "UnavailableRoute", "opaque_fd", "HandRoute", "TorchGraphRoute", "FDGraphRoute", "ClaimRoute",
            "SubjectRoute", "SubjectFDRoute", "ForwardADRoute", "DoubleBackwardRoute", "DoubleBackwardFDRoute",
            "TorchCallable", "NumpySubject", "FORWARD_BUDGET", "x_size_ok"]
 
@@ -252,6 +252,18 @@ class FDGraphRoute(Route):
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional(self.point.graph, self.point.values64, name, v)
+
+
+def opaque_fd(point: Point, function: Callable[[np.ndarray], np.ndarray], name: str, shape: tuple[int, ...],
+              what: str) -> Derivative:
+    """Richardson finite differences of ``function`` (of input ``name`` alone, float64) as a Derivative
+    of ``shape``: for code the engine cannot batch — the user's, or our own gradient.  Whatever it
+    raises is an ``error`` naming ``what``."""
+    try:
+        result = fd.derivative_of(function, point.values64[name])
+    except USER_ERRORS as exc:
+        return Derivative(problem=f"{what} failed: {type(exc).__name__}: {_first_line(exc)}", status="error")
+    return _from_fd(result, point.values[name].ndim, shape)
 
 
 def _from_fd(result: fd.FDResult, n_rows: int, shape: tuple[int, ...]) -> Derivative:
@@ -481,13 +493,8 @@ class SubjectFDRoute(Route):
         return f
 
     def _compute(self, name: str) -> Derivative:
-        p = self.point
-        try:
-            result = fd.derivative_of(self._function(name), p.values64[name])
-        except USER_ERRORS as exc:
-            return Derivative(problem=f"finite differences of {self.what} failed: {type(exc).__name__}: "
-                                      f"{_first_line(exc)}", status="error")
-        return _from_fd(result, p.values[name].ndim, p.compared_shape(name))
+        return opaque_fd(self.point, self._function(name), name, self.point.compared_shape(name),
+                         f"finite differences of {self.what}")
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional_of(self._function(name), self.point.values64[name], v)
@@ -630,14 +637,9 @@ class DoubleBackwardFDRoute(Route):
         return g
 
     def _compute(self, name: str) -> Derivative:
-        p = self.point
-        x_shape = tuple(p.values[name].shape)
-        try:
-            result = fd.derivative_of(self._function(name), p.values64[name])
-        except USER_ERRORS as exc:
-            return Derivative(problem=f"finite differences of the subject's backward failed: "
-                                      f"{type(exc).__name__}: {_first_line(exc)}", status="error")
-        return _from_fd(result, len(x_shape), x_shape + x_shape)
+        x_shape = tuple(self.point.values[name].shape)
+        return opaque_fd(self.point, self._function(name), name, x_shape + x_shape,
+                         "finite differences of the subject's backward")
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional_of(self._function(name), self.point.values64[name], v)
