@@ -158,15 +158,14 @@ def subject_routes(point: Point, subject: Any, rows: Rows, case_routes: Mapping[
         routes["subject_fd"] = SubjectFDRoute(point, code.forward, what)
     elif case_routes and "fd" in case_routes:  # no forward: the case's own forward stands in
         routes["subject_fd"] = case_routes["fd"]
-    if isinstance(code, TorchCallable):
-        routes["subject_forward_ad"] = ForwardADRoute(point, code, subject.forward_ad, what)
+    if isinstance(code, TorchCallable):  # forward_ad / double_backward: None auto, True asked, False off
+        if subject.forward_ad is not False:
+            routes["subject_forward_ad"] = ForwardADRoute(point, code, subject.forward_ad, what)
         if subject.double_backward is not False:
             rng = np.random.default_rng([int(point.seed) % 2**32, 0x5EC0D])
             u = rng.standard_normal(point.out_shape)
             routes["subject_ggrad"] = DoubleBackwardRoute(point, code, subject.double_backward, u, what)
             routes["subject_ggrad_fd"] = DoubleBackwardFDRoute(point, code, u)
-    if subject.forward_ad is False:
-        routes.pop("subject_forward_ad", None)
     return routes
 
 
