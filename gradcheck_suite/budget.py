@@ -105,6 +105,10 @@ def check_graph(graph: Graph, shapes: Sequence[tuple[int, ...]], *, element_limi
                              f"limit is {cost_limit:,} (--cost-limit raises it)", **where)
 
 
+#: seconds between further alarms once a deadline has passed and its block has not ended
+AGAIN = 0.25
+
+
 class OutOfTime(BaseException):
     """Raised by :func:`deadline`; a BaseException so that no ``except Exception`` swallows it."""
 
@@ -126,7 +130,14 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
 
+    active = [True]
+
     def on_alarm(signum, frame):
+        if not active[0]:
+            return
+        # and again shortly: library code with a bare ``except:`` (sympy has some) may swallow
+        # one OutOfTime, and a one-shot alarm would then never end the block
+        signal.setitimer(signal.ITIMER_REAL, AGAIN)
         raise OutOfTime
 
     start = time.monotonic()
@@ -135,6 +146,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
     try:
         yield
     finally:
+        active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if outer:  # re-arm the enclosing deadline with what is left of it
