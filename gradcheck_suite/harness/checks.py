@@ -158,7 +158,7 @@ def check_case(case: Case, *, dtypes: list[str] | None = None, seed: int = 0, mo
         routes = case_routes(point, rows)
         if routes is None:
             continue
-        if max(order or 1, getattr(case, "order", 1)) >= 2:
+        if max(order or 1, case.order) >= 2:
             from .hessians import hessian_routes
 
             routes.update(hessian_routes(point, isinstance(routes.get("torch"), TorchGraphRoute)))
@@ -313,8 +313,9 @@ class _Checker:
         if fdd.forward is None or fdd.problem:
             return None, ""
         tol = p.tolerance_of("fd", fdd.value, self.rounding(name))
-        if hasattr(fd_route, "kink_mask"):  # a route that knows its own kinks (second order)
-            return fd_route.kink_mask(name, fdd, tol)
+        own = fd_route.kink_mask(name, fdd, tol)  # a route that knows its own kinks (second order)
+        if own is not None:
+            return own
         if p.graph is not None and fd_route.name in ("fd", "subject_fd"):
             near = kinks.kinks_near(p.graph, p.values64, name)
             if not near:
@@ -363,7 +364,7 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
                                                       f"shape {np.shape(a)}, {labels[1]} {np.shape(r)}")
     nondiff, kink_text = checker.kinks(r_route, name) if fd_row else (None, "")
     fde = reference.error if fd_row else None
-    rounding = checker.rounding(name, getattr(r_route, "rounding_from", "torch")) \
+    rounding = checker.rounding(name, r_route.rounding_from) \
         if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
     tol = p.tolerance_of(spec.tolerance, r, rounding)
     c = compare(a, r, tol, fde, nondiff)
@@ -401,13 +402,14 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
 
 def _jacobian_words(point: Point, route: Route, name: str) -> Callable[[tuple[int, ...] | None], str]:
     """``(∂output(i)/∂x(j))`` for an element of a Jacobian ("" for a gradient)."""
-    if hasattr(route, "element_words"):  # second order: the two inputs of the Hessian entry
-        return lambda index: route.element_words(name, index)
     out_shape = route.out_shape(name)
     out_ndim = 0 if int(np.prod(out_shape, dtype=np.int64)) == 1 else len(out_shape)
     what = "∂(uᵀJ)" if route.name.startswith("subject_ggrad") else "∂output"
 
     def words(index: tuple[int, ...] | None) -> str:
+        own = route.element_words(name, index)  # second order: the two inputs of the Hessian entry
+        if own is not None:
+            return own
         if not out_ndim or index is None:
             return ""
         return f" ({what}{index_text(index[:out_ndim])}/∂{name}{index_text(index[out_ndim:])})"

@@ -179,7 +179,7 @@ def _against_fd(checker, pr: _Probes, spec, a, r, in_axes, rows) -> Outcome | No
     name = pr.name
     u = pr.u(r)
     out_axes = tuple(range(1, 1 + len(r.out_shape(name))))
-    paired = getattr(r, "projects_pairs", False)  # the route gives uᵀJv itself, not Jv
+    paired = r.projects_pairs  # the route gives uᵀJv itself, not Jv
     dirs = pr.pairs(r) if paired else pr.directional(r)
     a_vjp = pr.vjp(a)
     for arr in (a_vjp, dirs.value):

@@ -114,6 +114,20 @@ class Route:
         against float64 truth); 0 where the route cannot measure it."""
         return 0.0
 
+    #: the analytic route whose float32 rounding widens a float32 check against this (FD) route
+    rounding_from = "torch"
+    #: an FD route that gives the projected uᵀJv itself (second differences), not directional Jv
+    projects_pairs = False
+
+    def kink_mask(self, name: str, fdd: Derivative, tol: Any) -> tuple[np.ndarray | None, str] | None:
+        """An FD route's own verdict on which elements sit on a kink; None: the harness decides
+        from the case's graph (or, for opaque code, from the one-sided differences)."""
+        return None
+
+    def element_words(self, name: str, index: tuple[int, ...] | None) -> str | None:
+        """How a message names element ``index`` of this route's derivative; None: as a Jacobian entry."""
+        return None
+
     has_vjp = True
     has_jvp = False
 
