@@ -187,13 +187,12 @@ def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mappin
     from .harness.prepare import function_point, subject_code, subject_routes
     from .harness.routes import USER_ERRORS, TorchCallable, TorchGraphRoute
     from .harness.verdict import make_row
-    from .subjects import Subject, _name_of, _origin
+    from .subjects import make_subject
 
     _validate(dtypes, mode, seed)
-    label = name or _name_of(backward if backward is not None else fn)
-    subject = Subject(name=label, kind="numpy" if backward is not None else "torch", fn=fn, backward=backward,
-                      cache=cache, forward_ad=forward_ad, double_backward=double_backward,
-                      origin=_origin(fn if fn is not None else backward))
+    subject = make_subject(fn, backward=backward, cache=cache, forward_ad=forward_ad,
+                           double_backward=double_backward, name=name)
+    label = subject.name
     if isinstance(reference, Case):
         if inputs is not None:
             raise ValueError("check_function: with a case as the reference the case's inputs are used; "

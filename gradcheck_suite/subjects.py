@@ -36,7 +36,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-__all__ = ["Subject", "subject", "add_subject", "subjects", "subject_for", "clear", "SubjectError", "KINDS"]
+__all__ = ["Subject", "subject", "add_subject", "make_subject", "subjects", "subject_for", "clear", "SubjectError",
+           "KINDS"]
 
 #: the kinds of subject
 KINDS = ("torch", "numpy")
@@ -98,6 +99,29 @@ def _name_of(fn: Callable[..., Any] | None) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
 
 
+def make_subject(fn: Callable[..., Any] | None, *, backward: Callable[..., Any] | None = None,
+                 cache: bool = False, args: Sequence[str] | None = None, forward_ad: bool | None = None,
+                 double_backward: bool | None = None, name: str | None = None, case: str | None = None,
+                 tag: str | None = None) -> Subject:
+    """A :class:`Subject`, checked, not yet bound to anything (``check_function`` uses it as it is)."""
+    what = f"subject for {case or tag!r}" if case or tag else "the function under test"
+    if fn is None and backward is None:
+        raise SubjectError(f"{what}: give the function under test (or a backward)")
+    for label, f in (("the subject", fn), ("backward", backward)):
+        if f is not None and not callable(f):
+            raise SubjectError(f"{what}: {label} is not callable: {f!r}")
+    if cache and (backward is None or fn is None):
+        raise SubjectError(f"{what}: cache=True needs a forward returning (out, cache) and a backward(g, cache)")
+    kind = "numpy" if backward is not None else "torch"
+    if kind == "numpy" and (forward_ad or double_backward):
+        raise SubjectError(f"{what}: forward-mode and double-backward checks need a torch subject (a numpy "
+                           "backward has neither)")
+    code = backward if backward is not None else fn
+    return Subject(name=name or _name_of(code), kind=kind, fn=fn, backward=backward, cache=bool(cache),
+                   args=tuple(args) if args is not None else None, case=case, tag=tag, forward_ad=forward_ad,
+                   double_backward=double_backward, origin=_origin(fn if fn is not None else backward))
+
+
 def add_subject(case: str | None = None, *, fn: Callable[..., Any] | None = None, tag: str | None = None,
                 backward: Callable[..., Any] | None = None, cache: bool = False,
                 args: Sequence[str] | None = None, forward_ad: bool | None = None,
@@ -107,22 +131,8 @@ def add_subject(case: str | None = None, *, fn: Callable[..., Any] | None = None
     numpy backward without a forward)."""
     if (case is None) == (tag is None):
         raise SubjectError("a subject is bound to a case name or to a tag (give exactly one)")
-    if fn is None and backward is None:
-        raise SubjectError(f"subject for {case or tag!r}: give the function under test (or a backward)")
-    for label, f in (("the subject", fn), ("backward", backward)):
-        if f is not None and not callable(f):
-            raise SubjectError(f"subject for {case or tag!r}: {label} is not callable: {f!r}")
-    if cache and (backward is None or fn is None):
-        raise SubjectError(f"subject for {case or tag!r}: cache=True needs a forward returning (out, cache) "
-                           "and a backward(g, cache)")
-    kind = "numpy" if backward is not None else "torch"
-    if kind == "numpy" and (forward_ad or double_backward):
-        raise SubjectError(f"subject for {case or tag!r}: forward-mode and double-backward checks need a torch "
-                           "subject (a numpy backward has neither)")
-    sub = Subject(name=name or _name_of(backward if backward is not None else fn), kind=kind, fn=fn, backward=backward,
-                  cache=bool(cache), args=tuple(args) if args is not None else None, case=case, tag=tag,
-                  forward_ad=forward_ad, double_backward=double_backward,
-                  origin=_origin(fn if fn is not None else backward))
+    sub = make_subject(fn, backward=backward, cache=cache, args=args, forward_ad=forward_ad,
+                       double_backward=double_backward, name=name, case=case, tag=tag)
     for other in _SUBJECTS:
         if other.case is not None and other.case == sub.case:
             if other.fn is sub.fn and other.backward is sub.backward:
