@@ -134,6 +134,10 @@ class Route:
     def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def gradient(self, name: str) -> np.ndarray:
+        """The gradient of a one-element output (one pull-back of the cotangent 1)."""
+        return self.vjp(name, np.ones((1,) + self.out_shape(name)))[0]
+
     def jvp(self, name: str, v: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -179,10 +183,11 @@ class HandRoute(Route):
             return Derivative(value, problem=f"our engine failed in forward mode: {p.located(exc)}", status="error")
         return Derivative(value, also=(forward, "ours (forward mode, JVP rules)"))
 
+    def gradient(self, name: str) -> np.ndarray:
+        return engine.gradient(self.point.ev, wrt=[name])[name].astype(np.float64)
+
     def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
         p = self.point
-        if p.scalar and u.shape[0] == 1 and np.all(u == 1):
-            return engine.gradient(p.ev, wrt=[name])[name][None].astype(np.float64)
         return engine.vjp(p.ev, u.astype(p.np_dtype), wrt=[name])[name].astype(np.float64)
 
     def jvp(self, name: str, v: np.ndarray) -> np.ndarray:
@@ -214,13 +219,15 @@ class TorchGraphRoute(Route):
                                              f"{p.dtype}")
         return Derivative(value)
 
+    def gradient(self, name: str) -> np.ndarray:
+        from ..reference import torch_ref
+
+        return torch_ref.gradient(self.point.tev, [name])[name].astype(np.float64)
+
     def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
         from ..reference import torch_ref
 
-        p = self.point
-        if p.scalar and u.shape[0] == 1 and np.all(u == 1):
-            return torch_ref.gradient(p.tev, [name])[name][None].astype(np.float64)
-        return torch_ref.vjp(p.tev, u, [name])[name].astype(np.float64)
+        return torch_ref.vjp(self.point.tev, u, [name])[name].astype(np.float64)
 
     def float64_vjp(self, name: str, u: np.ndarray) -> np.ndarray | None:
         """The same VJP in float64 at the same point (the float32 rounding allowance); None if impossible."""
