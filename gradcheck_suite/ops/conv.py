@@ -143,6 +143,12 @@ def _correlate_weight_vjp(g, x, w_shape, stride, padding, dilation, groups, nd):
 _CONV_PARAMS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 
 
+def _moved(tangent, vjp_with):
+    """The change of a bilinear VJP: the same VJP with the other argument replaced by its tangent
+    (0 where that argument does not move)."""
+    return 0.0 if tangent is None else vjp_with(tangent)
+
+
 def _conv(nd: int, name: str, torch_op, probes, doc: str) -> None:
     def forward(x, w, stride, padding, dilation, groups):
         return _correlate(x, w, stride, padding, dilation, groups, nd)
@@ -157,6 +163,11 @@ def _conv(nd: int, name: str, torch_op, probes, doc: str) -> None:
         # bilinear: the JVP in one argument is the forward with that argument's tangent
         jvp=(lambda t, ans, x, w, **p: _correlate(t, w, nd=nd, **p),
              lambda t, ans, x, w, **p: _correlate(x, t, nd=nd, **p)),
+        # bilinear: x̄ = conv_transpose(ḡ, w) moves with w only, w̄ with x only (the tangents carry batch axes)
+        second_order=(lambda g, ans, dans, dargs, x, w, **p: _moved(dargs[1], lambda dw: _correlate_input_vjp(
+                          g, dw, x.shape, nd=nd, **p)),
+                      lambda g, ans, dans, dargs, x, w, **p: _moved(dargs[0], lambda dx: _correlate_weight_vjp(
+                          g, dx, w.shape, nd=nd, **p))),
         torch=lambda x, w, **p: torch_op(x, w, **p),
         derivative=(f"∂{name}({{x}}, {{w}})/∂{{x}} = the weight {{w}} scattered back over every window: "
                     f"x̄ = conv_transpose(ḡ, {{w}})",
@@ -226,6 +237,10 @@ register(
          lambda g, ans, x, w, **p: _correlate_weight_vjp(x, g, w.shape, nd=2, **_without_output_padding(p))),
     jvp=(lambda t, ans, x, w, **p: _conv_transpose(t, w, **p),
          lambda t, ans, x, w, **p: _conv_transpose(x, t, **p)),
+    second_order=(lambda g, ans, dans, dargs, x, w, **p: _moved(dargs[1], lambda dw: _correlate(
+                      g, dw, nd=2, **_without_output_padding(p))[..., :x.shape[-2], :x.shape[-1]]),
+                  lambda g, ans, dans, dargs, x, w, **p: _moved(dargs[0], lambda dx: _correlate_weight_vjp(
+                      dx, g, w.shape, nd=2, **_without_output_padding(p)))),
     torch=lambda x, w, **p: F.conv_transpose2d(x, w, **p),
     derivative=("∂conv_transpose2d({x}, {w})/∂{x}: x̄ = conv2d(ḡ, {w}) (the transpose of the transpose)",
                 "∂conv_transpose2d({x}, {w})/∂{w}: w̄ = Σ_n,positions {x} · window(ḡ)"),

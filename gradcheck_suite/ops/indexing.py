@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lazy_torch import F, torch
-from .registry import NOT_DIFFERENTIABLE, REAL, Domain, calls, register
+from .registry import LINEAR, NOT_DIFFERENTIABLE, REAL, Domain, calls, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -79,6 +79,7 @@ register(
     param_kinds={"axis": "axis"},
     vjp=(_take_vjp, NOT_DIFFERENTIABLE),
     jvp=(lambda t, ans, x, index, axis, nb=0: np.take(t, _indices(index), axis=axis[0]), NOT_DIFFERENTIABLE),
+    second_order=LINEAR,  # the VJP adds ḡ back at fixed rows: it does not depend on x's values
     torch=_torch_take,
     derivative=("∂take({x}, {index})/∂{x}: each upstream row is added back at the row of {x} it was read from",
                 "{index} is an integer index: not differentiable"),
@@ -149,6 +150,15 @@ def _cross_entropy(logits, target, nb):
     return out
 
 
+def _cross_entropy_tangent(g, ans, dans, dargs, logits, target, nb=0):
+    """The VJP ḡ·(softmax(z) − one_hot)/N when z moves by ż: ḡ·s∘(ż − Σ s ż)/N (softmax's JVP)."""
+    rows = np.shape(logits)[-2] if np.ndim(logits) == 2 else 1
+    s = np.exp(_log_softmax_last(logits))
+    dz = dargs[0]
+    ds = s * (dz - np.sum(s * dz, axis=-1, keepdims=True))
+    return np.reshape(g, np.shape(g) + (1,) * logits.ndim) * ds / rows
+
+
 def _cross_entropy_slope(logits, target) -> np.ndarray:
     # ∂/∂z of the mean of −log softmax(z)[target] = (softmax(z) − one_hot(target))/N
     rows = np.shape(logits)[-2] if np.ndim(logits) == 2 else 1
@@ -163,6 +173,7 @@ register(
          * _cross_entropy_slope(logits, target), NOT_DIFFERENTIABLE),
     jvp=(lambda t, ans, logits, target, nb=0: np.sum(t * _cross_entropy_slope(logits, target),
                                                      axis=tuple(range(-logits.ndim, 0))), NOT_DIFFERENTIABLE),
+    second_order=(_cross_entropy_tangent, NOT_DIFFERENTIABLE),
     torch=lambda logits, target, nb=0: F.cross_entropy(logits, target.long()),
     derivative=("∂cross_entropy({logits}, {target})/∂{logits} = (softmax({logits}) − one_hot({target}))/N",
                 "{target} holds class indices: not differentiable"),
@@ -219,6 +230,7 @@ register(
          NOT_DIFFERENTIABLE,
          lambda t, ans, x, index, source, axis, nb=0: _scatter_add(
              np.zeros(t.shape[:t.ndim - source.ndim] + x.shape), _indices(index), t, axis[0])),
+    second_order=LINEAR,  # x̄ = ḡ and s̄ = ḡ at fixed positions: neither depends on x's or source's values
     torch=lambda x, index, source, axis, nb=0: x.index_add(axis[0] % x.dim(), index.long(), source),
     derivative=("∂index_add({x}, {index}, {source})/∂{x} = 1 (x̄ = ḡ)",
                 "{index} is an integer index: not differentiable",

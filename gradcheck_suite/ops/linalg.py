@@ -365,6 +365,8 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: -(_swap(ans) @ g @ _swap(ans)),),  # ā = −a⁻ᵀ ḡ a⁻ᵀ
     jvp=(lambda t, ans, a, nb=0: -(ans @ t @ ans),),  # d(a⁻¹) = −a⁻¹ da a⁻¹
+    # the VJP −Aᵀ ḡ Aᵀ (A = a⁻¹) when A moves by Ȧ: −(Ȧᵀ ḡ Aᵀ + Aᵀ ḡ Ȧᵀ)
+    second_order=(lambda g, ans, dans, dargs, a, nb=0: -(_swap(dans) @ g @ _swap(ans) + _swap(ans) @ g @ _swap(dans)),),
     torch=lambda a, nb=0: torch.linalg.inv(a),
     derivative=("∂{a}⁻¹/∂{a} · ḡ = −{out}ᵀ ḡ {out}ᵀ",),
     category="linalg",
@@ -396,6 +398,25 @@ def _cofactor(a: np.ndarray) -> np.ndarray:
     after = np.cumprod(np.concatenate([one, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     sign = np.linalg.det(u) * np.linalg.det(vh)
     return sign[..., None, None] * ((u * (before * after)[..., None, :]) @ vh)
+
+
+def _cofactor_tangent(a: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """How the cofactor matrix adj(a)ᵀ changes when ``a`` moves by ``da`` (leading batch axes),
+    also where ``a`` is singular.
+
+    With a = U·S·Vᵀ, adj(a)ᵀ = det(U)·det(V)·U·adj(S)ᵀ·Vᵀ, so its change is the same
+    sandwich of the change of adj(S)ᵀ in the direction M = Uᵀ·da·V.  For a diagonal S:
+    d adj(S)ᵀᵢᵢ = Σ_{k≠i} Mₖₖ·Π_{m≠i,k} sₘ and d adj(S)ᵀᵢₖ = −Mₖᵢ·Π_{m≠i,k} sₘ (i ≠ k) —
+    the second derivatives of det are products of n − 2 singular values, never a division.
+    """
+    n = a.shape[-1]
+    u, s, vh = np.linalg.svd(a)
+    i, k, m = np.ogrid[:n, :n, :n]
+    rest = np.prod(np.where((m == i) | (m == k), 1.0, s[..., None, None, :]), axis=-1) * (1 - np.eye(n))
+    mm = _swap(u) @ da @ _swap(vh)
+    inner = np.einsum("...ik,...kk->...i", rest, mm)[..., None] * np.eye(n) - _swap(mm) * rest
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * (u @ inner @ vh)
 
 
 def _torch_det(a: torch.Tensor) -> torch.Tensor:
@@ -430,6 +451,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _cofactor(a),),  # ā = ḡ·adj(a)ᵀ
     jvp=(lambda t, ans, a, nb=0: np.sum(_cofactor(a) * t, axis=(-2, -1)),),  # d det = ⟨adj(a)ᵀ, da⟩
+    second_order=(lambda g, ans, dans, dargs, a, nb=0: g[..., None, None] * _cofactor_tangent(a, dargs[0]),),
     torch=lambda a, nb=0: _torch_det(a),
     derivative=("∂det({a})/∂{a} = adj({a})ᵀ = det({a})·{a}⁻ᵀ",),
     category="linalg",
@@ -490,12 +512,39 @@ def _solve_jvp_b(t: np.ndarray, ans: np.ndarray, a: np.ndarray, b: np.ndarray, n
     return _solve(_with_batch(a, lead), t, lead)
 
 
+def _solve_tangents(g, ans, dans, dargs, a, b):
+    """How ā = −b̄ xᵀ and b̄ = a⁻ᵀ ḡ change when a, b move (x = ans moves by ȧns): d b̄ = −a⁻ᵀ ȧᵀ b̄,
+    d ā = −(d b̄) xᵀ − b̄ ẋᵀ; in matrix form, before unbroadcasting, and the batch count."""
+    bbar, xm, _ = _solve_b_bar(g, ans, a, b)
+    lead = dans.ndim - ans.ndim
+    dxm = dans[..., None] if b.ndim == 1 else dans
+    da_bar = -(bbar @ _swap(dxm))
+    if dargs[0] is None:
+        return None, da_bar, lead
+    dbbar = -np.linalg.solve(_swap(a), _swap(dargs[0]) @ bbar)
+    return dbbar, da_bar - dbbar @ _swap(xm), lead
+
+
+def _solve_tangent_a(g, ans, dans, dargs, a, b, nb=0):
+    _, da_bar, lead = _solve_tangents(g, ans, dans, dargs, a, b)
+    return unbroadcast(da_bar, a.shape, da_bar.ndim - lead)
+
+
+def _solve_tangent_b(g, ans, dans, dargs, a, b, nb=0):
+    db_bar, _, lead = _solve_tangents(g, ans, dans, dargs, a, b)
+    if dargs[0] is None:  # only b moved: b̄ = a⁻ᵀ ḡ does not depend on b
+        return 0.0
+    bm_shape = b.shape + (1,) if b.ndim == 1 else b.shape
+    return unbroadcast(db_bar, bm_shape, db_bar.ndim - lead).reshape(db_bar.shape[:lead] + b.shape)
+
+
 register(
     "solve",
     forward=_solve,
     args=("a", "b"),
     vjp=(_solve_vjp_a, _solve_vjp_b),
     jvp=(_solve_jvp_a, _solve_jvp_b),
+    second_order=(_solve_tangent_a, _solve_tangent_b),
     torch=lambda a, b, nb=0: _solve(a, b, nb, torch.linalg.solve),
     derivative=("∂solve({a}, {b})/∂{a} · ḡ = −({a}⁻ᵀ ḡ) {out}ᵀ", "∂solve({a}, {b})/∂{b} · ḡ = {a}⁻ᵀ ḡ"),
     category="linalg",
@@ -518,6 +567,12 @@ def _inv_t(a: np.ndarray) -> np.ndarray:
     return _swap(np.linalg.inv(a))
 
 
+def _inv_t_tangent(g, ans, dans, dargs, a, nb=0):
+    """The VJP ḡ·a⁻ᵀ of log|det a| when a moves by ȧ: −ḡ·a⁻ᵀ ȧᵀ a⁻ᵀ."""
+    inv_t = _inv_t(a)
+    return -g[..., None, None] * (inv_t @ _swap(dargs[0]) @ inv_t)
+
+
 def _logdet(a: np.ndarray, nb: int = 0) -> np.ndarray:
     """log det a: nan where det a < 0 and −inf where it is 0 (as torch.logdet)."""
     _square("logdet", a, nb)
@@ -533,6 +588,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _inv_t(a),),  # ā = ḡ·a⁻ᵀ
     jvp=(lambda t, ans, a, nb=0: np.sum(_inv_t(a) * t, axis=(-2, -1)),),  # d log det = tr(a⁻¹ da)
+    second_order=(_inv_t_tangent,),
     torch=lambda a, nb=0: torch.logdet(a),
     derivative=("∂log det({a})/∂{a} = {a}⁻ᵀ",),
     category="linalg",
@@ -561,6 +617,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: g[..., None, None] * _inv_t(a),),  # ā = ḡ·a⁻ᵀ, whatever the sign
     jvp=(lambda t, ans, a, nb=0: np.sum(_inv_t(a) * t, axis=(-2, -1)),),
+    second_order=(_inv_t_tangent,),
     torch=lambda a, nb=0: torch.linalg.slogdet(a).logabsdet,
     derivative=("∂log|det({a})|/∂{a} = {a}⁻ᵀ",),
     category="linalg",
@@ -590,6 +647,20 @@ def _power_terms(left: np.ndarray, middle: np.ndarray, right: np.ndarray, n: int
     return total
 
 
+def _power_tangent(g, ans, dans, dargs, a, n, nb=0):
+    """The VJP Σ_k Pᵏ ḡ Pⁿ⁻¹⁻ᵏ (P = aᵀ) when P moves by Ṗ = ȧᵀ: Σ_k d(Pᵏ) ḡ Pⁿ⁻¹⁻ᵏ + Pᵏ ḡ d(Pⁿ⁻¹⁻ᵏ),
+    with d(Pᵏ) = d(Pᵏ⁻¹)·P + Pᵏ⁻¹·Ṗ (the running product rule)."""
+    p, dp = _swap(a), _swap(dargs[0])
+    powers, tangents = [np.broadcast_to(np.eye(a.shape[-1]), a.shape)], [np.zeros_like(dp)]
+    for _ in range(1, n):
+        tangents.append(tangents[-1] @ p + powers[-1] @ dp)
+        powers.append(powers[-1] @ p)
+    total = np.zeros_like(dp)
+    for k in range(n):
+        total = total + tangents[k] @ g @ powers[n - 1 - k] + powers[k] @ g @ tangents[n - 1 - k]
+    return total
+
+
 register(
     "matrix_power",
     forward=_power,
@@ -598,6 +669,7 @@ register(
     # d(aⁿ) = Σ_k aᵏ da aⁿ⁻¹⁻ᵏ, so ā = Σ_k (aᵀ)ᵏ ḡ (aᵀ)ⁿ⁻¹⁻ᵏ
     vjp=(lambda g, ans, a, n, nb=0: _power_terms(_swap(a), g, _swap(a), n),),
     jvp=(lambda t, ans, a, n, nb=0: _power_terms(a, t, a, n),),
+    second_order=(_power_tangent,),
     torch=lambda a, n, nb=0: torch.linalg.matrix_power(a, n),
     derivative=("∂{a}ⁿ/∂{a} · ḡ = Σ_k ({a}ᵀ)ᵏ ḡ ({a}ᵀ)ⁿ⁻¹⁻ᵏ",),
     category="linalg",
@@ -633,12 +705,25 @@ def _cholesky_jvp(t, ans, a, nb=0):
     return ans @ _phi(inv @ t @ _swap(inv))
 
 
+def _cholesky_tangent(g, ans, dans, dargs, a, nb=0):
+    """The VJP sym(L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹) when L moves.  L̇ is taken for the symmetric part of ȧ (as torch's
+    backward, which symmetrises: torch's Hessian sees only sym(ȧ)); d(L⁻¹) = −L⁻¹ L̇ L⁻¹."""
+    inv = np.linalg.inv(ans)
+    da = dargs[0]
+    dl = ans @ _phi(inv @ (0.5 * (da + _swap(da))) @ _swap(inv))
+    dinv = -(inv @ dl @ inv)
+    core = _phi(_swap(ans) @ g)
+    s = _swap(dinv) @ core @ inv + _swap(inv) @ _phi(_swap(dl) @ g) @ inv + _swap(inv) @ core @ dinv
+    return 0.5 * (s + _swap(s))
+
+
 register(
     "cholesky",
     forward=_cholesky,
     args=("a",),
     vjp=(_cholesky_vjp,),
     jvp=(_cholesky_jvp,),
+    second_order=(_cholesky_tangent,),
     torch=lambda a, nb=0: torch.linalg.cholesky(a),
     derivative=("∂chol({a})/∂{a} · ḡ = sym(L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹), L = {out}, Φ = lower triangle with half diagonal",),
     category="linalg",
@@ -674,6 +759,24 @@ def _eigvecs(a: np.ndarray) -> np.ndarray:
     return np.linalg.eigh(a)[1]
 
 
+def _gap_inverses(values: np.ndarray) -> np.ndarray:
+    """F[..., i, j] = 1/(values_j − values_i) for i ≠ j, 0 on the diagonal (the eigenvector derivative's
+    weights; infinite at a repeated value, which is a kink of the first order already)."""
+    gaps = values[..., None, :] - values[..., :, None]
+    n = values.shape[-1]
+    return np.where(np.eye(n, dtype=bool), 0.0, 1.0 / np.where(np.eye(n, dtype=bool), 1.0, gaps))
+
+
+def _eigvalsh_tangent(g, ans, dans, dargs, a, nb=0):
+    """The VJP V diag(ḡ) Vᵀ when the eigenvectors move: V̇ = V (F ∘ Vᵀ sym(ȧ) V), F = 1/(λⱼ − λᵢ), so
+    d(V D Vᵀ) = V (Ω D + D Ωᵀ) Vᵀ with Ω = F ∘ Vᵀ sym(ȧ) V (sym: torch's backward is symmetric too)."""
+    v = _eigvecs(a)
+    da = dargs[0]
+    omega = _gap_inverses(ans) * (_swap(v) @ (0.5 * (da + _swap(da))) @ v)
+    d = g[..., None, :]  # Ω D scales the columns of Ω by ḡ
+    return v @ (omega * d + _swap(omega * d)) @ _swap(v)
+
+
 register(
     "eigvalsh",
     forward=_eigvalsh,
@@ -681,6 +784,7 @@ register(
     # dλᵢ = vᵢᵀ da vᵢ, so ā = V diag(ḡ) Vᵀ
     vjp=(lambda g, ans, a, nb=0: (_eigvecs(a) * g[..., None, :]) @ _swap(_eigvecs(a)),),
     jvp=(lambda t, ans, a, nb=0: np.einsum("...ji,...jk,...ki->...i", _eigvecs(a), t, _eigvecs(a)),),
+    second_order=(_eigvalsh_tangent,),
     torch=lambda a, nb=0: torch.linalg.eigvalsh(a),
     derivative=("∂λᵢ/∂{a} = vᵢ vᵢᵀ (vᵢ the i-th eigenvector): ā = V diag(ḡ) Vᵀ",),
     category="linalg",
@@ -716,6 +820,25 @@ def _svdvals_jvp(t, ans, a, nb=0):
     return np.einsum("...ji,...jk,...ik->...i", u, t, vh)
 
 
+def _svdvals_tangent(g, ans, dans, dargs, a, nb=0):
+    """The VJP U diag(ḡ) Vᵀ when the singular vectors move (thin SVD, k = min(m, n)): with P = Uᵀ ȧ V and
+    F = 1/(sⱼ² − sᵢ²), U̇ = U (F ∘ (P S + S Pᵀ)) + (I − U Uᵀ) ȧ V S⁻¹ and
+    V̇ = V (F ∘ (S P + Pᵀ S)) + (I − V Vᵀ) ȧᵀ U S⁻¹ (the last terms only for a rectangular a)."""
+    u, s, vh = _thin_svd(a)
+    v, da = _swap(vh), dargs[0]
+    p = _swap(u) @ da @ v
+    f = _gap_inverses(s * s)
+    sd = s[..., None, :]  # X·S scales the columns of X by s, S·X (= (Xᵀ·S)ᵀ) its rows
+    du = u @ (f * (p * sd + _swap(p * sd)))
+    dv = v @ (f * (_swap(_swap(p) * sd) + _swap(p) * sd))
+    if a.shape[-2] > s.shape[-1]:
+        du = du + (da @ v - u @ p) / sd
+    if a.shape[-1] > s.shape[-1]:
+        dv = dv + (_swap(da) @ u - v @ _swap(p)) / sd
+    gd = g[..., None, :]
+    return (du * gd) @ vh + (u * gd) @ _swap(dv)
+
+
 def _svd_kink(a, nb=0) -> float:
     s = np.linalg.svd(np.real(np.asarray(a)), compute_uv=False)
     return min(_smallest_gap(s), float(np.min(s)) if s.size else float("inf"))
@@ -727,6 +850,7 @@ register(
     args=("a",),
     vjp=(_svdvals_vjp,),
     jvp=(_svdvals_jvp,),
+    second_order=(_svdvals_tangent,),
     torch=lambda a, nb=0: torch.linalg.svdvals(a),
     derivative=("∂sᵢ/∂{a} = uᵢ vᵢᵀ (the i-th singular vectors): ā = U diag(ḡ) Vᵀ",),
     category="linalg",

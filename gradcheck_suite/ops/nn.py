@@ -123,6 +123,18 @@ def _normalize_rule(g: np.ndarray, ans: np.ndarray, x: np.ndarray, axis: tuple[i
     return np.where(inside, projected, g / eps)
 
 
+def _normalize_tangent(g, ans, dans, dargs, x, axis, eps):
+    """The VJP (g − y⟨g, y⟩)/n (n = ‖x‖ > eps) when x, y and n move: (−ẏ⟨g, y⟩ − y⟨g, ẏ⟩)/n − VJP·ṅ/n²
+    with ṅ = ⟨y, ẋ⟩; where n ≤ eps the VJP g/eps does not move."""
+    n = _length(x, axis)
+    inside = n > eps
+    safe = np.where(inside, n, 1.0)
+    dot = lambda p, q: np.sum(p * q, axis=axis, keepdims=True)  # noqa: E731
+    dn = dot(ans, dargs[0])
+    moved = -(dans * dot(g, ans) + ans * dot(g, dans)) / safe - (g - ans * dot(g, ans)) * dn / (safe * safe)
+    return np.where(inside, moved, 0.0)
+
+
 def _smallest_gap_to_eps(x: np.ndarray, axis: tuple[int, ...], eps: float, **_: object) -> float:
     """How far the smallest length along ``axis`` is from eps, where the divisor switches."""
     if np.size(x) == 0:
@@ -138,6 +150,7 @@ register(
     param_kinds={"axis": "axis"},
     vjp=(lambda g, ans, x, axis, eps: _normalize_rule(g, ans, x, axis, eps),),
     jvp=(lambda t, ans, x, axis, eps: _normalize_rule(t, ans, x, axis, eps),),
+    second_order=(_normalize_tangent,),
     torch=lambda x, axis, eps: F.normalize(x, p=2.0, dim=_one_axis("normalize", axis), eps=eps),
     derivative=("∂({x}/‖{x}‖)/∂{x} = (I − y yᵀ)/‖{x}‖  (y = {out}; I/eps where ‖{x}‖ ≤ eps)",),
     category="nn",
@@ -171,6 +184,33 @@ def _cosine_slope(k: int, x1, x2, axis, eps) -> np.ndarray:
     return (v - c * u) / n1 if k == 0 else (u - c * v) / n2
 
 
+def _unit_tangent(x, dx, axis, eps):
+    """u = x/max(‖x‖, eps) and its norm n, and how both move with x: u̇ = (ẋ − u⟨u, ẋ⟩)/n, ṅ = ⟨u, ẋ⟩ above
+    eps; u̇ = ẋ/eps, ṅ = 0 below."""
+    n = _clamped_length(x, axis, eps)
+    u = x / n
+    if dx is None:
+        return u, n, 0.0, 0.0
+    inside = np.real(_length(x, axis)) > eps
+    dn = np.where(inside, np.sum(u * dx, axis=axis, keepdims=True), 0.0)
+    return u, n, (dx - u * dn) / n, dn
+
+
+def _cosine_tangent(k: int):
+    """The VJP ḡ·(v − c·u)/‖x1‖ (k = 0; swapped for k = 1) when u, v, c and ‖x1‖ move (ċ = ȧns)."""
+
+    def rule(g, ans, dans, dargs, x1, x2, axis, eps, nb=0):
+        u, n1, du, dn1 = _unit_tangent(x1, dargs[0], axis, eps)
+        v, n2, dv, dn2 = _unit_tangent(x2, dargs[1], axis, eps)
+        if k == 1:
+            u, n1, du, dn1, v, dv = v, n2, dv, dn2, u, du
+        c, dc = np.expand_dims(ans, axis), np.expand_dims(dans, axis)
+        slope = (v - c * u) / n1
+        return np.expand_dims(g, axis) * ((dv - dc * u - c * du) / n1 - slope * dn1 / n1)
+
+    return rule
+
+
 def _cosine_vjp(k: int):
     return lambda g, ans, x1, x2, axis, eps, nb=0: np.expand_dims(g, axis) * _cosine_slope(k, x1, x2, axis, eps)
 
@@ -187,6 +227,7 @@ register(
     param_kinds={"axis": "axis"},
     vjp=(_cosine_vjp(0), _cosine_vjp(1)),
     jvp=(_cosine_jvp(0), _cosine_jvp(1)),
+    second_order=(_cosine_tangent(0), _cosine_tangent(1)),
     torch=lambda x1, x2, axis, eps, nb=0: F.cosine_similarity(x1, x2, dim=_one_axis("cosine_similarity", axis), eps=eps),
     derivative=("∂cos({x1}, {x2})/∂{x1} = ({x2}/‖{x2}‖ − {out}·{x1}/‖{x1}‖)/‖{x1}‖",
                 "∂cos({x1}, {x2})/∂{x2} = ({x1}/‖{x1}‖ − {out}·{x2}/‖{x2}‖)/‖{x2}‖"),

@@ -113,15 +113,38 @@ register(
 # ---- products ---------------------------------------------------------------------
 
 
-def _prod_local(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-    """∂Πx/∂xᵢ = Π_{j≠i} xⱼ, from exclusive prefix and suffix products (exact with zeros)."""
-    flat = _grouped(x, axis)
+def _exclusive_products(flat: np.ndarray) -> np.ndarray:
+    """Π_{j≠i} flatⱼ along the last axis, from prefix and suffix products (exact with zeros)."""
     one = np.ones_like(flat[..., :1])
     before = np.cumprod(np.concatenate([one, flat[..., :-1]], axis=-1), axis=-1)
     after = np.cumprod(np.concatenate([one, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return before * after
+
+
+def _ungrouped(flat: np.ndarray, like: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """Undo :func:`_grouped`: ``flat`` (…, n) back to the shape of ``like`` (leading batch axes kept)."""
     k = len(axis)
-    moved_shape = np.moveaxis(x, axis, tuple(range(-k, 0))).shape
-    return np.moveaxis((before * after).reshape(moved_shape), tuple(range(-k, 0)), axis)
+    moved_shape = np.moveaxis(like, axis, tuple(range(-k, 0))).shape
+    return np.moveaxis(flat.reshape(moved_shape), tuple(range(-k, 0)), axis)
+
+
+def _prod_local(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """∂Πx/∂xᵢ = Π_{j≠i} xⱼ, from exclusive prefix and suffix products (exact with zeros)."""
+    return _ungrouped(_exclusive_products(_grouped(x, axis)), x, axis)
+
+
+def _prod_local_tangent(x: np.ndarray, dx: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """How ∂Πx/∂xᵢ changes when x moves by dx (leading batch axes): Σ_{l≠i} dxₗ·Π_{j≠i,l} xⱼ.
+
+    Row i of the pair table is x with xᵢ := 1; its exclusive products are Π_{j≠i,l} xⱼ
+    (exact with zeros, no division); the diagonal l = i is not a second derivative: 0.
+    """
+    flat = _grouped(x, axis)
+    n = flat.shape[-1]
+    rows = np.array(np.broadcast_to(flat[..., None, :], flat.shape + (n,)))
+    rows[..., np.arange(n), np.arange(n)] = 1
+    pairs = _exclusive_products(rows) * (1 - np.eye(n))  # [..., i, l] = ∂²Πx/∂xᵢ∂xₗ
+    return _ungrouped(np.einsum("...il,...l->...i", pairs, _grouped(dx, axis)), dx, axis)
 
 
 register(
@@ -132,6 +155,9 @@ register(
     param_kinds={"axis": "axis"},
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims, _prod_local(x, axis)),),
     jvp=(lambda t, ans, x, axis, keepdims: _contract(t, axis, keepdims, _prod_local(x, axis)),),
+    # the VJP g·Π_{j≠i} xⱼ when x moves: g·Σ_{l≠i} ẋₗ Π_{j≠i,l} xⱼ
+    second_order=(lambda g, ans, dans, dargs, x, axis, keepdims: _keep(g, axis, keepdims)
+                  * _prod_local_tangent(x, dargs[0], axis),),
     torch=lambda x, axis, keepdims: _torch_prod(x, axis, keepdims),
     derivative=("∂Π{x}/∂{x}ᵢ = Π_{{j≠i}} {x}ⱼ",),
     category="reductions",

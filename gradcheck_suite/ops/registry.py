@@ -68,6 +68,8 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
       and the output by ``dans``, at fixed ``g``;
     * a sentence: why the primitive has no second-order rule ("" when nobody has said).
       The second-order checks of a case that uses it are then ``skip`` with that reason.
+      A primitive with ``differentiable_output=False`` gets :data:`NO_DERIVATIVE`.
+    ``tests/second_order/test_completeness.py`` holds every registered primitive to one of these.
 
 Batch axes
 ----------
@@ -120,6 +122,7 @@ __all__ = [
     "LINEAR",
     "BILINEAR",
     "PIECEWISE_LINEAR",
+    "NO_DERIVATIVE",
     "register",
     "get",
     "lookup",
@@ -170,6 +173,9 @@ BILINEAR = "bilinear"
 #: ``second_order`` of a piecewise-linear primitive (floor, clip, maximum …): every second derivative
 #: is 0 away from its kinks (the kinks are ``nondiff`` for the finite-difference checks)
 PIECEWISE_LINEAR = "piecewise linear"
+
+#: ``second_order`` of a primitive whose output is not differentiable (a condition, a constant builder)
+NO_DERIVATIVE = "its output is not differentiable (a condition or a constant): no derivative of any order"
 
 #: the kinds of :class:`Domain`
 DOMAIN_KINDS = ("real", "bool", "matrix", "spd", "integer")
@@ -367,6 +373,8 @@ def register(
         raise RuleError(f"{name}: declare a symbolic form, or a string saying why there is none")
     if differentiable_output and not analytic and kink is None and not no_kink.strip():
         raise RuleError(f"{name}: not analytic: declare its kink, or no_kink saying why it has none")
+    if not differentiable_output and isinstance(second_order, str) and not second_order.strip():
+        second_order = NO_DERIVATIVE  # follows from the declaration: nothing to differentiate, at any order
     prim = Primitive(
         name=name,
         forward=forward,

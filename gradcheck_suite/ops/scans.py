@@ -71,6 +71,19 @@ def _cumprod_vjp(g, ans, x, axis):
     return np.moveaxis(np.einsum("...ik,...k->...i", m, gm), -1, axis[0])
 
 
+def _cumprod_vjp_tangent(g, ans, dans, dargs, x, axis):
+    """How the VJP Σ_k M[i, k]·g_k changes when x moves by ẋ (leading batch axes):
+    dM[i, k] = Σ_{l ≤ k, l ≠ i} ẋ_l·Π_{j ≤ k, j ≠ i, l} x_j for i ≤ k — the running products of x
+    with both x_i and x_l set to 1 (an n×n×n table per group: exact with zeros, no division)."""
+    v = np.moveaxis(x, axis[0], -1)
+    n = v.shape[-1]
+    i, l, j = np.ogrid[:n, :n, :n]
+    rows = np.where((j == i) | (j == l), 1, v[..., None, None, :])  # [..., i, l, j]
+    pairs = np.cumprod(rows, axis=-1) * ((j >= i) & (j >= l) & (i != l))  # [..., i, l, k]
+    dm = np.einsum("...ilk,...l->...ik", pairs, np.moveaxis(dargs[0], axis[0], -1))
+    return np.moveaxis(np.einsum("...ik,...k->...i", dm, np.moveaxis(g, axis[0], -1)), -1, axis[0])
+
+
 def _cumprod_jvp(t, ans, x, axis):
     m = _cumprod_matrix(x, axis[0])
     tm = np.moveaxis(t, axis[0], -1)
@@ -85,6 +98,7 @@ register(
     param_kinds=_AXIS,
     vjp=(_cumprod_vjp,),
     jvp=(_cumprod_jvp,),
+    second_order=(_cumprod_vjp_tangent,),
     torch=lambda x, axis: torch.cumprod(x, dim=_one("cumprod", axis)),
     derivative=("∂cumprod({x})ₖ/∂{x}ᵢ = Π_{{j ≤ k, j ≠ i}} {x}ⱼ for i ≤ k, else 0 (exact where elements are 0)",),
     category="scans",

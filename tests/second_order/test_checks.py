@@ -84,17 +84,26 @@ def test_float32_and_float64_pass_with_cross_blocks(load_case):
     assert row(table, "hessian_vs_torch", input="W")["shape"] == "(3, 4)"
 
 
-def test_a_primitive_without_second_order_makes_the_rows_skip_with_its_name(load_case):
-    case = load_case("""
-        name: soft
-        order: 2
-        inputs: {x: [0.2, -0.4, 1.1]}
-        expr: sum(prod(x) * x)
-    """)
-    table = api.check_case(case).table
+PROD = """
+    name: soft
+    order: 2
+    inputs: {x: [0.2, -0.4, 1.1]}
+    expr: sum(prod(x) * x)
+"""
+
+
+def test_a_primitive_without_second_order_makes_the_rows_skip_with_its_name(load_case, broken):
+    broken("prod", second_order="the second order of a product is withheld for this test")
+    table = api.check_case(load_case(PROD)).table
     assert _second(table) == dict.fromkeys(SECOND_ORDER_CHECKS, "skip")
-    assert "prod" in row(table, "hessian_vs_torch")["message"]
+    message = row(table, "hessian_vs_torch")["message"]
+    assert "prod" in message and "withheld for this test" in message
     assert statuses(table)["hand_vs_torch"] == "pass"
+
+
+def test_prod_declares_its_second_order_and_passes(load_case):
+    table = api.check_case(load_case(PROD)).table
+    assert _second(table) == dict.fromkeys(SECOND_ORDER_CHECKS, "pass")
 
 
 def test_relu_on_its_kink_is_nondiff_never_fail(load_case):

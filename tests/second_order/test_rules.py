@@ -48,31 +48,40 @@ def test_declared_second_order_matches_torch_double_backward(name):
     prim = registry.get(name)
     rng = np.random.default_rng(7)
     for call in prim.probes[:6]:
-        n = len(call.shapes)
-        domains = prim.domain * n if prim.variadic else prim.domain
+        assert_hessian_matches_torch(name, call, rng)
+
+
+def assert_hessian_matches_torch(name, call, rng, args=None):
+    """Our Hessian of ``s = wᵀ prim(args)`` (w random) equals torch's double backward, cross blocks included;
+    where torch has no double backward, our own gradient differenced.  ``args`` default to draws from the
+    primitive's domains in the call's shapes."""
+    prim = registry.get(name)
+    n = len(call.shapes)
+    domains = prim.domain * n if prim.variadic else prim.domain
+    if args is None:
         args = [np.asarray(d.draw(rng, tuple(s))) for d, s in zip(domains, call.shapes)]
-        rules = prim.vjp * n if prim.variadic else prim.vjp
-        differentiable = [not isinstance(r, NotDifferentiable) and a.dtype.kind == "f" for r, a in zip(rules, args)]
-        args = [a if a.dtype.kind != "f" else a.astype(np.float64) for a in args]
-        graph = one_node_graph(name, n, dict(call.params), differentiable)
-        ev = engine.evaluate(graph, {f"a{i}": a for i, a in enumerate(args)}, np.float64)
-        w = rng.standard_normal(ev.output.shape)
-        names = [f"a{i}" for i, d in enumerate(differentiable) if d]
-        blocks = []
-        for x in names:
-            cols = second_order.hessian(ev, x, cotangent=w, wrt=names)
-            n_x = ev.value(x).size
-            blocks.append(np.concatenate([cols[y].reshape(-1, n_x) for y in names], axis=0))
-        ours = np.concatenate(blocks, axis=1)
-        try:
-            theirs = _torch_hessian(name, args, differentiable, dict(call.params), w)
-        except RuntimeError as exc:  # torch has no double backward (hardsigmoid): our own gradient, differenced
-            assert "not implemented" in str(exc)
-            theirs = _differenced_gradient(graph, ev, names, w)
-            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8, err_msg=f"{name}: Hessian vs FD")
-            continue
-        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9,
-                                   err_msg=f"{name}{call.shapes} {dict(call.params)}: Hessian differs from torch")
+    rules = prim.vjp * n if prim.variadic else prim.vjp
+    differentiable = [not isinstance(r, NotDifferentiable) and a.dtype.kind == "f" for r, a in zip(rules, args)]
+    args = [a if a.dtype.kind != "f" else a.astype(np.float64) for a in args]
+    graph = one_node_graph(name, n, dict(call.params), differentiable)
+    ev = engine.evaluate(graph, {f"a{i}": a for i, a in enumerate(args)}, np.float64)
+    w = rng.standard_normal(ev.output.shape)
+    names = [f"a{i}" for i, d in enumerate(differentiable) if d]
+    blocks = []
+    for x in names:
+        cols = second_order.hessian(ev, x, cotangent=w, wrt=names)
+        n_x = ev.value(x).size
+        blocks.append(np.concatenate([cols[y].reshape(-1, n_x) for y in names], axis=0))
+    ours = np.concatenate(blocks, axis=1)
+    try:
+        theirs = _torch_hessian(name, args, differentiable, dict(call.params), w)
+    except RuntimeError as exc:  # torch has no double backward (hardsigmoid): our own gradient, differenced
+        assert "not implemented" in str(exc)
+        theirs = _differenced_gradient(graph, ev, names, w)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8, err_msg=f"{name}: Hessian vs FD")
+        return
+    np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9,
+                               err_msg=f"{name}{call.shapes} {dict(call.params)}: Hessian differs from torch")
 
 
 def _differenced_gradient(graph, ev, names, w, h=1e-6):
