@@ -509,6 +509,7 @@ def _symbolic_text(prim) -> str:
 
 def _ops_facts(prim) -> list[tuple[str, str]]:
     """Everything the registration of ``prim`` declares, as (label, text) pairs."""
+    from . import second_order
     from .ops.lazy_torch import counterpart_name
 
     if prim.local_derivative is not None:
@@ -522,6 +523,7 @@ def _ops_facts(prim) -> list[tuple[str, str]]:
         ("rules", rules + (" (batch-aware: leading batch axes pass through)" if prim.differentiable_output else "")),
         ("torch", counterpart_name(prim.torch)),
         ("complex step", "yes (analytic)" if prim.analytic else "no"),
+        ("second order", second_order.describe(prim)),
         ("kinks", "declared (distance to the kink set)" if prim.kink
          else "none" + (f": {prim.no_kink}" if prim.no_kink else "")),
         ("broadcasts", "yes" if prim.broadcasts else "no"),

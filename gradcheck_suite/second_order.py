@@ -30,7 +30,7 @@ from .engine import Evaluation
 from .ops import registry
 from .ops.registry import BILINEAR, LINEAR, PIECEWISE_LINEAR, NotDifferentiable, unbroadcast
 
-__all__ = ["SecondOrderUnavailable", "reason", "missing", "hvp", "hessian", "uhv"]
+__all__ = ["SecondOrderUnavailable", "reason", "describe", "missing", "hvp", "hessian", "uhv"]
 
 #: bytes one batched pass of directions may use for its largest array
 CHUNK_BYTES = 64 * 2**20
@@ -46,6 +46,24 @@ def reason(prim: registry.Primitive) -> str:
     if not isinstance(so, str) or so in (LINEAR, PIECEWISE_LINEAR, BILINEAR):
         return ""
     return so or "declares no second-order rule yet"
+
+
+#: how ``gradcheck-suite ops`` words each kind of declaration
+_KIND_WORDS = {
+    LINEAR: "linear: the VJP does not depend on the arguments' values (nothing to add)",
+    BILINEAR: "bilinear: the product rule on the VJP rules",
+    PIECEWISE_LINEAR: "piecewise linear: every second derivative is 0 away from the kinks",
+}
+
+
+def describe(prim: registry.Primitive) -> str:
+    """One line for ``gradcheck-suite ops``: the kind of second-order rule ``prim`` declares, or why none."""
+    so = prim.second_order
+    if not isinstance(so, str):
+        if prim.local_derivative is not None:
+            return "second derivative ∂²out/∂argᵢ∂argⱼ declared (the rule is generated from it)"
+        return "rule per argument: how its VJP moves with the arguments (vjp_tangent)"
+    return _KIND_WORDS.get(so) or f"none: {reason(prim)}"
 
 
 def missing(ev: Evaluation, wrt: Sequence[str] | None = None) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -248,6 +249,23 @@ def test_ops_lists_every_primitive(capsys):
     assert md.count("\n| `") == len(prims)
     _, some, _ = run_main(capsys, "ops", "--category", "reductions")
     assert "sum(x, axis=None, keepdims=False)" in some and "\n  exp(x)" not in some
+
+
+def test_ops_shows_each_primitives_second_order_or_why_it_has_none(capsys, monkeypatch):
+    import dataclasses
+
+    from gradcheck_suite.ops import all_primitives, registry
+
+    _, out, _ = run_main(capsys, "ops")
+    assert out.count("second order:") == len(all_primitives())
+    blocks = dict(re.findall(r"\n  (\w+)\(.*?second order: ([^\n]*)", out, re.S))
+    assert blocks["sigmoid"].startswith("second derivative") and blocks["matmul"].startswith("bilinear")
+    assert blocks["reshape"].startswith("linear") and blocks["relu"].startswith(("second derivative", "piecewise"))
+    assert blocks["det"].startswith("rule per argument") and blocks["less"].startswith("none: its output is not")
+    withheld = dataclasses.replace(registry.get("det"), second_order="withheld: a test of the ops listing")
+    monkeypatch.setitem(registry._REGISTRY, "det", withheld)
+    _, md, _ = run_main(capsys, "ops", "--format", "md", "--category", "linalg")
+    assert "| second order |" in md and "none: withheld: a test of the ops listing" in md
 
 
 def test_console_script_and_module_agree(tmp_path):
