@@ -21,6 +21,7 @@ A primitive without a second-order rule raises :class:`SecondOrderUnavailable` n
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -30,10 +31,31 @@ from .engine import Evaluation
 from .ops import registry
 from .ops.registry import BILINEAR, LINEAR, PIECEWISE_LINEAR, NotDifferentiable, unbroadcast
 
-__all__ = ["SecondOrderUnavailable", "reason", "describe", "missing", "hvp", "hessian", "uhv"]
+__all__ = ["SecondOrderUnavailable", "SecondOrderTrace", "reason", "describe", "missing", "hvp", "hessian", "uhv"]
 
 #: bytes one batched pass of directions may use for its largest array
 CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass
+class SecondOrderTrace:
+    """What one HVP pass saw, for the answer key (every array with the directions' batch axes in front,
+    except ``upstream``).
+
+    ``tangents[i]`` is how node i's value moves along the direction (its JVP); ``upstream[i]``
+    the gradient ∂s/∂node i and ``upstream_tangent[i]`` how it moves (∂²s/∂node i ∂v: the sum
+    of ``contributions`` from its consumers).  What node j sends to its k-th argument moves by
+    ``through_upstream[(j, k)]`` (its VJP rule applied to the moved upstream, ġ·∂u/∂a) plus
+    ``through_arguments[(j, k)]`` (its second-order rule: g·∂(∂u/∂a) as the arguments move;
+    absent for a linear or piecewise-linear primitive); ``contributions[(j, k)]`` is the sum.
+    """
+
+    tangents: dict[int, np.ndarray] = field(default_factory=dict)
+    upstream: dict[int, np.ndarray] = field(default_factory=dict)
+    upstream_tangent: dict[int, np.ndarray] = field(default_factory=dict)
+    through_upstream: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    through_arguments: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    contributions: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
 
 class SecondOrderUnavailable(Exception):
@@ -111,16 +133,20 @@ def _bilinear(rule, prim, g, ans, args, dargs, params, k, batch):
 
 
 def hvp(ev: Evaluation, directions: Mapping[str, np.ndarray], *, cotangent: np.ndarray | None = None,
-        wrt: Sequence[str] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        wrt: Sequence[str] | None = None, trace: SecondOrderTrace | None = None
+        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(∇s, H·v)`` of ``s = wᵀf`` at the point, for directions ``v`` (input name → batch + shape).
 
     Inputs without a direction do not move.  Returns the gradient per input of ``wrt``
-    (input shape) and ``H·v`` per input of ``wrt`` (batch + input shape).
+    (input shape) and ``H·v`` per input of ``wrt`` (batch + input shape).  With ``trace``,
+    records what every node received and sent (the answer key's Hessian section).
     """
     graph = ev.graph
     names = list(graph.inputs) if wrt is None else list(wrt)
     g0 = _cotangent(ev, cotangent)
     tans, batch = engine.node_tangents(ev, directions)
+    if trace is not None:
+        trace.tangents.update(tans)
     grads: dict[int, np.ndarray] = {graph.output: g0}
     dgrads: dict[int, np.ndarray] = {}
     needed = graph.ancestors(graph.output)
@@ -135,6 +161,9 @@ def hvp(ev: Evaluation, directions: Mapping[str, np.ndarray], *, cotangent: np.n
             dargs = [None if t is None else t.reshape(batch + (1,) * (ans.ndim - a.ndim) + a.shape)
                      for t, a in zip(dargs, args)]
         moved = any(t is not None for t in dargs)
+        if trace is not None:
+            trace.upstream[node.id] = g
+            trace.upstream_tangent[node.id] = np.zeros(batch + g.shape, dtype=ev.dtype) if dg is None else dg
         for k, a in enumerate(node.args):
             if not ev.requires_grad[a]:
                 continue
@@ -142,13 +171,20 @@ def hvp(ev: Evaluation, directions: Mapping[str, np.ndarray], *, cotangent: np.n
             if isinstance(rule, NotDifferentiable):
                 continue
             contrib = np.asarray(engine._call(rule, prim, g, ans, args, params, k))
-            dcontrib = None if dg is None else np.asarray(engine._call(rule, prim, dg, ans, args, params, k))
+            first = None if dg is None else np.asarray(engine._call(rule, prim, dg, ans, args, params, k))
+            dcontrib, extra = first, None
             if moved and prim.second_order not in (LINEAR, PIECEWISE_LINEAR):
                 extra = _moved(node, prim, rule, g, ans, tans.get(node.id), args, dargs, params, k, batch)
                 if extra is not None:
                     extra = np.broadcast_to(extra, batch + contrib.shape) if extra.shape != batch + contrib.shape \
                         else extra
                     dcontrib = extra if dcontrib is None else dcontrib + extra
+            if trace is not None:  # a path that nothing moves on is recorded as zeros: the key shows every step
+                still = None if dcontrib is not None else np.zeros(batch + contrib.shape, dtype=ev.dtype)
+                _record(trace, (node.id, k), prim, {"through_upstream": first if still is None else still,
+                                                    "through_arguments": extra,
+                                                    "contributions": dcontrib if still is None else still},
+                        args[k].shape, ans.ndim)
             if prim.broadcasts:
                 contrib = unbroadcast(contrib, args[k].shape, ans.ndim)
                 if dcontrib is not None:
@@ -166,6 +202,14 @@ def hvp(ev: Evaluation, directions: Mapping[str, np.ndarray], *, cotangent: np.n
         hv[name] = np.require(dgrads[i], dtype=ev.dtype, requirements="C") if i in dgrads \
             else np.zeros(batch + shape, dtype=ev.dtype)
     return grad, hv
+
+
+def _record(trace: SecondOrderTrace, edge: tuple[int, int], prim, parts: Mapping[str, np.ndarray | None],
+            shape: tuple[int, ...], out_ndim: int) -> None:
+    """What node j sends to argument k (``edge``), each part in the argument's shape (broadcasting undone)."""
+    for key, part in parts.items():
+        if part is not None:
+            getattr(trace, key)[edge] = unbroadcast(part, shape, out_ndim) if prim.broadcasts else np.array(part)
 
 
 def _moved(node, prim, rule, g, ans, dans, args, dargs, params, k, batch):

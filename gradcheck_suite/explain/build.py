@@ -156,12 +156,14 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
                   dtype: str = "float64", expect: Mapping[str, str] | None = None,
                   expect_graphs: Mapping[str, Graph] | None = None, table: Any = None,
                   routes_note: str = "", sweep: bool = True, tolerance: Mapping[str, float] | None = None,
-                  closed: bool = True, lang: str = "en", full: bool = False, variant: str = "") -> Explanation:
+                  closed: bool = True, lang: str = "en", full: bool = False, variant: str = "",
+                  order: int = 1) -> Explanation:
     """The answer key of a graph evaluated at ``leaves`` (a case without a loader).
 
     ``table`` is the harness table for the case (the "three routes agree" section);
     ``sweep`` asks for the finite-difference step-size sweep; ``closed`` for the sympy
-    closed form (the slow part: the run report leaves it to ``gradcheck-suite explain``).
+    closed form (the slow part: the run report leaves it to ``gradcheck-suite explain``);
+    ``order=2`` adds the Hessian section (:mod:`.hessian`).
     """
     ev = engine.evaluate(graph, leaves, dtype)
     out = ev.output
@@ -203,7 +205,15 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         inner_nodes=[n.name for n in graph if not n.is_leaf and graph.steps.get(n.name) != n.id
                      and n.id in graph.ancestors(graph.output)],
         flatten_note=_flatten_note(graph, ev, chain_list, lab),
+        hessian=_hessian(graph, ev, grads) if order >= 2 else None,
     )
+
+
+def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]):
+    from .hessian import hessian_section  # sympy (second local derivatives) only for order 2
+
+    expressions = {n.id: f"{n.name} = {node_expression(graph, n)}" for n in graph if not n.is_leaf}
+    return hessian_section(graph, ev, grads, expressions)
 
 
 #: seconds sympy may spend on one case's closed form, and again on its symbolic backward pass
@@ -266,11 +276,12 @@ def _closed_form(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]) 
 
 def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, table: Any = None,
                  harness: bool = True, sweep: bool = True, closed: bool = True, lang: str = "en",
-                 full: bool = False, variant: int | str | None = None) -> Explanation:
+                 full: bool = False, variant: int | str | None = None, order: int | None = None) -> Explanation:
     """The answer key of a loaded :class:`~gradcheck_suite.case.Case`.
 
     The harness table (three routes) is taken from ``table`` or, with ``harness=True``,
-    computed by :func:`gradcheck_suite.api.check_case` when that is available.
+    computed by :func:`gradcheck_suite.api.check_case` when that is available.  ``order``
+    (default: the case's ``order``) 2 adds the Hessian section.
     """
     dtype = dtype or (case.dtypes[0] if case.dtypes else "float64")
     note = ""
@@ -282,7 +293,7 @@ def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, tabl
         harness = False  # the harness checks the case's own point, not this variant's
         note = "skipped"
     if table is None and harness:
-        table, note = routes.harness_table(case, dtype, run_seed)
+        table, note = routes.harness_table(case, dtype, run_seed, order)
     elif table is None:
         note = "skipped"
     return explain_graph(
@@ -291,4 +302,5 @@ def explain_case(case: Any, *, dtype: str | None = None, run_seed: int = 0, tabl
         expect=case.expect, expect_graphs=case.expect_graphs, table=table, routes_note=note,
         sweep=sweep, tolerance=getattr(case, "tolerance", None) or None, closed=closed, lang=lang,
         full=full, variant="" if variant in (None, "") else str(variant),
+        order=order or getattr(case, "order", 1) or 1,
     )

@@ -41,6 +41,7 @@ def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=DTYPES, help="default: the case's first dtype")
     p.add_argument("--seed", type=int, default=0, help="run seed added to generated inputs (default 0)")
     p.add_argument("--full", action="store_true", help="text format: every element of every array")
+    p.add_argument("--order", type=int, choices=(1, 2), help="2: add the Hessian section (default: the case's order)")
     p.add_argument("--no-harness", action="store_true", help="leave out the three-routes section (faster)")
     p.add_argument("--lang", choices=LANGS, default="en", help="language of headings and labels (default en)")
     p.add_argument("--variant", metavar="ID",
@@ -126,7 +127,7 @@ def explain_main(args: argparse.Namespace) -> int:
     try:
         ex = explain_case(case, dtype=args.dtype, run_seed=args.seed, harness=not (args.no_harness or args.blank),
                           sweep=not args.blank, lang=getattr(args, "lang", "en"), full=args.full,
-                          variant=getattr(args, "variant", None))
+                          variant=getattr(args, "variant", None), order=getattr(args, "order", None))
     except GradcheckError as exc:
         raise exc.located(file=case.file, case=case.name)
     if args.blank:

@@ -126,6 +126,16 @@ _TEMPLATE = r"""
 {% if ex.claims %}<table><tr><th>{{ L.derivative }}</th><th>{{ L.claim }}</th><th>{{ L.verdict }}</th><th>{{ L.where }}</th></tr>
 {% for g in ex.claims %}<tr><td><code>{{ W.partial(ex.output, g.input) }}</code></td><td><code>{{ g.claim }}</code></td><td class="{{ g.verdict }}">{{ g.verdict }}</td><td>{{ W.claim_where(g) }}</td></tr>
 {% endfor %}</table>{% else %}<p class="note">{{ L.no_claims }}</p>{% endif %}
+{%- elif key == "hessian" %}
+{% for b in hessian_blocks %}{% if b[0] == "table" %}<table><tr>{% for head in b[1] %}<th>{{ head }}</th>{% endfor %}</tr>
+{% for r in b[2] %}<tr>{% for c in r %}<td>{% if c is string %}<code>{{ c }}</code>{% else %}{{ num(c) }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% elif b[0] == "codes" %}<ul>{% for line in b[1] %}<li><code class="{{ 'deriv' if not ex.blank }}">{{ line }}</code></li>{% endfor %}</ul>
+{% elif b[0] == "value" %}<p>{{ b[1] }}</p>{{ num(b[2]) }}
+{% elif b[0] == "heading" %}<p><strong>{{ b[1] }}</strong></p>
+{% elif b[0] == "note" %}<p class="note">{{ b[1] }}</p>
+{% else %}<p>{{ b[1] }}</p>
+{% endif %}{% endfor %}
 {%- elif key == "graph" %}
 <div class="picture">{{ graph_svg }}</div>
 {%- elif key == "stepsize" %}
@@ -187,7 +197,14 @@ def html_fragment(ex: Explanation, *, heading_level: int = 2, pictures: bool = T
         Markup=Markup,
         graph_svg=Markup(graph_svg.render_svg(ex)) if pictures else "",
         plot_svg=Markup(stepsize.plot_svg(ex.stepsize)) if pictures and ex.stepsize else "",
+        hessian_blocks=_hessian_blocks(ex),
     )
+
+
+def _hessian_blocks(ex: Explanation) -> list:
+    from .hessian import blocks
+
+    return blocks(ex) if ex.hessian is not None else []
 
 
 def render_html(ex: Explanation, *, pictures: bool = True) -> str:

@@ -162,6 +162,23 @@ def _claims(ex, L):
                     _cell(wording.claim_where(g))] for g in ex.claims]) + [""]
 
 
+def _hessian(ex, L):
+    from .hessian import blocks
+
+    out: list[str] = []
+    for kind, *body in blocks(ex):
+        if kind == "table":
+            out += _table([_cell(h) for h in body[0]],
+                          [[_code(c) if isinstance(c, str) else _num(c) for c in row] for row in body[1]]) + [""]
+        elif kind == "value":
+            out += [f"{_cell(body[0])} {_num(body[1])}", ""] + _details(body[0], body[1])
+        elif kind == "codes":
+            out += [f"- {_code(line)}" for line in body[0]] + [""]
+        else:
+            out += [{"heading": "**{}**", "note": "*{}*"}.get(kind, "{}").format(_cell(body[0])), ""]
+    return out
+
+
 def render_markdown(ex: Explanation, *, pictures: bool = True) -> str:
     """The answer key as Markdown (``pictures`` adds the graph and the step-size plot)."""
     L = wording.labels(ex.lang)
@@ -179,7 +196,7 @@ def render_markdown(ex: Explanation, *, pictures: bool = True) -> str:
     if wording.point_text(ex):
         out += [f"{L['at']} {_code(wording.point_text(ex))}.", ""]
     parts = {"decomposition": _decomposition, "forward": _forward, "backward": _backward, "symbolic": _symbolic,
-             "jacobian": _jacobian, "closed": _closed, "routes": _routes, "claims": _claims}
+             "jacobian": _jacobian, "closed": _closed, "routes": _routes, "claims": _claims, "hessian": _hessian}
     for key, title in wording.sections(ex):
         out += [f"## {_cell(title)}", ""]
         if key in parts:

@@ -374,6 +374,7 @@ class Explanation:
     variant: str = ""           # the variant seed of this sheet ("" for the case's own point)
     inner_nodes: list[str] = field(default_factory=list)
     flatten_note: str = ""
+    hessian: Any = None  # a .hessian.HessianSection (order 2), or None
 
     @property
     def output_size(self) -> int:

@@ -20,14 +20,14 @@ __all__ = ["harness_table", "route_rows", "note", "ROUTE_CHECKS"]
 ROUTE_CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
 
 
-def harness_table(case: Any, dtype: str, run_seed: int = 0) -> tuple[Any, str]:
-    """Run the harness on one case; returns (table or None, note saying why not)."""
+def harness_table(case: Any, dtype: str, run_seed: int = 0, order: int | None = None) -> tuple[Any, str]:
+    """Run the harness on one case (at ``order``, default the case's); returns (table or None, note why not)."""
     try:
         from ..api import check_case
     except ImportError:
         return None, "the harness (gradcheck_suite.api) is not available in this installation"
     try:
-        result = check_case(case, dtypes=[dtype], seed=run_seed)
+        result = check_case(case, dtypes=[dtype], seed=run_seed, **({"order": order} if order else {}))
     except TypeError:
         result = check_case(case)
     except GradcheckError as exc:

@@ -22,7 +22,8 @@ _MATH = {"∂": r"\partial ", "·": r"\cdot ", "⊙": r"\odot ", "⊘": r"\oslas
          "ᵀ": r"^{\top}", "²": "^{2}", "³": "^{3}", "⁻": "^{-}", "¹": "^{1}", "√": r"\surd ", "≤": r"\le ",
          "≥": r"\ge ", "≠": r"\ne ", "←": r"\leftarrow ", "→": r"\rightarrow ", "⟨": r"\langle ",
          "⟩": r"\rangle ", "‖": r"\|", "½": r"\tfrac12 ", "ḡ": r"\bar g ", "𝟏": r"\mathbf{1}", "φ": r"\varphi ",
-         "Φ": r"\Phi ", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}", "⁰": "^{0}", "⁴": "^{4}", "—": "---", "…": r"\dots "}
+         "Φ": r"\Phi ", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}", "⁰": "^{0}", "⁴": "^{4}", "—": "---", "…": r"\dots ",
+         "ġ": r"\dot g ", "Δ": r"\Delta ", "∇": r"\nabla "}
 
 
 def tex_text(text: str) -> str:
@@ -79,6 +80,22 @@ def _preamble(ex: Explanation) -> list[str]:
               r"\newcommand{\blank}{\underline{\hspace{4em}}}", r"\setlength{\parindent}{0pt}",
               r"\title{" + tex_text(wording.heading(ex)) + "}", r"\date{}", r"\begin{document}", r"\maketitle"]
     return lines
+
+
+def _hessian(ex: Explanation) -> list[str]:
+    from .hessian import blocks
+
+    out: list[str] = []
+    for kind, *body in blocks(ex):
+        if kind == "table":
+            out += _table(body[0], [[_code(c) if isinstance(c, str) else _num(c) for c in row] for row in body[1]])
+        elif kind == "value":
+            out += [tex_text(body[0]) + " " + _num(body[1]), ""]
+        elif kind == "codes":
+            out += [r"\begin{itemize}"] + [r"\item " + _code(line) for line in body[0]] + [r"\end{itemize}"]
+        else:
+            out += [{"heading": r"\textbf{%s}", "note": r"\emph{%s}"}.get(kind, "%s") % tex_text(body[0]), ""]
+    return out
 
 
 def render_tex(ex: Explanation) -> str:
@@ -173,6 +190,8 @@ def render_tex(ex: Explanation) -> str:
                                for g in ex.claims])
             else:
                 out += [r"\emph{" + tex_text(L["no_claims"]) + "}", ""]
+        elif key == "hessian":
+            out += _hessian(ex)
         elif key in ("graph", "stepsize"):
             out += [r"\emph{" + tex_text(L["graph_note"]) + "}", ""]
     out += [r"\end{document}", ""]

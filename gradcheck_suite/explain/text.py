@@ -245,9 +245,29 @@ def _stepsize(ex, L, full):
     return out
 
 
+def _hessian(ex, L, full):
+    from .hessian import blocks
+
+    out: list = []
+    for kind, *body in blocks(ex):
+        if kind == "table":
+            t = _table(*body[0])
+            for row in body[1]:
+                t.add_row(*[Text(c) if isinstance(c, str) else _num(c, full=full, grid=False) for c in row])
+            out.append(t)
+        elif kind == "value":
+            out.append(Text(f"  {body[0]}" + ("\n" if body[1].grid is not None and not body[1].blank else " "))
+                       + _num(body[1], full=full))
+        elif kind == "codes":
+            out += [Text(f"    {line}", style=_BLANK if ex.blank and BLANK in line else "") for line in body[0]]
+        else:
+            out.append(Text(f"  {body[0]}", style={"heading": "bold", "note": "dim"}.get(kind, "")))
+    return out
+
+
 _SECTION = {"decomposition": _decomposition, "forward": _forward, "backward": _backward, "symbolic": _symbolic,
             "jacobian": _jacobian, "closed": _closed, "routes": _routes, "claims": _claims, "graph": _graph,
-            "stepsize": _stepsize}
+            "stepsize": _stepsize, "hessian": _hessian}
 
 
 def render_text(ex: Explanation, *, colour: bool = False, width: int = 110, full: bool = False) -> str:

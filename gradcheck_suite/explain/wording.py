@@ -24,10 +24,10 @@ CJK_FONT_STACK = ('system-ui,-apple-system,"Segoe UI","PingFang SC","Hiragino Sa
                   '"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",sans-serif')
 
 #: the order of the sections of an answer key
-SECTION_ORDER = ("decomposition", "forward", "backward", "symbolic", "jacobian", "closed", "routes", "claims",
-                 "graph", "stepsize")
+SECTION_ORDER = ("decomposition", "forward", "backward", "symbolic", "jacobian", "closed", "hessian", "routes",
+                 "claims", "graph", "stepsize")
 #: the sections an exercise sheet keeps (no verdicts, harness rows or step sizes)
-SHEET_SECTIONS = ("decomposition", "forward", "backward", "symbolic", "jacobian", "closed", "graph")
+SHEET_SECTIONS = ("decomposition", "forward", "backward", "symbolic", "jacobian", "closed", "hessian", "graph")
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -78,6 +78,19 @@ LABELS: dict[str, dict[str, str]] = {
         "chain_scalar": "every step on the way from the inputs to the output is scalar: the backward pass is the chain",
         "node_word": "node", "hand_vs_torch": "chain rule vs torch", "hand_vs_fd": "chain rule vs FD",
         "torch_vs_fd": "torch vs FD", "expect_vs_torch": "claim vs torch",
+        "hessian_vs_torch": "Hessian vs torch double backward", "hessian_vs_grad_fd": "Hessian vs FD of the gradient",
+        "hessian_vs_fd": "Hessian vs second differences",
+        "hessian": "Second order: the Hessian",
+        "hessian_intro": "H[i, j] = ∂²{o}/∂i∂j by the engine's own second-order rules. Column j is one pass along "
+                         "the input element j: every value moves by its tangent ∂node/∂j; what a node sends back "
+                         "moves by ġ·(its local derivative) — ġ is how its upstream gradient moves — plus "
+                         "g·(how its local derivative moves).",
+        "hessian_locals": "Second local derivatives, in the forward names",
+        "hessian_order": "rows and columns in the order",
+        "hessian_along": "Column {x}: moving {x}", "hessian_tangents": "tangents",
+        "hessian_g": "g = ∂{o}/∂node", "hessian_dg": "ġ = ∂²{o}/∂node∂{x}", "hessian_first": "ġ·local",
+        "hessian_moved": "g·Δlocal", "hessian_sent": "sent back", "hessian_entries": "entries of column {x}",
+        "newton": "One Newton step: Δ = −H⁻¹∇{o}",
         "scalar": "scalar", "kind_input": "input", "kind_constant": "constant", "kind_literal": "literal",
     },
     "zh": {
@@ -125,6 +138,17 @@ LABELS: dict[str, dict[str, str]] = {
         "chain_scalar": "从输入到输出的每一步都是标量：反向传播本身就是这条链",
         "node_word": "节点", "hand_vs_torch": "链式法则 vs torch", "hand_vs_fd": "链式法则 vs 有限差分",
         "torch_vs_fd": "torch vs 有限差分", "expect_vs_torch": "答案 vs torch",
+        "hessian_vs_torch": "黑塞矩阵 vs torch 二阶反向", "hessian_vs_grad_fd": "黑塞矩阵 vs 梯度的有限差分",
+        "hessian_vs_fd": "黑塞矩阵 vs 二阶差分",
+        "hessian": "二阶：黑塞矩阵",
+        "hessian_intro": "H[i, j] = ∂²{o}/∂i∂j，由引擎自己的二阶规则算出。第 j 列是沿输入元素 j 的一次传播：每个值按其切向量 "
+                         "∂节点/∂j 移动；每个节点传回的量移动 ġ·(局部导数)——ġ 是其上游梯度的变化——再加 g·(局部导数的变化)。",
+        "hessian_locals": "二阶局部导数（用前向节点的名字）",
+        "hessian_order": "行与列的顺序",
+        "hessian_along": "第 {x} 列：移动 {x}", "hessian_tangents": "切向量",
+        "hessian_g": "g = ∂{o}/∂节点", "hessian_dg": "ġ = ∂²{o}/∂节点∂{x}", "hessian_first": "ġ·局部导数",
+        "hessian_moved": "g·局部导数的变化", "hessian_sent": "传回", "hessian_entries": "第 {x} 列的元素",
+        "newton": "一步牛顿法：Δ = −H⁻¹∇{o}",
         "scalar": "标量", "kind_input": "输入", "kind_constant": "常量", "kind_literal": "字面量",
     },
 }
@@ -142,6 +166,8 @@ SECTIONS = {k: LABELS["en"][k] for k in SECTION_ORDER}
 def sections(ex: Explanation) -> list[tuple[str, str]]:
     """The sections this page shows, in order, numbered: [(key, "1. Decomposition …"), …]."""
     keys = SHEET_SECTIONS if ex.blank else SECTION_ORDER
+    if ex.hessian is None:
+        keys = tuple(k for k in keys if k != "hessian")
     if not ex.blank and not ex.routes and ex.routes_note == "skipped":
         keys = tuple(k for k in keys if k != "routes")
     lab = labels(ex.lang)
