@@ -23,7 +23,7 @@ _MATH = {"∂": r"\partial ", "·": r"\cdot ", "⊙": r"\odot ", "⊘": r"\oslas
          "≥": r"\ge ", "≠": r"\ne ", "←": r"\leftarrow ", "→": r"\rightarrow ", "⟨": r"\langle ",
          "⟩": r"\rangle ", "‖": r"\|", "½": r"\tfrac12 ", "ḡ": r"\bar g ", "𝟏": r"\mathbf{1}", "φ": r"\varphi ",
          "Φ": r"\Phi ", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}", "⁰": "^{0}", "⁴": "^{4}", "—": "---", "…": r"\dots ",
-         "ġ": r"\dot g ", "Δ": r"\Delta ", "∇": r"\nabla "}
+         "ġ": r"\dot g ", "Δ": r"\Delta ", "∇": r"\nabla ", "λ": r"\lambda "}
 
 
 def tex_text(text: str) -> str:
