@@ -212,8 +212,19 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
 def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]):
     from .hessian import hessian_section  # sympy (second local derivatives) only for order 2
 
+    from ..budget import OutOfTime, deadline
+    from .hessian import symbolic_hessian
+
     expressions = {n.id: f"{n.name} = {node_expression(graph, n)}" for n in graph if not n.is_leaf}
-    return hessian_section(graph, ev, grads, expressions)
+    section = hessian_section(graph, ev, grads, expressions)
+    if section is not None and section.columns:
+        try:
+            with deadline(SYMPY_TIME_BUDGET):
+                section.symbolic = symbolic_hessian(graph, ev)
+        except OutOfTime:
+            section.note = (section.note + " " if section.note else "") + \
+                f"Not written in symbols: sympy did not finish within {SYMPY_TIME_BUDGET:g} s."
+    return section
 
 
 #: seconds sympy may spend on one case's closed form, and again on its symbolic backward pass

@@ -91,6 +91,7 @@ class HessianSection:
     elements: list[str]                 # x, x[0], W[1, 2], … (rows and columns)
     matrix: Shown
     second_locals: list[str] = field(default_factory=list)  # ∂²y/∂u² = y·(1 − y)·(1 − 2·y)
+    symbolic: list[tuple[str, Shown]] = field(default_factory=list)  # (∂²y/∂x², y·(1 − y)·(1 − 2·y)·w²)
     columns: list[HessianColumn] = field(default_factory=list)
     newton: NewtonStep | None = None
     note: str = ""
@@ -240,6 +241,59 @@ def second_local_derivatives(graph: Graph, ev: engine.Evaluation) -> list[str]:
     return lines
 
 
+def symbolic_hessian(graph: Graph, ev: engine.Evaluation) -> list[tuple[str, Shown]]:
+    """The Hessian in the forward names, for an all-scalar graph: each first derivative of the taught
+    backward pass (:func:`.symbolic.symbolic_backward`) differentiated once more along every input, the
+    forward nodes moving by their taught local derivatives (a symbolic forward pass):
+    ∂²y/∂x² = ∂(y·(1 − y)·w)/∂y · ∂y/∂x = (1 − 2·y)·w · y·(1 − y)·w.  [] where there is none."""
+    import sympy as sp
+
+    from .facts import local_derivative_form, sympy_form
+    from .symbolic import normalise_sign, symbolic_backward, teach_text
+
+    backward = symbolic_backward(graph, ev)
+    if backward.note or not backward.derivatives or any(d.note for d in backward.derivatives):
+        return []
+    needed = graph.ancestors(graph.output)
+    steps = set(graph.steps.values()) | {graph.output}
+    name = {n.id: sp.Symbol(n.name, real=True) for n in graph if n.id in needed}
+    inner: dict[sp.Symbol, sp.Expr] = {}  # a node inside a step is its definition (as symbolic.py writes it)
+    for node in graph:
+        if node.id in needed and not node.is_leaf and node.id not in steps:
+            inner[name[node.id]] = sympy_form(node.op)(*[name[a] for a in node.args], **node.params)
+    inputs = [(n, i) for n, i in graph.inputs.items() if i in needed and ev.requires_grad[i]]
+    lines = []
+    for xj, j in inputs:
+        tangent: dict[int, sp.Expr] = {i: sp.Integer(1 if i == j else 0) for _, i in inputs}
+        for node in graph:
+            if node.id not in needed or node.is_leaf or not ev.requires_grad[node.id]:
+                continue
+            local = local_derivative_form(node.op)(name[node.id], *[name[a] for a in node.args], **node.params)
+            tangent[node.id] = sp.Add(*[sp.sympify(d) * tangent.get(a, 0) for d, a in zip(local, node.args)])
+        moves = {name[i]: t.subs(inner) for i, t in tangent.items() if graph[i].op != "literal"}
+        for d in backward.derivatives:
+            first = d.simplified
+            # each symbol's term: how the first derivative changes with it (factored), times how it moves
+            second = sp.Add(*[moves.get(s, 0) * normalise_sign(sp.factor(sp.diff(first, s)))
+                              for s in sorted(first.free_symbols, key=str)])
+            second = _constants_last(second, set(graph.constants))
+            lhs = f"∂²{d.output}/∂{d.input}²" if d.input == xj else f"∂²{d.output}/∂{d.input}∂{xj}"
+            text = teach_text(second)
+            lines.append((lhs, Shown(text, text, (), derivative=True)))
+    return lines
+
+
+def _constants_last(expr, constants: set[str]):
+    """A product with the factors made of constants only moved to the end: y·(1 − y)·(1 − 2·y)·w²."""
+    import sympy as sp
+
+    if not isinstance(expr, sp.Mul):
+        return expr
+    factors = sorted(expr.args, key=lambda f: bool(f.free_symbols) and all(s.name in constants
+                                                                             for s in f.free_symbols))
+    return sp.Mul(*factors, evaluate=False)
+
+
 def entry_equation(entry: HessianEntry, output: str) -> str:
     """``∂²s/∂x∂y = 0.12 (u) + 0.3 (v) = 0.42``: what each consumer of the row's input sent back."""
     lhs = f"∂²{output}/∂{entry.row}²" if entry.row == entry.column else f"∂²{output}/∂{entry.row}∂{entry.column}"
@@ -273,6 +327,8 @@ def blocks(ex) -> list[tuple]:
     out: list[tuple] = [("para", L["hessian_intro"].format(o=o))]
     if h.second_locals:
         out += [("heading", L["hessian_locals"]), ("codes", h.second_locals)]
+    if h.symbolic:
+        out += [("heading", L["hessian_symbols"]), ("codes", [f"{lhs} = {rhs.text}" for lhs, rhs in h.symbolic])]
     out += [("value", f"H ({L['hessian_order']} {', '.join(h.elements)}) =", h.matrix)]
     for col in h.columns:
         x = col.direction

@@ -86,6 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
                          "moves by ġ·(its local derivative) — ġ is how its upstream gradient moves — plus "
                          "g·(how its local derivative moves).",
         "hessian_locals": "Second local derivatives, in the forward names",
+        "hessian_symbols": "The Hessian in symbols (the first derivatives above, differentiated once more)",
         "hessian_order": "rows and columns in the order",
         "hessian_along": "Column {x}: moving {x}", "hessian_tangents": "tangents",
         "hessian_g": "g = ∂{o}/∂node", "hessian_dg": "ġ = ∂²{o}/∂node∂{x}", "hessian_first": "ġ·local",
@@ -144,6 +145,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hessian_intro": "H[i, j] = ∂²{o}/∂i∂j，由引擎自己的二阶规则算出。第 j 列是沿输入元素 j 的一次传播：每个值按其切向量 "
                          "∂节点/∂j 移动；每个节点传回的量移动 ġ·(局部导数)——ġ 是其上游梯度的变化——再加 g·(局部导数的变化)。",
         "hessian_locals": "二阶局部导数（用前向节点的名字）",
+        "hessian_symbols": "黑塞矩阵的符号形式（上面的一阶导数再求一次导）",
         "hessian_order": "行与列的顺序",
         "hessian_along": "第 {x} 列：移动 {x}", "hessian_tangents": "切向量",
         "hessian_g": "g = ∂{o}/∂节点", "hessian_dg": "ġ = ∂²{o}/∂节点∂{x}", "hessian_first": "ġ·局部导数",

@@ -46,6 +46,7 @@ def _sigmoid_second(x=0.7, w=1.3, b=-0.4):
 
 
 def test_the_seed_sigmoid_key_shows_s_double_prime_in_the_taught_form_and_its_value(second_cases):
+    """S'' = S(1 − S)(1 − 2S) as the second local derivative, and d²y/dx² = S''·w² composed."""
     ex = explain_case(second_cases["second_sigmoid"], harness=False)
     h = ex.hessian
     assert "∂²y/∂u² = y·(1 − y)·(1 − 2·y)" in h.second_locals
@@ -63,6 +64,11 @@ def test_the_seed_sigmoid_key_shows_s_double_prime_in_the_taught_form_and_its_va
         assert "Second order: the Hessian" in page, render.__name__
         assert "-0.0988905" in page, render.__name__
     assert "y·(1 − y)·(1 − 2·y)" in render_text(ex) and "y·(1 − y)·(1 − 2·y)" in render_html(ex)
+    # and composed in symbols: the first derivative y·(1 − y)·w differentiated once more along x
+    assert [(lhs, rhs.text) for lhs, rhs in h.symbolic] == [("∂²y/∂x²", "y·(1 − y)·(1 − 2·y)·w²")]
+    assert "∂²y/∂x² = y·(1 − y)·(1 − 2·y)·w²" in render_markdown(ex)
+    sheet = ex.blanked()
+    assert sheet.hessian.symbolic[0][1].text == BLANK and "y·(1 − y)·(1 − 2·y)·w²" not in render_text(sheet)
 
 
 def test_each_entry_is_the_sum_of_what_the_consumers_sent_back(second_cases):
