@@ -205,11 +205,12 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         inner_nodes=[n.name for n in graph if not n.is_leaf and graph.steps.get(n.name) != n.id
                      and n.id in graph.ancestors(graph.output)],
         flatten_note=_flatten_note(graph, ev, chain_list, lab),
-        hessian=_hessian(graph, ev, grads) if order >= 2 else None,
+        hessian=_hessian(graph, ev, grads, closed) if order >= 2 else None,
     )
 
 
-def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]):
+def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any], closed: bool):
+    """The Hessian section; with ``closed``, in symbols too (sympy: the run report leaves that out)."""
     from .hessian import hessian_section  # sympy (second local derivatives) only for order 2
 
     from ..budget import OutOfTime, deadline
@@ -217,7 +218,7 @@ def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any]):
 
     expressions = {n.id: f"{n.name} = {node_expression(graph, n)}" for n in graph if not n.is_leaf}
     section = hessian_section(graph, ev, grads, expressions)
-    if section is not None and section.columns:
+    if closed and section is not None and section.columns:
         try:
             with deadline(SYMPY_TIME_BUDGET):
                 section.symbolic = symbolic_hessian(graph, ev)

@@ -160,3 +160,14 @@ def test_large_or_vector_cases_say_why_there_is_no_hessian_shown():
     assert blocks(explain_case(layer, harness=False)) == [("note", h.note)]
     vector = case_from_yaml("name: vec\norder: 2\ninputs: {x: [0.4, -1.2]}\nexpr: exp(x)\n")
     assert "not a scalar" in explain_case(vector, harness=False).hessian.note
+
+
+def test_the_run_reports_key_shows_the_hessian_without_composing_symbols(second_cases, monkeypatch):
+    import gradcheck_suite.explain.hessian as hessian
+
+    def no_sympy(*_):
+        raise AssertionError("the run report's answer key must not compose symbols")
+
+    monkeypatch.setattr(hessian, "symbolic_hessian", no_sympy)
+    ex = explain_case(second_cases["second_sigmoid"], harness=False, closed=False, sweep=False)
+    assert ex.hessian.symbolic == [] and ex.hessian.second_locals and ex.hessian.columns
