@@ -17,7 +17,9 @@ knows no op, only the registry's declarations.
 
 Directions may carry leading batch axes (many at once: the columns of a Hessian).
 A primitive without a second-order rule raises :class:`SecondOrderUnavailable` naming it
-(and why); :func:`missing` lists those on a path beforehand.
+(and why); :func:`missing` lists those on a path beforehand; :func:`describe` words a
+declaration for ``gradcheck-suite ops``.  With a :class:`SecondOrderTrace`, :func:`hvp`
+records what every node received and sent — the answer key's Hessian section is a view of it.
 """
 from __future__ import annotations
 

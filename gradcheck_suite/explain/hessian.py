@@ -103,12 +103,8 @@ def _element_names(name: str, shape: tuple[int, ...]) -> list[str]:
     return [f"{name}[{', '.join(map(str, idx))}]" for idx in np.ndindex(*shape)]
 
 
-def _column(a: np.ndarray | None, j: int) -> np.ndarray | None:
-    return None if a is None else a[j]
-
-
 def hessian_section(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.ndarray],
-                    expression: Mapping[int, str]) -> HessianSection | None:
+                    expression: Mapping[int, str]) -> HessianSection:
     """The Hessian section of an evaluated graph (``grads``: the engine's gradient per input;
     ``expression``: node id → its decomposition text), or a section with only a note saying why not."""
     out_name = graph[graph.output].name
@@ -194,15 +190,21 @@ def _newton(graph, ev, grads, inputs, matrix) -> NewtonStep | None:
         size = ev.values[i].size
         leaves[name] = (point[start:start + size] + step[start:start + size]).reshape(ev.values[i].shape)
         start += size
-    after = engine.evaluate(graph, leaves, ev.dtype).output
-    convex = bool(np.all(np.linalg.eigvalsh(0.5 * (matrix + matrix.T)) > 0))
-    note = ("H is positive definite: the step goes downhill toward the minimum of the local quadratic model"
-            if convex else "H is not positive definite: the step goes to a stationary point of the quadratic "
-            "model, not necessarily downhill")
-    squeeze = (lambda a: a.reshape(())) if point.size == 1 else (lambda a: a)
-    return NewtonStep(gradient=show(squeeze(gradient), derivative=True), step=show(squeeze(step), derivative=True),
-                      new_point=show(squeeze(point + step), derivative=True), before=show(ev.output.reshape(())),
-                      after=show(np.asarray(after).reshape(()), derivative=True), note=note)
+    if bool(np.all(np.linalg.eigvalsh(0.5 * (matrix + matrix.T)) > 0)):
+        note = "H is positive definite: the step goes downhill toward the minimum of the local quadratic model"
+    else:
+        note = ("H is not positive definite: the step goes to a stationary point of the quadratic model, "
+                "not necessarily downhill")
+    try:
+        after = np.asarray(engine.evaluate(graph, leaves, ev.dtype).output)
+    except engine.EvalError as exc:  # the step left the domain (a log of a negative number)
+        after, note = np.asarray(np.nan), f"the new point is outside the function's domain: {exc}"
+    if not np.all(np.isfinite(after)) and "domain" not in note:
+        note = f"the new point is outside the function's domain: {graph[graph.output].name} is not finite there"
+    shaped = (lambda a: a.reshape(())) if point.size == 1 else (lambda a: a)  # noqa: E731
+    return NewtonStep(gradient=show(shaped(gradient), derivative=True), step=show(shaped(step), derivative=True),
+                      new_point=show(shaped(point + step), derivative=True), before=show(ev.output.reshape(())),
+                      after=show(after.reshape(()), derivative=True), note=note)
 
 
 def second_local_derivatives(graph: Graph, ev: engine.Evaluation) -> list[str]:

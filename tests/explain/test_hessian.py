@@ -171,3 +171,15 @@ def test_the_run_reports_key_shows_the_hessian_without_composing_symbols(second_
     monkeypatch.setattr(hessian, "symbolic_hessian", no_sympy)
     ex = explain_case(second_cases["second_sigmoid"], harness=False, closed=False, sweep=False)
     assert ex.hessian.symbolic == [] and ex.hessian.second_locals and ex.hessian.columns
+
+
+def test_a_newton_step_that_leaves_the_domain_says_so():
+    # f = log(x) − x/2 has f'' = −1/x² < 0: from x = 3 the step x − f'/f'' = 3 + (1/3 − 1/2)·9 = 1.5 stays;
+    # from x = 5 it reaches 5 + (1/5 − 1/2)·25 = −2.5, where log is not defined
+    case = case_from_yaml("name: lg\norder: 2\ninputs: {x: 5.0}\nexpr: log(x) - x / 2\n")
+    newton = explain_case(case, harness=False).hessian.newton
+    assert float(newton.new_point.full) == pytest.approx(-2.5)
+    assert "outside the function's domain" in newton.note and newton.after.full == "nan"
+    ok = explain_case(case_from_yaml("name: lg3\norder: 2\ninputs: {x: 3.0}\nexpr: log(x) - x / 2\n"),
+                      harness=False).hessian.newton
+    assert float(ok.new_point.full) == pytest.approx(1.5) and "not positive definite" in ok.note
