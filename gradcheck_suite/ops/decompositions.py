@@ -52,13 +52,6 @@ from .registry import REAL, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
-#: why no decomposition declares a second-order rule
-NO_SECOND_ORDER = ("no second-order rule: the change of this VJP needs the derivatives of the factors "
-                   "and of the gap matrix 1/(λⱼ − λᵢ) together, not declared")
-
-# ---- the sign convention --------------------------------------------------------------------
-
-
 def _signs(vectors: Any) -> Any:
     """±1 per column: the sign of the column's largest-|component| entry (1 where it is 0)."""
     if isinstance(vectors, np.ndarray):
@@ -112,6 +105,21 @@ def _eigh_vectors_jvp(t, ans, a, nb=0):
     return v @ (_inverse_gaps(values) * (_swap(v) @ t @ v))
 
 
+def _eigh_vectors_vjp_tangent(g, ans, dans, dargs, a, nb=0):
+    # the change of V (F ∘ K) Vᵀ, K = skew(Vᵀḡ), when a moves by da — symmetrised, since the VJP is the
+    # gradient of the function of a's symmetric part: dV by the JVP, dλᵢ = vᵢᵀ da vᵢ, dFᵢⱼ = −(dλⱼ − dλᵢ)·Fᵢⱼ²
+    values, v = _eigh(a)
+    da = (dargs[0] + _swap(dargs[0])) / 2
+    dv = _eigh_vectors_jvp(da, ans, a)
+    dvalues = np.einsum("...ji,...jk,...ki->...i", v, da, v)
+    f = _inverse_gaps(values)
+    df = -(dvalues[..., None, :] - dvalues[..., :, None]) * f * f
+    vtg, dvtg = _swap(v) @ g, _swap(dv) @ g
+    k, dk = (vtg - _swap(vtg)) / 2, (dvtg - _swap(dvtg)) / 2
+    inner = f * k
+    return dv @ inner @ _swap(v) + v @ (df * k + f * dk) @ _swap(v) + v @ inner @ _swap(dv)
+
+
 def _torch_eigh_vectors(a, nb=0):
     vectors = torch.linalg.eigh(a).eigenvectors
     return vectors * _signs(vectors)[..., None, :]
@@ -128,7 +136,7 @@ register(
     args=("a",),
     vjp=(_eigh_vectors_vjp,),
     jvp=(_eigh_vectors_jvp,),
-    second_order=NO_SECOND_ORDER,
+    second_order=(_eigh_vectors_vjp_tangent,),
     torch=_torch_eigh_vectors,
     derivative=("∂V/∂{a} · ḡ = V (F ∘ skew(Vᵀ ḡ)) Vᵀ, V = {out}, Fᵢⱼ = 1/(λⱼ − λᵢ), skew(X) = (X − Xᵀ)/2",),
     category="linalg",
@@ -202,6 +210,34 @@ def _svd_jvp(a: np.ndarray, t: np.ndarray, which: str) -> np.ndarray:
     return v @ (f * (s[..., :, None] * _swap(dp_t) + dp_t * s[..., None, :])) + (datu - v @ dp_t) / s[..., None, :]
 
 
+def _svd_vjp_tangent(a: np.ndarray, g: np.ndarray, da: np.ndarray, which: str) -> np.ndarray:
+    """The change of :func:`_svd_vjp` (cotangent ``g`` of U or of V) when a moves by da: the product
+    rule over U, s, V (their tangents by the JVP rules, dsᵢ = uᵢᵀ da vᵢ) and F (dFᵢⱼ = −2(sⱼdsⱼ − sᵢdsᵢ)·Fᵢⱼ²)."""
+    u, s, v = _svd(a)
+    du, dv = _svd_jvp(a, da, "u"), _svd_jvp(a, da, "v")
+    ds = np.einsum("...ji,...jk,...ki->...i", u, da, v)
+    f = _inverse_gaps(s * s)
+    e = s * ds
+    df = -2 * (e[..., None, :] - e[..., :, None]) * f * f
+    own, down = (u, du) if which == "u" else (v, dv)
+    otg = _swap(own) @ g
+    j = otg - _swap(otg)
+    dotg = _swap(down) @ g
+    dj = dotg - _swap(dotg)
+    rest = g - own @ otg  # the part of g outside the span of U (or V)
+    outside = rest / s[..., None, :]
+    doutside = -(down @ otg + own @ dotg) / s[..., None, :] - rest * (ds / (s * s))[..., None, :]
+    if which == "u":
+        inner = (f * j) * s[..., None, :]
+        dinner = (df * j + f * dj) * s[..., None, :] + (f * j) * ds[..., None, :]
+        return (du @ inner @ _swap(v) + u @ dinner @ _swap(v) + u @ inner @ _swap(dv)
+                + doutside @ _swap(v) + outside @ _swap(dv))
+    inner = s[..., :, None] * (f * j)
+    dinner = ds[..., :, None] * (f * j) + s[..., :, None] * (df * j + f * dj)
+    return (du @ inner @ _swap(v) + u @ dinner @ _swap(v) + u @ inner @ _swap(dv)
+            + du @ _swap(outside) + u @ _swap(doutside))
+
+
 def _torch_svd(a):
     u, s, vh = torch.linalg.svd(a, full_matrices=False)
     signs = _signs(u)[..., None, :]
@@ -225,7 +261,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: _svd_vjp(a, g, None),),
     jvp=(lambda t, ans, a, nb=0: _svd_jvp(a, t, "u"),),
-    second_order=NO_SECOND_ORDER,
+    second_order=(lambda g, ans, dans, dargs, a, nb=0: _svd_vjp_tangent(a, g, dargs[0], "u"),),
     torch=lambda a, nb=0: _torch_svd(a)[0],
     derivative=("∂U/∂{a} · ḡ = U (F ∘ (Uᵀḡ − ḡᵀU)) S Vᵀ + (I − UUᵀ) ḡ S⁻¹ Vᵀ, U = {out}, Fᵢⱼ = 1/(sⱼ² − sᵢ²)",),
     category="linalg",
@@ -244,7 +280,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: _svd_vjp(a, None, g),),
     jvp=(lambda t, ans, a, nb=0: _svd_jvp(a, t, "v"),),
-    second_order=NO_SECOND_ORDER,
+    second_order=(lambda g, ans, dans, dargs, a, nb=0: _svd_vjp_tangent(a, g, dargs[0], "v"),),
     torch=lambda a, nb=0: _torch_svd(a)[1],
     derivative=("∂V/∂{a} · ḡ = U S (F ∘ (Vᵀḡ − ḡᵀV)) Vᵀ + U S⁻¹ ḡᵀ (I − VVᵀ), V = {out}, Fᵢⱼ = 1/(sⱼ² − sᵢ²)",),
     category="linalg",
@@ -312,6 +348,21 @@ def _qr_jvp(a: np.ndarray, t: np.ndarray, which: str) -> np.ndarray:
     return q @ omega + da_rinv - q @ x
 
 
+def _qr_vjp_tangent(a: np.ndarray, g: np.ndarray, da: np.ndarray, which: str) -> np.ndarray:
+    """The change of :func:`_qr_vjp` (cotangent ``g`` of Q or of R) when a moves by da: the product rule
+    over Q, R (tangents by the JVP rules) and R⁻ᵀ (d R⁻ᵀ = −R⁻ᵀ dRᵀ R⁻ᵀ); copyltu is linear."""
+    q, r = _qr(a)
+    dq, dr = _qr_jvp(a, da, "q"), _qr_jvp(a, da, "r")
+    rinv_t = _swap(np.linalg.inv(r))
+    if which == "q":  # ā = (ḡ − Q copyltu(ḡᵀQ)) R⁻ᵀ
+        left = g - q @ _copyltu(_swap(g) @ q)
+        dleft = -(dq @ _copyltu(_swap(g) @ q)) - q @ _copyltu(_swap(g) @ dq)
+    else:  # ā = Q copyltu(R ḡᵀ) R⁻ᵀ
+        left = q @ _copyltu(r @ _swap(g))
+        dleft = dq @ _copyltu(r @ _swap(g)) + q @ _copyltu(dr @ _swap(g))
+    return dleft @ rinv_t - left @ rinv_t @ _swap(dr) @ rinv_t
+
+
 def _torch_qr(a):
     q, r = torch.linalg.qr(a)
     with torch.no_grad():
@@ -334,7 +385,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: _qr_vjp(a, g, None),),
     jvp=(lambda t, ans, a, nb=0: _qr_jvp(a, t, "q"),),
-    second_order=NO_SECOND_ORDER,
+    second_order=(lambda g, ans, dans, dargs, a, nb=0: _qr_vjp_tangent(a, g, dargs[0], "q"),),
     torch=lambda a, nb=0: _torch_qr(a)[0],
     derivative=("∂Q/∂{a} · ḡ = (ḡ − Q copyltu(ḡᵀQ)) R⁻ᵀ, Q = {out}, copyltu = symmetric from the lower triangle",),
     category="linalg",
@@ -354,7 +405,7 @@ register(
     args=("a",),
     vjp=(lambda g, ans, a, nb=0: _qr_vjp(a, None, g),),
     jvp=(lambda t, ans, a, nb=0: _qr_jvp(a, t, "r"),),
-    second_order=NO_SECOND_ORDER,
+    second_order=(lambda g, ans, dans, dargs, a, nb=0: _qr_vjp_tangent(a, g, dargs[0], "r"),),
     torch=lambda a, nb=0: _torch_qr(a)[1],
     derivative=("∂R/∂{a} · ḡ = Q copyltu(R ḡᵀ) R⁻ᵀ, R = {out}, copyltu = symmetric from the lower triangle",),
     category="linalg",
@@ -393,13 +444,26 @@ def _pinv_jvp(t, ans, a, nb=0):
     return -(p @ t @ p) + (left - (left @ a) @ p) + (right - p @ (a @ right))
 
 
+def _pinv_vjp_tangent(g, ans, dans, dargs, a, nb=0):
+    # the product rule on the VJP, a polynomial in P, Pᵀ and a; dP by the JVP rule
+    da = dargs[0]
+    p, pt, gt = ans, _swap(ans), _swap(g)
+    dp = _pinv_jvp(da, ans, a)
+    dpt = _swap(dp)
+    left, right = gt @ p @ pt, pt @ p @ gt
+    dleft, dright = gt @ (dp @ pt + p @ dpt), (dpt @ p + pt @ dp) @ gt
+    return (-(dpt @ g @ pt + pt @ g @ dpt)
+            + dleft - (da @ p + a @ dp) @ left - a @ (p @ dleft)
+            + dright - dright @ p @ a - right @ (dp @ a + p @ da))
+
+
 register(
     "pinv",
     forward=_pinv,
     args=("a",),
     vjp=(_pinv_vjp,),
     jvp=(_pinv_jvp,),
-    second_order=NO_SECOND_ORDER,
+    second_order=(_pinv_vjp_tangent,),
     torch=lambda a, nb=0: torch.linalg.pinv(a),
     derivative=("∂{a}⁺/∂{a} · ḡ = −Pᵀ ḡ Pᵀ + (I − {a}P) ḡᵀ P Pᵀ + Pᵀ P ḡᵀ (I − P{a}), P = {out}",),
     category="linalg",
@@ -494,6 +558,38 @@ def _lstsq_jvp_b(t, ans, a, b, nb=0):
     return dx[..., 0] if vector else dx
 
 
+def _lstsq_tangents(g, ans, dans, dargs, a, b):
+    """z, dz, the residual r and dr, x and dx, a and da (matrices lifted to one core, batch axes in front
+    of the tangents), the core rank: what the change of both VJP rules needs."""
+    vector = b.ndim == 1
+    core = max(a.ndim, b.ndim + vector)
+    lead = dans.ndim - ans.ndim
+    gm, xm, am, residual, _ = _lstsq_parts(g, ans, a, b)
+    dxm = _lift(dans[..., None] if vector else dans, lead, core)
+    da = np.zeros(dans.shape[:lead] + am.shape) if dargs[0] is None else _lift(dargs[0], lead, core)
+    db = 0.0 if dargs[1] is None else _as_columns(dargs[1], vector, lead, core)
+    gram = _swap(am) @ am
+    z = np.linalg.solve(gram, gm)
+    dz = -np.linalg.solve(gram, (_swap(da) @ am + _swap(am) @ da) @ z)  # d(aᵀa)⁻¹ = −(aᵀa)⁻¹ d(aᵀa) (aᵀa)⁻¹
+    dresidual = db - da @ xm - am @ dxm
+    return z, dz, residual, dresidual, xm, dxm, am, da, core
+
+
+def _lstsq_vjp_tangent_a(g, ans, dans, dargs, a, b, nb=0):
+    # d(r zᵀ − a z xᵀ)
+    z, dz, r, dr, xm, dxm, am, da, core = _lstsq_tangents(g, ans, dans, dargs, a, b)
+    change = dr @ _swap(z) + r @ _swap(dz) - (da @ z + am @ dz) @ _swap(xm) - am @ z @ _swap(dxm)
+    return unbroadcast(change, a.shape, core)
+
+
+def _lstsq_vjp_tangent_b(g, ans, dans, dargs, a, b, nb=0):
+    # d(a z)
+    z, dz, _, _, _, _, am, da, core = _lstsq_tangents(g, ans, dans, dargs, a, b)
+    lead = dans.ndim - ans.ndim
+    shape = b.shape + (1,) if b.ndim == 1 else b.shape
+    return unbroadcast(da @ z + am @ dz, shape, core).reshape(dans.shape[:lead] + b.shape)
+
+
 def _torch_lstsq(a, b, nb=0):
     _lstsq_shapes(a, b, nb)
     vector = b.dim() - nb == 1
@@ -512,7 +608,7 @@ register(
     args=("a", "b"),
     vjp=(_lstsq_vjp_a, _lstsq_vjp_b),
     jvp=(_lstsq_jvp_a, _lstsq_jvp_b),
-    second_order=NO_SECOND_ORDER,
+    second_order=(_lstsq_vjp_tangent_a, _lstsq_vjp_tangent_b),
     torch=_torch_lstsq,
     derivative=("∂lstsq({a}, {b})/∂{a} · ḡ = r zᵀ − {a} z {out}ᵀ, z = ({a}ᵀ{a})⁻¹ ḡ, r = {b} − {a}·{out}",
                 "∂lstsq({a}, {b})/∂{b} · ḡ = {a} ({a}ᵀ{a})⁻¹ ḡ"),
