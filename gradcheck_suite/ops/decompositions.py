@@ -35,6 +35,9 @@ Each primitive's ``kink`` is the distance to the nearest of these.  None is anal
 numpy's complex decompositions are the unitary (conjugating) ones, not holomorphic
 extensions, so complex step is never used.
 
+Second order: each declares ``vjp_tangent`` rules, the product rule over the factors of its VJP
+with the factors' tangents from its own JVP rules (checked against torch's double backward).
+
 The rules are the standard ones (Giles 2008; Townsend 2016 for the SVD; Walter and
 Lehmann 2018 for QR; Golub and Pereyra 1973 for pinv), written batch-aware: ``g`` and ``t``
 may carry leading batch axes in front of the stack axes, which right-aligned broadcasting
@@ -503,6 +506,10 @@ def _lstsq(a: np.ndarray, b: np.ndarray, nb: int = 0) -> np.ndarray:
     vector = np.ndim(b) - nb == 1
     core = max(np.ndim(a), np.ndim(b) + vector) - nb
     q, r = np.linalg.qr(_lift(a, nb, core))
+    diagonal = np.abs(np.diagonal(r, axis1=-2, axis2=-1))
+    if diagonal.size and np.any(diagonal <= np.finfo(np.float64).eps * max(a.shape[-2:]) * np.max(diagonal)):
+        raise ValueError("lstsq needs a matrix a of full column rank (its columns are linearly dependent: "
+                         "the least-squares solution is not unique)")
     x = np.linalg.solve(r, _swap(q) @ _as_columns(b, vector, nb, core))  # R x = Qᵀ b
     return x[..., 0] if vector else x
 

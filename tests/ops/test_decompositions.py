@@ -144,6 +144,7 @@ def test_lstsq_of_a_square_system_is_solve():
     ([np.eye(3), np.ones(2)], "a has 3 rows but b has length 2"),
     ([np.eye(3), np.ones((2, 2))], "a has 3 rows but b has number of rows 2"),
     ([np.eye(3), np.float64(1.0)], "b must be a vector"),
+    ([np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]), np.ones(3)], "full column rank"),
 ])
 def test_lstsq_shape_errors_say_what_is_wrong(args, message):
     with pytest.raises(ValueError, match=message):
