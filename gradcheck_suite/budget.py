@@ -29,8 +29,10 @@ __all__ = ["static_shapes", "check_graph", "node_cost", "deadline", "OutOfTime",
 DEFAULT_COST_LIMIT = 10**11
 
 # primitives whose cost is not linear in their sizes: (output or argument elements) × n,
-# n the contracted (matmul, dot) or matrix (inv, det, solve) dimension of the first argument
-_CONTRACTING = {"matmul": "out", "dot": "out", "inv": "arg", "det": "arg", "solve": "arg"}
+# n the contracted (matmul, dot) or matrix (inv, det, solve, the decompositions) dimension of the first argument
+_CONTRACTING = {"matmul": "out", "dot": "out", "inv": "arg", "det": "arg", "solve": "arg",
+               "eigh_vectors": "arg", "svd_u": "arg", "svd_v": "arg", "qr_q": "arg", "qr_r": "arg",
+               "pinv": "arg", "lstsq": "arg"}
 
 
 def static_shapes(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]]) -> tuple[list[tuple[int, ...]], int | None]:

@@ -244,3 +244,87 @@ register(
     + calls([((2, 3), (3,), (2, 3))], {"axis": 1}),
     symbolic=lambda sp, x, index, source, **_: x + source,
 )
+
+
+# ---- take_along_axis (gather) ------------------------------------------------------------------
+
+
+def _along_axis_index(x_shape, index, a: int, nb: int = 0) -> np.ndarray:
+    """The index as integers in [0, x.shape[a]), of x's rank (a ValueError otherwise)."""
+    idx = np.asarray(index)
+    if idx.ndim != len(x_shape):
+        raise ValueError(f"take_along_axis needs an index of x's {len(x_shape) - nb} dimension(s), "
+                         f"not {idx.ndim - nb}")
+    return _indices(idx, 0, x_shape[a], "take_along_axis's index")
+
+
+def _take_along_axis(x, index, axis, nb):
+    a = _one_axis(axis)
+    idx = _along_axis_index(np.shape(x), index, a, nb)
+    try:
+        return np.take_along_axis(x, idx, axis=a)
+    except (ValueError, IndexError) as err:  # shapes that do not broadcast outside the axis
+        raise ValueError(f"take_along_axis: x {np.shape(x)[nb:]} and index {idx.shape[nb:]} do not "
+                         f"broadcast outside axis {a}") from err
+
+
+def _take_along_axis_vjp(g, ans, x, index, axis, nb=0):
+    # x̄[..., index[p], ...] += ḡ[p] for every position p of the result (a position read twice gets both)
+    a = x.ndim + axis[0]
+    idx = np.broadcast_to(_indices(index), ans.shape)
+    where = []
+    for d, n in enumerate(x.shape):
+        if d == a:
+            where.append(idx)
+        elif n == 1:  # x broadcast along this axis: every position read its one element
+            where.append(np.zeros(ans.shape, dtype=np.int64))
+        else:
+            shape = [1] * ans.ndim
+            shape[d] = n
+            where.append(np.broadcast_to(np.arange(n).reshape(shape), ans.shape))
+    lead = g.ndim - ans.ndim
+    out = np.zeros(g.shape[:lead] + x.shape, dtype=g.dtype)
+    np.add.at(out, (slice(None),) * lead + tuple(where), g)
+    return out
+
+
+def _take_along_axis_jvp(t, ans, x, index, axis, nb=0):
+    idx = _indices(index)
+    lead = t.ndim - x.ndim
+    return np.take_along_axis(t, idx.reshape((1,) * lead + idx.shape), axis=axis[0])
+
+
+def _torch_take_along_axis(x, index, axis, nb=0):
+    """torch.gather after broadcasting x and index outside the axis (torch.gather does not broadcast)."""
+    a = _one_axis(axis) % x.dim()
+    idx = index.long()
+    shape = list(torch.broadcast_shapes(x.shape[:a] + (1,) + x.shape[a + 1:],
+                                        idx.shape[:a] + (1,) + idx.shape[a + 1:]))
+    x_shape, idx_shape = list(shape), list(shape)
+    x_shape[a], idx_shape[a] = x.shape[a], idx.shape[a]
+    return torch.gather(x.expand(x_shape), a, idx.expand(idx_shape))
+
+
+register(
+    "take_along_axis",
+    forward=_take_along_axis,
+    args=("x", "index"),
+    params={"axis": -1},
+    param_kinds={"axis": "axis"},
+    vjp=(_take_along_axis_vjp, NOT_DIFFERENTIABLE),
+    jvp=(_take_along_axis_jvp, NOT_DIFFERENTIABLE),
+    second_order=LINEAR,
+    torch=_torch_take_along_axis,
+    derivative=("∂take_along_axis({x}, {index})/∂{x}: each upstream element is added back at the element of "
+                "{x} it was read from (a scatter-add)",
+                "{index} is an integer index: not differentiable"),
+    category="indexing",
+    doc="out[..., i, ...] = x[..., index[..., i, ...], ...] along one axis (default −1): numpy.take_along_axis, "
+        "torch.gather; index has x's rank, whole numbers in [0, x.shape[axis]), and broadcasts with x outside "
+        "the axis — e.g. the score of each row's true class, take_along_axis(S, y[:, None])",
+    needs_nb=True,
+    domain=(REAL, Domain(0, 3, kind="integer")),
+    probes=calls([((3, 4), (3, 2)), ((3, 3), (3, 3)), ((3, 4), (1, 2)), ((2, 3, 3), (2, 3, 3))])
+    + calls([((3, 3), (4, 3)), ((4, 3), (2, 1)), ((3, 1, 3), (3, 2, 3))], {"axis": 0}),
+    symbolic="none shown: an index of one element gives x itself",
+)

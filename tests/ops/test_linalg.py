@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from gradcheck_suite import engine
 from gradcheck_suite.errors import EvalError
 from gradcheck_suite.ops import get
-from tests.ops.checks import check_complex_step, check_primitive, one_node_graph
+from tests.ops.checks import check_batched_forward, check_complex_step, check_primitive, one_node_graph
 
 finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 few = settings(max_examples=25, deadline=None)
@@ -220,17 +220,7 @@ def test_complex_step_agrees_with_vjp(name, args):
 
 @pytest.mark.parametrize("name, args", CASES, ids=[f"{n}-{'x'.join(map(str, a[0].shape))}" for n, a in CASES])
 def test_batched_forward_with_two_batch_axes_on_any_argument(name, args):
-    rng = np.random.default_rng(5)
-    graph = one_node_graph(name, len(args))
-    leaves = {f"a{i}": a for i, a in enumerate(args)}
-    for i, a in enumerate(args):
-        copies = a + 1e-2 * rng.standard_normal((2, 3) + a.shape)
-        rest = {k: v for k, v in leaves.items() if k != f"a{i}"}
-        batched = engine.evaluate_batched(graph, rest, {f"a{i}": copies}, 2)
-        for j in np.ndindex(2, 3):
-            single = engine.evaluate(graph, {**rest, f"a{i}": copies[j]}).output
-            np.testing.assert_allclose(batched[j], single, rtol=1e-12, atol=1e-12,
-                                       err_msg=f"{name}: batched forward over argument {i}, copy {j}")
+    check_batched_forward(name, args)
 
 
 # ---- logdet, slogdet, matrix_power, cholesky ----------------------------------------------

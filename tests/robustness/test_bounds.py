@@ -64,6 +64,14 @@ def test_a_graph_over_the_cost_limit_is_refused_before_it_runs():
     assert load_text(text)[1] == []  # the default limit lets this small one through
 
 
+@pytest.mark.parametrize("op", ["eigh_vectors", "svd_u", "svd_v", "qr_q", "qr_r", "pinv"])
+def test_a_decomposition_costs_its_cubic_work_not_its_size(op):
+    # a 200 × 200 matrix: 40,000 elements in and out, but about 200³ = 8,000,000 multiply-adds
+    text = f"name: cubic\ninputs: {{A: {{shape: [200, 200]}}}}\nexpr: sum({op}(A))\n"
+    err = _only_error(text, cost_limit=1_000_000)
+    assert isinstance(err, LimitError) and f"multiply-adds by {op}" in str(err), str(err)
+
+
 def test_the_full_size_matmul_bomb_is_refused_up_front():
     steps = "".join(f"  s{k}: {' @ '.join(['A'] * 50)} @ {'v' if k == 0 else f's{k - 1}'}\n" for k in range(5))
     text = ("name: matmul_bomb\ninputs: {v: {shape: [3000, 3000]}}\nconstants: {A: {shape: [3000, 3000]}}\n"

@@ -98,6 +98,15 @@ GRAMMAR: dict[str, list[str]] = {
     "cholesky": ["(cholesky(diag(1 + square({0})) + 0.1 * outer({1}, {1})) @ {2})"],
     "eigvalsh": ["eigvalsh(diag({0}) + 0.1 * outer({1}, {1}))"],
     "svdvals": ["svdvals(diag(2 + square({0})) + 0.1 * M)"],
+    # decompositions, on matrices whose eigenvalues / singular values / columns stay well apart
+    "eigh_vectors": ["(eigh_vectors(diag([0.0, 2.0, 4.0]) + 0.1 * outer(tanh({0}), tanh({0}))) @ {1})"],
+    "svd_u": ["(svd_u(diag([1.0, 2.5, 4.0]) + 0.1 * outer(tanh({0}), tanh({1}))) @ {2})"],
+    "svd_v": ["(svd_v(diag([1.0, 2.5, 4.0]) + 0.1 * outer(tanh({0}), tanh({1}))) @ {2})"],
+    "qr_q": ["(qr_q(diag(2 + square(tanh({0}))) + 0.3 * outer(tanh({1}), tanh({1}))) @ {2})"],
+    "qr_r": ["(qr_r(diag(2 + square(tanh({0}))) + 0.3 * outer(tanh({1}), tanh({0}))) @ {2})"],
+    "pinv": ["(pinv(diag(1 + square({0})) + 0.1 * M) @ {1})"],
+    "lstsq": ["lstsq(diag(2 + square({0})) + 0.1 * M, {1})"],
+    "take_along_axis": ["take_along_axis({0}, idx)"],
 }
 
 LEAVES = ["x", "y", "c", "(x * y)", "(0.5 * c)"]  # every leaf a 3-vector
