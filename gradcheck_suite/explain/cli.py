@@ -3,9 +3,9 @@
 ``gradcheck-suite explain CASE [--path PATH ...] [--format text|md|html|tex] [--blank] [--out FILE]
 [--lang en|zh] [--variant ID]`` prints (or writes) the answer key of one case; ``--blank``
 gives the exercise sheet, ``--variant`` a student's own numbers.
-``gradcheck-suite grade ANSWERS... [--path PATH ...] [--out DIR] [--assignment FILE]``
-grades students' answers files (files or folders): exit 0 every claim right, 1 students'
-mistakes (recorded), 2 the instructor's setup is broken (see :mod:`.gradebook`).
+``gradcheck-suite grade ANSWERS... [--path PATH ...] [--out DIR] [--assignment FILE] [--jobs N]``
+grades students' answers files and code (files or folders): exit 0 every claim right, 1
+students' mistakes (recorded), 2 the instructor's setup is broken (see :mod:`.gradebook`).
 
 Each command has ``add_*_parser(subparsers)`` and a ``*_main(args) -> int``;
 ``add_parser``/``main`` add and run both (dispatching on ``args.command``).
@@ -62,8 +62,20 @@ def add_grade_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="write gradebook.csv, feedback/STUDENT.{md,html} and summary.md here")
     p.add_argument("--assignment", metavar="FILE", help="tolerance, random points, points and partial credit")
     p.add_argument("--lang", dest="grade_lang", choices=LANGS, default="en", help="language of the feedback")
+    p.add_argument("--jobs", dest="grade_jobs", type=_jobs, default=1, metavar="N",
+                   help="code submissions graded N at a time (each always in its own process; default 1)")
     p.set_defaults(handler=grade_main)
     return p
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"--jobs takes a number from 1 to 64, not {text!r}")
+    return n
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -156,8 +168,11 @@ def render_grades(report: Any, fmt: str = "text") -> str:
     else:
         lines.append(f"== {report.file}" + (f" ({report.student})" if report.student else ""))
         for g in report.grades:
-            what = "value ∂/∂" if g.kind == "value" else "∂/∂"
-            lines.append(f"{g.verdict.upper():10}  {g.case}: {what}{g.input} = {g.claim}")
+            if g.kind == "code":
+                lines.append(f"{g.verdict.upper():10}  {g.case}: {g.claim}")
+            else:
+                what = "value ∂/∂" if g.kind == "value" else "∂/∂"
+                lines.append(f"{g.verdict.upper():10}  {g.case}: {what}{g.input} = {g.claim}")
             where = claim_where(g)
             if g.verdict != "right" and where:
                 lines.append(f"            {where}")
@@ -177,7 +192,8 @@ def grade_main(args: argparse.Namespace) -> int:
     assignment = Assignment()
     if getattr(args, "assignment", None):
         assignment = read_assignment(args.assignment)  # an AnswersError is a located setup error: exit 2
-    result = grade_class(args.answers, args.path or list(DEFAULT_PATHS), assignment)
+    result = grade_class(args.answers, args.path or list(DEFAULT_PATHS), assignment,
+                         jobs=getattr(args, "grade_jobs", 1))
     for e in result.setup_errors:
         print(f"error: {e}", file=sys.stderr)
     for report in result.reports:
@@ -185,7 +201,7 @@ def grade_main(args: argparse.Namespace) -> int:
     if len(result.reports) > 1:
         right = sum(g.verdict == "right" for r in result.reports for g in r.grades)
         total = sum(len(r.grades) for r in result.reports)
-        print(f"class: {len(result.reports)} answers file(s), {right} of {total} claim(s) right")
+        print(f"class: {len(result.reports)} submission(s), {right} of {total} claim(s) right")
     if getattr(args, "grade_out", None):
         written = write_gradebook(result, args.grade_out, lang=getattr(args, "grade_lang", "en"))
         print(f"wrote {len(written)} file(s) into {args.grade_out}", file=sys.stderr)
