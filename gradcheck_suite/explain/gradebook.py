@@ -248,7 +248,8 @@ def _feedback_md(report: GradeReport, L: dict[str, str]) -> str:
     out += [f"| {L['case']} | {L['input']} | {L['claim']} | {L['verdict']} | {L['points']} | {L['diagnosis']} |",
             "|---|---|---|---|---|---|"]
     for g in report.grades:
-        why = g.diagnosis + ("" if g.verdict == "right" else ((" — " if g.diagnosis else "") + g.message))
+        why = g.diagnosis + ("" if g.verdict == "right" or not g.message else
+                             ((" — " if g.diagnosis else "") + g.message))
         cells = [f"`{g.case}`", f"`{g.input}`", f"`{g.claim}`", f"**{_verdict_label(L, g.verdict)}**",
                  f"{g.points:g} / {g.max_points:g}", why]
         out.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")

@@ -3,7 +3,8 @@
 The grader never imports a submission.  :class:`StudentProcess` starts this file as a
 script in a fresh interpreter (``python -I -B``: no user site, no current folder on
 the path, no ``.pyc`` written into the student's folder), in a session of its own and
-an empty working folder, with one BLAS thread and an address-space limit.  The child
+an empty working folder, with one BLAS thread, an address-space limit and a file-size
+limit.  The child
 imports the student's module (the student's folder first on ``sys.path``, so a
 helper module beside it imports), then answers calls: ``{"call": "affine_backward",
 "args": [...]}`` → the function's return value.
@@ -34,12 +35,14 @@ import time
 from typing import Any
 
 __all__ = ["StudentProcess", "SubmissionStopped", "SubmissionRaised", "Handle", "DEFAULT_TIME_LIMIT",
-           "MEMORY_LIMIT"]
+           "MEMORY_LIMIT", "OUTPUT_LIMIT"]
 
 #: seconds a submission may take in all (its import and every call), unless the assignment says otherwise
 DEFAULT_TIME_LIMIT = 10.0
 #: bytes of address space a submission's process may use
 MEMORY_LIMIT = 2 * 1024 ** 3
+#: bytes any one file the submission writes may reach (its printed output included)
+OUTPUT_LIMIT = 64 * 1024 ** 2
 _OUTPUT_SHOWN = 300  # characters of what a submission printed, quoted in its feedback
 
 
@@ -186,11 +189,10 @@ class StudentProcess:
 
     def close(self) -> None:
         """End the process (and anything it started) now."""
-        if self._proc.poll() is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        try:  # the whole session: whatever the submission started goes with it
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         self._proc.wait()
         for stream in (self._proc.stdin, self._proc.stdout):
             try:
@@ -253,6 +255,7 @@ def _child(module_file: str) -> None:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))  # what it prints, what it writes
     except (ImportError, ValueError, OSError):
         pass
 

@@ -96,7 +96,8 @@ def test_points_partial_credit_in_the_gradebook(graded_class, tmp_path):
     assert (dx["verdict"], dx["points"], dx["diagnosis_kind"]) == ("wrong", "0.0", "sign")
     assert rows[("sign", "course_affine", "w")]["points"] == "2.0"
     feedback = (tmp_path / "feedback" / "hangs.md").read_text(encoding="utf-8")
-    assert "time limit" in feedback and "timeout" in feedback
+    assert "**time limit**" in feedback and f"stopped after the time limit of {LIMIT:g} s" in feedback
+    assert "— |" not in feedback  # no dangling separator where a code grade has no further message
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "| `course_affine` | `w` (code) |" in summary
 
@@ -202,3 +203,11 @@ def test_a_folder_per_student_with_a_named_module(tmp_path):
     assert {g.verdict for g in s["ada"].values()} == {"right"}
     assert s["bob"][("course_affine", "x")].verdict == "wrong"
     assert s["cy"][("course_affine", "x")].verdict == "missing" and "Layers.py" in s["cy"][("course_affine", "x")].diagnosis
+
+
+def test_chinese_feedback_names_the_code_verdicts(graded_class, tmp_path):
+    result, _, _ = graded_class
+    write_gradebook(result, str(tmp_path), lang="zh")
+    assert "超时" in (tmp_path / "feedback" / "hangs.md").read_text(encoding="utf-8")
+    assert "运行出错" in (tmp_path / "feedback" / "raises.html").read_text(encoding="utf-8")
+    assert "缺少函数" in (tmp_path / "feedback" / "misnamed.md").read_text(encoding="utf-8")
