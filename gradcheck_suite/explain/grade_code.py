@@ -236,6 +236,10 @@ def _tolerances(tol: Mapping[str, float] | None) -> dict | None:
             for d in DTYPES for k in TOLERANCE_KINDS}
 
 
+class _Count(Exception):
+    """A backward that returns a number of gradients other than its arguments'."""
+
+
 def _probe(task: CodeTask, case: Any, seed: int, backward: _Remote, forward: _Remote | None
            ) -> tuple[Any, dict[str, np.ndarray], dict[str, Any]]:
     """(evaluation, the engine's gradients, the student's) for one seeded cotangent at run seed ``seed``."""
@@ -257,6 +261,9 @@ def _probe(task: CodeTask, case: Any, seed: int, backward: _Remote, forward: _Re
         grads = backward(g, *arrays)
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
+    if len(grads) != len(args):
+        raise _Count(f"{task.backward} returned {len(grads)} gradient(s) for the {len(args)} argument(s) "
+                     f"({', '.join(args)}): return one per argument, in that order (None for a constant)")
     theirs = {a: (np.asarray(grads[i], dtype=np.float64) if i < len(grads) and grads[i] is not None else None)
               for i, a in enumerate(args)}
     return ev, truth, theirs
@@ -289,6 +296,7 @@ def _grade_task(proc: StudentProcess, task: CodeTask, case: Any, file: str, seed
             return []
     grades = []
     probes: list[tuple[Any, dict, dict]] | None = None
+    count = ""
     for of in _claims_of(task, case):
         mine = [r for r in rows if (r["check"] == "subject_forward" if of == "forward"
                                     else r["check"] in _SUBJECT_CHECKS and r["input"] == of)]
@@ -313,8 +321,12 @@ def _grade_task(proc: StudentProcess, task: CodeTask, case: Any, file: str, seed
             if probes is None:
                 try:
                     probes = [_probe(task, case, s, backward, forward) for s in seeds]
+                except _Count as exc:
+                    probes, count = [], str(exc)
                 except (SubmissionRaised, SubmissionStopped, TypeError, ValueError, IndexError):
                     probes = []
+            if count:
+                grade.diagnosis_kind, grade.diagnosis = "shape", count
             points = [GradingPoint(dict(case.leaves(s)), ev, truth[of], claimed=theirs.get(of))
                       for s, (ev, truth, theirs) in zip(seeds, probes)]
             if points and all(p.claimed is not None for p in points):

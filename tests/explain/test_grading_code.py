@@ -81,6 +81,7 @@ def test_partial_credit_per_argument_and_the_usual_mistakes(graded_class):
     assert verdicts(s["factor_two"])["w"] == ("wrong", "factor")
     assert "factor of 2" in s["factor_two"][("course_affine", "w")].diagnosis
     assert verdicts(s["loss_sign"], "course_softmax_loss") == {"s": ("wrong", "sign")}
+    assert "returned 1 gradient(s) for the 2 argument(s) (s, y)" in s["returns_one"][("course_softmax_loss", "s")].diagnosis
     for student in ("sign", "transpose", "batch_sum", "mean_db", "factor_two"):  # the other layers stay right
         assert {g.verdict for (c, _), g in s[student].items() if c != "course_affine"} == {"right"}
 
@@ -181,12 +182,11 @@ def test_cli_exit_codes(tmp_path):
         return subprocess.run([sys.executable, "-m", "gradcheck_suite", "grade", *args, "--path", CASES[0]],
                               capture_output=True, text=True, cwd=tmp_path).returncode
 
-    assert grade(str(STUDENTS / "right.py"), "--assignment", ASSIGNMENT) == 0
+    # (0 through the command: the garbage test; code without a code: section: in-process above)
     assert grade(str(STUDENTS / "sign.py"), str(STUDENTS / "syntax_error.py"), "--assignment", ASSIGNMENT,
                  "--jobs", "2") == 1
     (tmp_path / "bad.yaml").write_text("code: {functions: [{case: nope, backward: f}]}\n")
     assert grade(str(STUDENTS / "right.py"), "--assignment", str(tmp_path / "bad.yaml")) == 2
-    assert grade(str(STUDENTS / "right.py")) == 2  # code without a code: section
 
 
 def test_a_folder_per_student_with_a_named_module(tmp_path):
