@@ -51,11 +51,14 @@ def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_grade_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "grade", help="grade students' answers files (a class in one go)",
-        description="Grade students' claimed derivatives (see docs/answer-key.md for the files). "
-                    "Exit 0 every claim right, 1 students' mistakes (recorded in the gradebook), "
-                    "2 the instructor's setup is broken (cases, assignment, no answers file).")
-    p.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers files or folders of them")
+        "grade", help="grade students' answers files and code (a class in one go)",
+        description="Grade students' claimed derivatives and their numpy backward functions (see "
+                    "docs/answer-key.md for the files; code needs an assignment with a code: section and runs "
+                    "each submission in its own process). Exit 0 every claim right, 1 students' mistakes "
+                    "(recorded in the gradebook), 2 the instructor's setup is broken (cases, assignment, no "
+                    "submission).")
+    p.add_argument("answers", metavar="ANSWERS", nargs="+",
+                   help="answers files (*.yaml), students' code (*.py), or folders of them")
     p.add_argument("--path", action="append", metavar="PATH", help="case file or folder (repeatable; default cases/)")
     p.add_argument("--format", dest="grade_format", choices=("text", "md"), default="text")
     p.add_argument("--out", dest="grade_out", metavar="DIR",
