@@ -3,9 +3,9 @@
 ``gradcheck-suite explain CASE [--path PATH ...] [--format text|md|html|tex] [--blank] [--out FILE]
 [--lang en|zh] [--variant ID]`` prints (or writes) the answer key of one case; ``--blank``
 gives the exercise sheet, ``--variant`` a student's own numbers.
-``gradcheck-suite grade ANSWERS... [--path PATH ...] [--out DIR] [--assignment FILE]``
-grades students' answers files (files or folders): exit 0 every claim right, 1 students'
-mistakes (recorded), 2 the instructor's setup is broken (see :mod:`.gradebook`).
+``gradcheck-suite grade ANSWERS... [--path PATH ...] [--out DIR] [--assignment FILE] [--jobs N]``
+grades students' answers files and code (files or folders): exit 0 every claim right, 1
+students' mistakes (recorded), 2 the instructor's setup is broken (see :mod:`.gradebook`).
 
 Each command has ``add_*_parser(subparsers)`` and a ``*_main(args) -> int``;
 ``add_parser``/``main`` add and run both (dispatching on ``args.command``).
@@ -52,19 +52,34 @@ def add_explain_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_grade_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "grade", help="grade students' answers files (a class in one go)",
-        description="Grade students' claimed derivatives (see docs/answer-key.md for the files). "
-                    "Exit 0 every claim right, 1 students' mistakes (recorded in the gradebook), "
-                    "2 the instructor's setup is broken (cases, assignment, no answers file).")
-    p.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers files or folders of them")
+        "grade", help="grade students' answers files and code (a class in one go)",
+        description="Grade students' claimed derivatives and their numpy backward functions (see "
+                    "docs/answer-key.md for the files; code needs an assignment with a code: section and runs "
+                    "each submission in its own process). Exit 0 every claim right, 1 students' mistakes "
+                    "(recorded in the gradebook), 2 the instructor's setup is broken (cases, assignment, no "
+                    "submission).")
+    p.add_argument("answers", metavar="ANSWERS", nargs="+",
+                   help="answers files (*.yaml), students' code (*.py), or folders of them")
     p.add_argument("--path", action="append", metavar="PATH", help="case file or folder (repeatable; default cases/)")
     p.add_argument("--format", dest="grade_format", choices=("text", "md"), default="text")
     p.add_argument("--out", dest="grade_out", metavar="DIR",
                    help="write gradebook.csv, feedback/STUDENT.{md,html} and summary.md here")
     p.add_argument("--assignment", metavar="FILE", help="tolerance, random points, points and partial credit")
     p.add_argument("--lang", dest="grade_lang", choices=LANGS, default="en", help="language of the feedback")
+    p.add_argument("--jobs", dest="grade_jobs", type=_jobs, default=1, metavar="N",
+                   help="code submissions graded N at a time (each always in its own process; default 1)")
     p.set_defaults(handler=grade_main)
     return p
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"--jobs takes a number from 1 to 64, not {text!r}")
+    return n
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -157,8 +172,11 @@ def render_grades(report: Any, fmt: str = "text") -> str:
     else:
         lines.append(f"== {report.file}" + (f" ({report.student})" if report.student else ""))
         for g in report.grades:
-            what = "value ∂/∂" if g.kind == "value" else "∂/∂"
-            lines.append(f"{g.verdict.upper():10}  {g.case}: {what}{g.input} = {g.claim}")
+            if g.kind == "code":
+                lines.append(f"{g.verdict.upper():10}  {g.case}: {g.claim}")
+            else:
+                what = "value ∂/∂" if g.kind == "value" else "∂/∂"
+                lines.append(f"{g.verdict.upper():10}  {g.case}: {what}{g.input} = {g.claim}")
             where = claim_where(g)
             if g.verdict != "right" and where:
                 lines.append(f"            {where}")
@@ -178,7 +196,8 @@ def grade_main(args: argparse.Namespace) -> int:
     assignment = Assignment()
     if getattr(args, "assignment", None):
         assignment = read_assignment(args.assignment)  # an AnswersError is a located setup error: exit 2
-    result = grade_class(args.answers, args.path or list(DEFAULT_PATHS), assignment)
+    result = grade_class(args.answers, args.path or list(DEFAULT_PATHS), assignment,
+                         jobs=getattr(args, "grade_jobs", 1))
     for e in result.setup_errors:
         print(f"error: {e}", file=sys.stderr)
     for report in result.reports:
@@ -186,7 +205,7 @@ def grade_main(args: argparse.Namespace) -> int:
     if len(result.reports) > 1:
         right = sum(g.verdict == "right" for r in result.reports for g in r.grades)
         total = sum(len(r.grades) for r in result.reports)
-        print(f"class: {len(result.reports)} answers file(s), {right} of {total} claim(s) right")
+        print(f"class: {len(result.reports)} submission(s), {right} of {total} claim(s) right")
     if getattr(args, "grade_out", None):
         written = write_gradebook(result, args.grade_out, lang=getattr(args, "grade_lang", "en"))
         print(f"wrote {len(written)} file(s) into {args.grade_out}", file=sys.stderr)

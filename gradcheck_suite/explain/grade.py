@@ -33,8 +33,8 @@ The answers file (documented in ``docs/answer-key.md``)::
 (a top-level list of entries, or a single ``case``/``claims`` mapping, is accepted too).
 Each claim is an expression of the case's inputs, constants and steps, parsed by the
 expression language exactly like an ``expect:`` entry.  The claim kinds are
-``formula`` and ``value``; the gradebook is written so that a ``code`` kind (students'
-backward functions, graded through ``gradcheck_suite.api``) can be added beside them.
+``formula`` and ``value``; students' backward functions are graded by :mod:`.grade_code`
+into claims of kind ``code``, one per argument's gradient.
 """
 from __future__ import annotations
 
@@ -64,8 +64,9 @@ STUDENT_TOLERANCE = {"float64": (1e-5, 1e-9), "float32": (1e-4, 1e-6)}
 VALUE_RTOL = 1e-3
 #: random points a student's claim is graded at, besides the case's own point
 RANDOM_POINTS = 4
-#: every verdict of a graded claim, best first
-VERDICTS = ("right", "wrong", "number", "shape", "unreadable", "error")
+#: every verdict of a graded claim, best first; ``crashed``, ``timeout`` and ``missing`` are for
+#: students' code only (:mod:`.grade_code`)
+VERDICTS = ("right", "wrong", "number", "shape", "unreadable", "crashed", "timeout", "missing", "error")
 
 
 class AnswersError(CaseError):

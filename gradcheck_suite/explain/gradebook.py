@@ -6,19 +6,23 @@ loaded *once* from ``case_paths``.  ``write_gradebook(result, DIR)`` writes:
 
 ``gradebook.csv``
     one row per graded claim: :data:`GRADEBOOK_COLUMNS`.  ``kind`` is ``formula`` (a
-    claimed derivative) or ``value`` (a numeric blank of the sheet); a ``code`` kind
-    (students' backward functions, checked by ``gradcheck_suite.api``) fits the same
-    row: its verdict, points and diagnosis come from a result table instead.
+    claimed derivative), ``value`` (a numeric blank of the sheet) or ``code`` (one
+    argument's gradient from a student's backward function, :mod:`.grade_code`).
 ``feedback/STUDENT.md`` and ``feedback/STUDENT.html``
     each student's claims with verdict, points and what is wrong.
 ``summary.md``
     the class: per claim how many are right and the most common diagnoses; per student
     the points.
 
+Submissions are answers files (``*.yaml``) and students' code (``*.py``, graded when
+the assignment has a ``code:`` section; each in its own process, ``jobs`` at a time).
+
 Exit codes (:attr:`ClassResult.exit_code`): 0 every claim of every student right;
 1 students made mistakes (all recorded in the gradebook — an unreadable file, a
-claim that does not parse, a wrong value); 2 the instructor's setup is broken (a case
-file that does not load, an assignment file that does not read, no answers file found).
+claim that does not parse, a wrong value, code that raises, hangs or does not import);
+2 the instructor's setup is broken (a case file that does not load, an assignment file
+that does not read or names a case that does not exist, no submission found, code
+submissions without a ``code:`` section).
 
 The assignment file (optional, ``--assignment``)::
 
@@ -30,6 +34,8 @@ The assignment file (optional, ``--assignment``)::
     partial_credit:                       # fraction of the points per diagnosis
       sign: 0.5
       missing_path: 0.5
+    code:                                 # students' functions (see grade_code)
+      functions: [{case: course_affine, backward: affine_backward}]
 """
 from __future__ import annotations
 
@@ -46,6 +52,7 @@ from markupsafe import Markup
 
 from ..errors import suggest
 from .grade import RANDOM_POINTS, AnswersError, GradeReport, grade_report
+from .grade_code import CodeAssignment, check_tasks, code_submissions, grade_submissions, read_code_section
 from .model import ClaimGrade
 
 __all__ = ["Assignment", "read_assignment", "submission_files", "ClassResult", "grade_class", "write_gradebook",
@@ -55,8 +62,8 @@ __all__ = ["Assignment", "read_assignment", "submission_files", "ClassResult", "
 GRADEBOOK_COLUMNS = ("student", "file", "variant", "case", "kind", "of", "claim", "verdict", "points", "max_points",
                      "diagnosis_kind", "diagnosis", "message")
 #: the diagnoses partial credit can be given for
-DIAGNOSIS_KINDS = ("sign", "factor", "transpose", "missing_path", "local", "number", "shape")
-_ASSIGNMENT_KEYS = ("tolerance", "random_points", "points", "partial_credit")
+DIAGNOSIS_KINDS = ("sign", "factor", "transpose", "missing_path", "local", "number", "shape", "batch_sum")
+_ASSIGNMENT_KEYS = ("tolerance", "random_points", "points", "partial_credit", "code")
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Assignment:
     random_points: int = RANDOM_POINTS
     points: dict[str, Any] = field(default_factory=dict)
     partial_credit: dict[str, float] = field(default_factory=dict)
+    code: CodeAssignment | None = None
 
     def max_points(self, case: str, of: str) -> float:
         p = self.points.get(case, 1.0)
@@ -83,8 +91,8 @@ def read_assignment(path: str) -> Assignment:
     except (OSError, yaml.YAMLError) as exc:
         raise AnswersError(f"cannot read the assignment file: {exc}", file=path) from None
     if not isinstance(data, dict):
-        raise AnswersError("an assignment file is a mapping (tolerance, random_points, points, partial_credit)",
-                           file=path)
+        raise AnswersError("an assignment file is a mapping (tolerance, random_points, points, partial_credit, "
+                           "code)", file=path)
     for key in data:
         if key not in _ASSIGNMENT_KEYS:
             raise AnswersError(f"unknown key {key!r}{suggest(str(key), _ASSIGNMENT_KEYS)}", file=path, key=str(key))
@@ -105,20 +113,25 @@ def read_assignment(path: str) -> Assignment:
             raise AnswersError(f"partial_credit: {kind} must be a fraction between 0 and 1, not {frac}", file=path)
     if not 0 <= a.random_points <= 50:
         raise AnswersError("random_points must be between 0 and 50", file=path)
+    if "code" in data:
+        a.code = read_code_section(data["code"], path)
     return a
 
 
 def submission_files(paths: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(answers files, setup errors): each path a file or a folder of ``*.yaml``/``*.yml`` files."""
+    """(answers files, setup errors): each path a file or a folder of ``*.yaml``/``*.yml`` files
+    (``*.py`` files are code submissions: :func:`.grade_code.code_submissions`)."""
     files: list[str] = []
     errors: list[str] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
             found = sorted(str(f) for f in path.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
-            if not found:
-                errors.append(f"{p}: no answers file (*.yaml) in this folder")
+            if not found and not any(f.is_file() for f in path.rglob("*.py")):
+                errors.append(f"{p}: no answers file (*.yaml) or code (*.py) in this folder")
             files.extend(found)
+        elif path.is_file() and path.suffix == ".py":
+            continue
         elif path.is_file():
             files.append(str(path))
         else:
@@ -148,13 +161,22 @@ def _score(g: ClaimGrade, assignment: Assignment) -> None:
         g.points = g.max_points * assignment.partial_credit.get(g.diagnosis_kind, 0.0)
 
 
-def grade_class(paths: Iterable[str], case_paths: Iterable[str], assignment: Assignment | None = None
-                ) -> ClassResult:
-    """Grade every answers file under ``paths``; the cases are loaded once."""
+def grade_class(paths: Iterable[str], case_paths: Iterable[str], assignment: Assignment | None = None,
+                *, jobs: int = 1) -> ClassResult:
+    """Grade every answers file and code submission under ``paths``; the cases are loaded once.
+
+    Code submissions run each in its own process, ``jobs`` of them at a time.
+    """
     from ..loader import load_paths
 
     assignment = assignment or Assignment()
+    paths = list(paths)
     files, errors = submission_files(paths)
+    code_subs = code_submissions(paths, assignment.code.module if assignment.code else None)
+    if code_subs and assignment.code is None:
+        errors.append(f"{len(code_subs)} code submission(s) (*.py) but no assignment names the functions to grade: "
+                      "give --assignment FILE with a code: section (docs/answer-key.md)")
+        code_subs = []
     result = ClassResult(setup_errors=errors)
     loaded = load_paths(list(case_paths))
     result.setup_errors.extend(str(e) for e in loaded.errors)
@@ -166,6 +188,16 @@ def grade_class(paths: Iterable[str], case_paths: Iterable[str], assignment: Ass
         for g in report.grades:
             _score(g, assignment)
         result.reports.append(report)
+    if assignment.code is not None:
+        problems = check_tasks(assignment.code, by_name)
+        result.setup_errors.extend(problems)
+        if not problems and by_name:
+            for report in grade_submissions(code_subs, assignment.code, by_name, jobs=jobs):
+                for g in report.grades:
+                    _score(g, assignment)
+                result.reports.append(report)
+    if not files and not code_subs and not errors:
+        result.setup_errors.append("no submission found")
     return result
 
 
@@ -216,7 +248,8 @@ def _feedback_md(report: GradeReport, L: dict[str, str]) -> str:
     out += [f"| {L['case']} | {L['input']} | {L['claim']} | {L['verdict']} | {L['points']} | {L['diagnosis']} |",
             "|---|---|---|---|---|---|"]
     for g in report.grades:
-        why = g.diagnosis + ("" if g.verdict == "right" else ((" — " if g.diagnosis else "") + g.message))
+        why = g.diagnosis + ("" if g.verdict == "right" or not g.message else
+                             ((" — " if g.diagnosis else "") + g.message))
         cells = [f"`{g.case}`", f"`{g.input}`", f"`{g.claim}`", f"**{_verdict_label(L, g.verdict)}**",
                  f"{g.points:g} / {g.max_points:g}", why]
         out.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")

@@ -14,6 +14,13 @@ have given; a diagnosis is named only when it matches at *every* point:
   input instead of the output, a sign lost in the quotient rule …), see
   :data:`WRONG_LOCALS`.
 
+A student's *code* (:func:`diagnose_code`) gets the same diagnoses and, for a gradient
+of the wrong shape, which shape mistake it is: ``transpose`` (dW = g·xᵀ for xᵀ·g),
+``batch_sum`` (the sum over the batch axis left out: db = g instead of Σ_rows g), or
+``shape`` (the right numbers with a kept axis, or a shape that explains nothing), always
+naming the expected and the received shape; and a factor 1/N or N where N is an axis
+length of the case (a mean where a sum belongs).
+
 Every number comes from the engine (its trace and its VJPs); nothing here applies
 the chain rule by hand beyond multiplying one scalar edge's change by the engine's
 upstream gradient and the engine's derivative of that edge's argument.
@@ -28,7 +35,7 @@ import numpy as np
 from .. import engine
 from .matrix_form import descendants
 
-__all__ = ["GradingPoint", "diagnose", "WRONG_LOCALS", "close"]
+__all__ = ["GradingPoint", "diagnose", "diagnose_code", "WRONG_LOCALS", "close"]
 
 
 @dataclass
@@ -189,3 +196,58 @@ def diagnose(graph, x_name: str, points: Sequence[GradingPoint], rtol: float, at
                 return "factor", f"a factor of 2: the claim is {r:g} × the derivative"
             return "factor", f"a constant factor: the claim is {r:.6g} × the derivative"
     return "", ""
+
+
+# ---- students' code ---------------------------------------------------------------------
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return str(tuple(shape))
+
+
+def _reduced(claimed: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``claimed`` summed over the axes that broadcasting added to an array of ``shape`` (None if not so)."""
+    try:
+        if np.broadcast_shapes(claimed.shape, shape) != claimed.shape:
+            return None
+    except ValueError:
+        return None
+    lead = claimed.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and claimed.shape[lead + i] != 1)
+    return claimed.sum(axis=axes).reshape(shape) if axes else None
+
+
+def diagnose_code(graph, x_name: str, points: Sequence[GradingPoint], rtol: float = 1e-6, atol: float = 1e-9
+                  ) -> tuple[str, str, str]:
+    """(verdict, kind, sentence) for a student's gradient of ``x_name`` that the checks found wrong.
+
+    Each point's ``claimed`` is what the student's backward returned for one seeded
+    cotangent, ``correct`` the engine's VJP of the same cotangent.
+    """
+    first = points[0]
+    want, got = first.correct.shape, first.claimed.shape
+    if got != want:
+        expected = f"d{x_name} must have {x_name}'s shape {_shape(want)}, got {_shape(got)}"
+        if all(p.claimed.ndim == 2 and p.claimed.shape[::-1] == p.correct.shape
+               and close(p.claimed.T, p.correct, rtol, atol) for p in points):
+            return "shape", "transpose", f"transposed: the gradient's transpose is right ({expected})"
+        if all(p.claimed.size == p.correct.size and close(p.claimed.reshape(p.correct.shape), p.correct, rtol, atol)
+               for p in points):
+            return "shape", "shape", (f"the right numbers in the wrong shape (an axis kept, e.g. keepdims=True, "
+                                      f"or added): {expected}")
+        reduced = [_reduced(p.claimed, p.correct.shape) for p in points]
+        if all(r is not None and close(r, p.correct, rtol, atol) for r, p in zip(reduced, points)):
+            return "shape", "batch_sum", (f"the sum over the batch axis is missing: summed over the axes that "
+                                          f"broadcasting added it is right ({expected})")
+        return "shape", "shape", f"shape error: {expected}"
+    batch = {np.shape(v)[0] for v in points[0].leaves.values() if np.ndim(v) >= 2}
+    for n in sorted(n for n in batch if n > 2):  # (a factor of 2 is named as such below)
+        if all(close(p.claimed, p.correct / n, rtol, atol) for p in points):
+            return "wrong", "factor", (f"a factor of 1/{n}: a mean over an axis of length {n} where the sum "
+                                       "belongs (the batch axis?)")
+        if all(close(p.claimed, p.correct * n, rtol, atol) for p in points):
+            return "wrong", "factor", f"a factor of {n}: a sum over an axis of length {n} where the mean belongs"
+    from .grade import local_text
+
+    kind, sentence = diagnose(graph, x_name, points, rtol, atol, lambda j, k: local_text(graph, j, k))
+    return "wrong", kind, sentence

@@ -277,7 +277,7 @@ class ClaimGrade:
     case: str
     input: str
     claim: str
-    verdict: str  # "right", "wrong", "error"
+    verdict: str  # one of grade.VERDICTS
     claimed: Shown | None = None
     correct: Shown | None = None
     worst_index: str = ""
@@ -290,10 +290,10 @@ class ClaimGrade:
     message: str = ""
     source: str = "expect"  # "expect" (case file) or the answers file's name
     diagnosis: str = ""     # the usual mistake this looks like: "missing the path through v", …
-    diagnosis_kind: str = ""  # sign, factor, transpose, missing_path, number, local, shape
+    diagnosis_kind: str = ""  # gradebook.DIAGNOSIS_KINDS, or a code verdict (crashed, timeout, missing, unreadable)
     points: float = 0.0
     max_points: float = 1.0
-    kind: str = "formula"   # "formula" (a derivative), "value" (a numeric blank); "code" later
+    kind: str = "formula"   # "formula" (a derivative), "value" (a numeric blank), "code" (a student's function)
 
     @property
     def right(self) -> bool:

@@ -70,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "feedback": "Feedback", "summary": "Class summary", "case": "case", "input": "input",
         "right": "right", "wrong": "wrong", "number": "a number, not a formula", "shape_error": "shape error",
         "unreadable": "unreadable", "error": "error", "total": "total", "numbers": "numeric blanks",
+        "crashed": "crashed", "timeout": "time limit", "missing": "missing function",
         "full_jacobians": "full Jacobians: --full",
         "flatten": "Jacobians of arrays are matrices: rows are the elements of {of}, columns those of {wrt}, "
                    "each flattened in row-major (C) order ({m}[0,0], {m}[0,1], …)",
@@ -131,6 +132,7 @@ LABELS: dict[str, dict[str, str]] = {
         "feedback": "反馈", "summary": "全班汇总", "case": "题目", "input": "输入",
         "right": "正确", "wrong": "错误", "number": "是一个数字，不是公式", "shape_error": "形状错误",
         "unreadable": "无法解析", "error": "出错", "total": "合计", "numbers": "数值空白",
+        "crashed": "运行出错", "timeout": "超时", "missing": "缺少函数",
         "full_jacobians": "完整雅可比矩阵：--full",
         "flatten": "数组的雅可比矩阵写成矩阵：行是 {of} 的元素，列是 {wrt} 的元素，均按行优先（C）顺序展平"
                    "（{m}[0,0]、{m}[0,1]……）",

@@ -52,6 +52,7 @@ elementwise(
     doc="logistic sigmoid 1/(1 + e^−x), computed without overflow",
     domain=Domain(-8.0, 8.0),
     symbolic=lambda sp, x, **_: _sympy_sigmoid(sp, x),
+    taught_derivative=lambda sp, out, x, **_: (out * (1 - out),),  # σ' = σ(1 − σ): the tutorial's S(1 − S)
 )
 
 
@@ -100,6 +101,7 @@ elementwise(
         "the two differ there by less than 3e−9)",
     domain=Domain(-8.0, 8.0),
     symbolic=lambda sp, x, **_: sp.log(1 + sp.exp(x)),
+    taught_derivative=lambda sp, out, x, **_: (1 / (1 + sp.exp(-x)),),
 )
 
 elementwise(

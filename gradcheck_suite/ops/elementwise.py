@@ -51,6 +51,7 @@ elementwise(
     doc="e to the power x",
     domain=Domain(-3.0, 3.0),
     symbolic=lambda sp, x, **_: sp.exp(x),
+    taught_derivative=lambda sp, out, x, **_: (out,),  # (eˣ)' = eˣ = out
 )
 
 elementwise(
@@ -63,6 +64,7 @@ elementwise(
     doc="exp(x) − 1, accurate for small x",
     domain=Domain(-3.0, 3.0),
     symbolic=lambda sp, x, **_: sp.exp(x) - 1,
+    taught_derivative=lambda sp, out, x, **_: (out + 1,),
 )
 
 elementwise(
@@ -87,6 +89,7 @@ elementwise(
     doc="natural logarithm (x > 0)",
     domain=POSITIVE,
     symbolic=lambda sp, x, **_: sp.log(x),
+    taught_derivative=lambda sp, out, x, **_: (1 / x,),
 )
 
 elementwise(
@@ -123,6 +126,7 @@ elementwise(
     doc="log(1 + x), accurate for small x (x > −1)",
     domain=Domain(-0.9, 5.0),
     symbolic=lambda sp, x, **_: sp.log(1 + x),
+    taught_derivative=lambda sp, out, x, **_: (1 / (1 + x),),
 )
 
 # ---- powers and roots -------------------------------------------------------------
@@ -137,6 +141,7 @@ elementwise(
     doc="square root (x ≥ 0; the derivative is infinite at 0)",
     domain=POSITIVE,
     symbolic=lambda sp, x, **_: sp.sqrt(x),
+    taught_derivative=lambda sp, out, x, **_: (1 / (2 * out),),  # (√x)' = 1/(2√x)
 )
 
 elementwise(
@@ -176,6 +181,7 @@ elementwise(
     doc="x²",
     domain=Domain(-3.0, 3.0),
     symbolic=lambda sp, x, **_: x ** 2,
+    taught_derivative=lambda sp, out, x, **_: (2 * x,),
 )
 
 elementwise(
@@ -204,6 +210,7 @@ elementwise(
     kink=distance_to_zero,
     domain=OFF_ZERO,
     symbolic=lambda sp, x, **_: sp.Abs(x),
+    taught_derivative=lambda sp, out, x, **_: (sp.sign(x),),
 )
 
 elementwise(
@@ -232,6 +239,7 @@ elementwise(
     doc="sine (radians)",
     domain=Domain(-4.0, 4.0),
     symbolic=lambda sp, x, **_: sp.sin(x),
+    taught_derivative=lambda sp, out, x, **_: (sp.cos(x),),
 )
 
 elementwise(
@@ -244,6 +252,7 @@ elementwise(
     doc="cosine (radians)",
     domain=Domain(-4.0, 4.0),
     symbolic=lambda sp, x, **_: sp.cos(x),
+    taught_derivative=lambda sp, out, x, **_: (-sp.sin(x),),
 )
 
 elementwise(
@@ -256,6 +265,7 @@ elementwise(
     doc="tangent (radians)",
     domain=Domain(-1.4, 1.4),
     symbolic=lambda sp, x, **_: sp.tan(x),
+    taught_derivative=lambda sp, out, x, **_: (1 + out ** 2,),  # tan' = 1 + tan²
 )
 
 def _sinc_curvature(ans: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -288,6 +298,7 @@ elementwise(
     doc="inverse sine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
     domain=UNIT,
     symbolic=lambda sp, x, **_: sp.asin(x),
+    taught_derivative=lambda sp, out, x, **_: (1 / sp.sqrt(1 - x ** 2),),
 )
 
 elementwise(
@@ -300,6 +311,7 @@ elementwise(
     doc="inverse cosine (−1 ≤ x ≤ 1; the derivative is infinite at ±1)",
     domain=UNIT,
     symbolic=lambda sp, x, **_: sp.acos(x),
+    taught_derivative=lambda sp, out, x, **_: (-1 / sp.sqrt(1 - x ** 2),),
 )
 
 elementwise(
@@ -312,6 +324,7 @@ elementwise(
     doc="inverse tangent",
     domain=Domain(-4.0, 4.0),
     symbolic=lambda sp, x, **_: sp.atan(x),
+    taught_derivative=lambda sp, out, x, **_: (1 / (1 + x ** 2),),
 )
 
 # ---- hyperbolic functions ----------------------------------------------------------
@@ -326,6 +339,7 @@ elementwise(
     doc="hyperbolic sine",
     domain=Domain(-3.0, 3.0),
     symbolic=lambda sp, x, **_: sp.sinh(x),
+    taught_derivative=lambda sp, out, x, **_: (sp.cosh(x),),
 )
 
 elementwise(
@@ -338,6 +352,7 @@ elementwise(
     doc="hyperbolic cosine",
     domain=Domain(-3.0, 3.0),
     symbolic=lambda sp, x, **_: sp.cosh(x),
+    taught_derivative=lambda sp, out, x, **_: (sp.sinh(x),),
 )
 
 elementwise(
@@ -350,6 +365,7 @@ elementwise(
     doc="hyperbolic tangent",
     domain=Domain(-3.0, 3.0),
     symbolic=lambda sp, x, **_: sp.tanh(x),
+    taught_derivative=lambda sp, out, x, **_: (1 - out ** 2,),  # tanh' = 1 − tanh²
 )
 
 # ---- clipping, maximum, minimum, where -----------------------------------------------

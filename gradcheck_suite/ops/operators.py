@@ -41,6 +41,7 @@ elementwise(
     doc="x + y",
     domain=REAL,
     symbolic=lambda sp, x, y, **_: x + y,
+    taught_derivative=lambda sp, out, x, y, **_: (1, 1),
 )
 
 elementwise(
@@ -56,6 +57,7 @@ elementwise(
     doc="x − y",
     domain=REAL,
     symbolic=lambda sp, x, y, **_: x - y,
+    taught_derivative=lambda sp, out, x, y, **_: (1, -1),
 )
 
 elementwise(
@@ -71,6 +73,7 @@ elementwise(
     doc="x · y (elementwise)",
     domain=REAL,
     symbolic=lambda sp, x, y, **_: x * y,
+    taught_derivative=lambda sp, out, x, y, **_: (y, x),
 )
 
 elementwise(
@@ -87,6 +90,7 @@ elementwise(
     doc="x / y (true division)",
     domain=REAL,
     symbolic=lambda sp, x, y, **_: x / y,
+    taught_derivative=lambda sp, out, x, y, **_: (1 / y, -x / y ** 2),
 )
 
 
@@ -127,6 +131,7 @@ elementwise(
     doc="x ** y; the exponent may be a tensor (log x needs x > 0; at x = 0 torch's zeros are used)",
     domain=(Domain(0.3, 3.0), REAL),
     symbolic=lambda sp, x, y, **_: x ** y,
+    taught_derivative=lambda sp, out, x, y, **_: (y * x ** (y - 1), out * sp.log(x)),
 )
 
 elementwise(
@@ -140,6 +145,7 @@ elementwise(
     doc="−x",
     domain=REAL,
     symbolic=lambda sp, x, **_: -x,
+    taught_derivative=lambda sp, out, x, **_: (-1,),
 )
 
 elementwise(
@@ -153,6 +159,7 @@ elementwise(
     doc="+x (the identity)",
     domain=REAL,
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),
 )
 
 

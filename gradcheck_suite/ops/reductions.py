@@ -87,6 +87,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 register(
@@ -107,6 +108,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 
@@ -165,6 +167,7 @@ register(
     domain=Domain(0.5, 1.5),
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 
@@ -216,6 +219,7 @@ for _name, _np, _torch, _top, _word in (("max", np.max, torch.amax, True, "large
         domain=REAL,
         probes=REDUCE_CALLS,
         symbolic=lambda sp, x, **_: x,
+        taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
     )
 del _name, _np, _torch, _top, _word
 
@@ -251,6 +255,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 

@@ -46,6 +46,15 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     the result as a sympy expression of sympy arguments (``sp`` is the sympy module,
     passed in so that the registry never imports it), used for the answer key's closed
     forms; or a string saying why there is none.
+``taught_derivative(sp, out, *args, **params)``
+    the local derivatives *as a course teaches them*, in the names of the forward nodes: a
+    tuple of sympy expressions (or numbers), one per argument, where ``out`` is the symbol
+    of the primitive's own value — σ' = ``out·(1 − out)``, exp' = ``out``, tanh' =
+    ``1 − out²``, ∂(x/y)/∂y = ``−x/y²``.  The answer key's backward pass in symbols, its
+    matrix forms and the grader's "wrong local derivative" diagnosis read it (through
+    ``explain.facts.local_derivative_form``); ``sp`` is passed in as for ``symbolic``.
+    A primitive of one element's reduction or reshaping is the identity, ``(1,)``.
+    Optional (None: the answer key falls back to the ``derivative`` text).
 ``local_derivative[i](ans, *args, **params)`` (elementwise primitives, see :func:`elementwise`)
     ∂out/∂arg_i elementwise, written once: ``vjp[i]`` is ``g · local_derivative[i]`` and
     ``jvp[i]`` is ``t · local_derivative[i]``, generated as two separate functions so
@@ -294,6 +303,7 @@ class Primitive:
     symbolic: Callable[..., Any] | str = ""
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None
     no_kink: str = ""
+    taught_derivative: Callable[..., tuple] | None = None
     second_order: tuple[Rule | NotDifferentiable, ...] | str = ""
 
     def signature(self) -> str:
@@ -345,6 +355,7 @@ def register(
     local_derivative: tuple[Rule | NotDifferentiable, ...] | None = None,
     no_kink: str = "",
     second_order: tuple[Rule | NotDifferentiable, ...] | str = "",
+    taught_derivative: Callable[..., tuple] | None = None,
 ) -> Primitive:
     """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
     if name in _REGISTRY:
@@ -371,6 +382,9 @@ def register(
         raise RuleError(f"{name}: no probe calls, or a probe call without a shape for every argument")
     if not callable(symbolic) and not (isinstance(symbolic, str) and symbolic.strip()):
         raise RuleError(f"{name}: declare a symbolic form, or a string saying why there is none")
+    if taught_derivative is not None and (not callable(taught_derivative) or not differentiable_output):
+        raise RuleError(f"{name}: taught_derivative must be a function (sp, out, *args) -> one form per argument, "
+                        "for a primitive with a differentiable output")
     if differentiable_output and not analytic and kink is None and not no_kink.strip():
         raise RuleError(f"{name}: not analytic: declare its kink, or no_kink saying why it has none")
     if not differentiable_output and isinstance(second_order, str) and not second_order.strip():
@@ -399,6 +413,7 @@ def register(
         local_derivative=local_derivative,
         no_kink=no_kink,
         second_order=second_order if isinstance(second_order, str) else tuple(second_order),
+        taught_derivative=taught_derivative,
     )
     if not isinstance(second_order, str) and len(prim.second_order) != n:
         raise RuleError(f"{name}: second_order declares {len(prim.second_order)} rules for {n} arguments {args}")

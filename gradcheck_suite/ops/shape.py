@@ -51,6 +51,7 @@ register(
     domain=REAL,
     probes=calls([((3, 4),)], {"shape": (4, 3)}) + calls([((3, 4),)], {"shape": (12,)}) + calls([((2, 3, 4),)], {"shape": (6, 4)}) + calls([((6,),)], {"shape": (2, 3)}) + calls([((3, 3),)], {"shape": (9,)}) + calls([((9,),)], {"shape": (3, 3)}),
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 
@@ -82,6 +83,7 @@ register(
     domain=REAL,
     probes=calls([((3, 4),), ((3, 3),), ((2, 3, 3),)]) + calls([((2, 3, 4),)], {"axes": (1, 0, 2)}),
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 register(
@@ -100,6 +102,7 @@ register(
     domain=REAL,
     probes=calls([((3, 4),), ((5,),)]) + calls([((3, 4),)], {"axis": 0}) + calls([((3, 3),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 
@@ -121,6 +124,7 @@ register(
     domain=REAL,
     probes=calls([((3,),), ((3, 3),)], {"axis": 0}) + calls([((3, 4),)], {"axis": -1}) + calls([((3, 3),), ((3,),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 
@@ -160,6 +164,7 @@ register(
     domain=REAL,
     probes=calls([((3, 1, 4),), ((1, 3, 3),)]) + calls([((1, 3),)], {"axis": 0}) + calls([((3, 1, 3),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 
@@ -196,6 +201,7 @@ register(
     domain=REAL,
     probes=calls([((3, 1),)], {"shape": (3, 4)}) + calls([((4,),)], {"shape": (2, 3, 4)}) + calls([((),), ((1, 3),)], {"shape": (3, 3)}) + calls([((3, 3),)], {"shape": (2, 3, 3)}),
     symbolic=lambda sp, x, **_: x,
+    taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
 )
 
 

@@ -180,7 +180,7 @@ def test_exit_codes_of_the_grade_command(tmp_path, capsys):
                      "--path", str(COURSE), "--out", str(tmp_path / "book")]) == 1
     assert (tmp_path / "book" / "gradebook.csv").exists()
     out = capsys.readouterr().out
-    assert "class: 2 answers file(s)" in out
+    assert "class: 2 submission(s)" in out
     # the instructor's mistakes: a case folder that is missing, no answers file, a bad assignment
     assert cli_main(["grade", right, "--path", str(tmp_path / "nothing")]) == 2
     empty = tmp_path / "empty"

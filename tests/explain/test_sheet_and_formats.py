@@ -81,9 +81,34 @@ def test_tex_document_structure(explained, name):
     assert tex_text("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (apt-get install texlive-latex-base)")
+def under_ci() -> bool:
+    """The CI variable is set (GitHub Actions, GitLab and .ci/run set it): promised tools must be there."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def need_pdflatex() -> None:
+    """Skip without pdflatex — except under CI, where .ci/install-latex promised it: fail there."""
+    if shutil.which("pdflatex") is not None:
+        return
+    message = "pdflatex not installed (.ci/install-latex: apt-get install texlive-latex-base)"
+    if under_ci():
+        pytest.fail(f"{message}; under CI the LaTeX output test must run, not be skipped")
+    pytest.skip(message)
+
+
+def test_the_latex_test_fails_rather_than_skips_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must run, not be skipped"):
+        need_pdflatex()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="texlive-latex-base"):
+        need_pdflatex()
+
+
 @pytest.mark.parametrize("name", SEEDS)
 def test_tex_compiles_with_pdflatex(explained, name, tmp_path):
+    need_pdflatex()
     for i, ex in enumerate((explained[name], explained[name].blanked())):
         (tmp_path / f"k{i}.tex").write_text(render_tex(ex), encoding="utf-8")
         proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"k{i}.tex"],

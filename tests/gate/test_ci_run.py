@@ -1,4 +1,4 @@
-"""`.ci/run` runs the README's test command and installs chromium for the browser test (issue 16).
+"""`.ci/run` runs the README's test command and installs chromium and pdflatex for their tests (issue 16).
 
 The installer is run against stand-ins for ``id`` and ``apt-get`` on its PATH, so these
 tests install nothing.
@@ -25,7 +25,8 @@ def fake(bin_dir: Path, name: str, body: str) -> None:
     path.chmod(0o755)
 
 
-def install(tmp_path, *, uid: int, apt: str | None):
+def install(tmp_path, *, uid: int, apt: str | None, installer: Path = INSTALLER, binary: str = "GRADCHECK_CHROMIUM",
+            stub: str = "chromium"):
     """Run the installer with only the given stand-ins (and a few coreutils) on PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -35,8 +36,8 @@ def install(tmp_path, *, uid: int, apt: str | None):
     fake(bin_dir, "id", f"echo {uid}")
     if apt is not None:
         fake(bin_dir, "apt-get", f'echo "$*" >> {tmp_path}/apt.log\n{apt}')
-    env = {"PATH": str(bin_dir), "GRADCHECK_CHROMIUM": str(tmp_path / "chromium"), "HOME": str(tmp_path)}
-    proc = subprocess.run([shutil.which("bash"), str(INSTALLER)], env=env, capture_output=True, text=True,
+    env = {"PATH": str(bin_dir), binary: str(tmp_path / stub), "HOME": str(tmp_path)}
+    proc = subprocess.run([shutil.which("bash"), str(installer)], env=env, capture_output=True, text=True,
                           timeout=60)
     calls = (tmp_path / "apt.log").read_text().splitlines() if (tmp_path / "apt.log").exists() else []
     return proc, calls
@@ -80,6 +81,22 @@ def test_an_installed_chromium_is_left_alone(tmp_path):
     assert calls == [] and "is installed; the browser test of report.html runs" in proc.stdout
 
 
+def test_install_latex_installs_texlive_latex_base_as_root_and_says_so(tmp_path):
+    stub = 'printf "#!/bin/bash\\necho pdfTeX 3.14\\n" > {0}/pdflatex; chmod +x {0}/pdflatex'.format(tmp_path)
+    proc, calls = install(tmp_path, uid=0, apt=f'if [ "$1" = install ]; then {stub}; fi',
+                          installer=ROOT / ".ci" / "install-latex", binary="GRADCHECK_PDFLATEX", stub="pdflatex")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert [c.split()[0] for c in calls] == ["update", "install"] and "texlive-latex-base" in calls[1].split()
+    assert proc.stdout == "pdflatex: installed Debian's texlive-latex-base (pdfTeX 3.14); the LaTeX output test runs\n"
+
+
+def test_install_latex_without_root_says_the_test_fails_under_ci(tmp_path):
+    proc, calls = install(tmp_path, uid=1000, apt="exit 1", installer=ROOT / ".ci" / "install-latex",
+                          binary="GRADCHECK_PDFLATEX", stub="pdflatex")
+    assert proc.returncode == 0 and calls == []
+    assert proc.stdout.startswith("pdflatex: not installed, and apt-get needs root") and "fails under CI" in proc.stdout
+
+
 def test_ci_run_installs_chromium_then_runs_exactly_the_readmes_test_command():
     run = (ROOT / ".ci" / "run").read_text().splitlines()
     readme = (ROOT / "README.md").read_text()
@@ -90,6 +107,8 @@ def test_ci_run_installs_chromium_then_runs_exactly_the_readmes_test_command():
     positions = [lines.index(s.replace(".venv", ".ci-venv")) for s in steps]
     assert positions == sorted(positions)
     assert lines.index(".ci/install-chromium") < positions[0]
+    assert lines.index(".ci/install-latex") < positions[0]  # and the LaTeX test is required under CI:
+    assert lines.index('export CI="${CI:-true}"') < positions[-1]
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="chromium not installed here")

@@ -1,0 +1,8 @@
+"""dW transposed: gᵀx instead of xᵀg (shape (2, 3) for W (3, 2))."""
+import numpy as np  # noqa: F401
+
+from right import batchnorm_backward, batchnorm_forward, softmax_loss_backward  # noqa: F401  (the parts done right)
+
+
+def affine_backward(g, x, w, b):
+    return g @ w.T, g.T @ x, g.sum(axis=0)
