@@ -49,6 +49,12 @@ def _one_axis(axis: tuple[int, ...]) -> int:
     return axis[0]
 
 
+def _take_shape(x, index, axis, nb=0):
+    """x's shape with the axis replaced by the index's shape (numpy.take)."""
+    a = len(x) + _one_axis(axis)
+    return tuple(x[:a]) + tuple(index) + tuple(x[a + 1:])
+
+
 def _take_vjp(g, ans, x, index, axis, nb=0):
     # x̄[i] = Σ over the positions p with index[p] = i of ḡ[p]
     a = x.ndim + axis[0]
@@ -90,6 +96,7 @@ register(
     probes=calls([((4, 3), (5,)), ((3, 3), (2, 2)), ((3,), (4,))])
     + calls([((3, 4), (3,)), ((2, 3, 3), (3,))], {"axis": 1}),
     symbolic="none shown: an index of one element gives x itself",
+    shape=_take_shape,
 )
 
 
@@ -122,6 +129,7 @@ register(
     domain=Domain(0, 2, kind="integer"),
     probes=calls([((4,),), ((2, 3),)]),
     symbolic="none shown: a constant",
+    shape=lambda labels, num_classes, nb=0: tuple(labels) + (int(num_classes),),
 )
 
 
@@ -173,6 +181,7 @@ register(
     domain=(REAL, Domain(0, 4, kind="integer")),
     probes=calls([((3, 4), (3,)), ((4, 4), (4,)), ((4,), ())]),
     symbolic="none shown: one class gives a loss of 0",
+    shape=lambda logits, target, nb=0: () if len(logits) <= 2 else tuple(logits[:-1]),
 )
 
 
@@ -197,6 +206,13 @@ def _index_add_check(x, index, source, a: int) -> None:
     if source.ndim < -a or source.shape[source.ndim + a] != index.size or source.shape[source.ndim + a + 1:] != expected:
         raise ValueError(f"index_add needs a source with {index.size} slices along the axis and the other "
                          f"trailing axes of x {expected}, not shape {source.shape}")
+
+
+def _index_add_shape(x, index, source, axis, nb=0):
+    """x's shape, broadcast against source's leading axes (as :func:`_scatter_add`)."""
+    a = _one_axis(axis)
+    like = tuple(source[:len(source) + a]) + (x[a],) + tuple(source[len(source) + a + 1:])
+    return tuple(np.broadcast_shapes(tuple(x), like))
 
 
 def _index_add(x, index, source, axis, nb):
@@ -231,4 +247,5 @@ register(
     probes=calls([((3, 2), (4,), (4, 2)), ((3, 3), (3,), (3, 3)), ((3,), (2,), (2,))])
     + calls([((2, 3), (3,), (2, 3))], {"axis": 1}),
     symbolic=lambda sp, x, index, source, **_: x + source,
+    shape=_index_add_shape,
 )

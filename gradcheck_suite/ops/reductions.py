@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, reduced_shape, register
 
 
 __all__: list[str] = []  # this module only registers primitives
@@ -87,6 +87,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    shape=reduced_shape,
 )
 
 register(
@@ -107,6 +108,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    shape=reduced_shape,
 )
 
 
@@ -139,6 +141,7 @@ register(
     domain=Domain(0.5, 1.5),
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    shape=reduced_shape,
 )
 
 
@@ -190,6 +193,7 @@ for _name, _np, _torch, _top, _word in (("max", np.max, torch.amax, True, "large
         domain=REAL,
         probes=REDUCE_CALLS,
         symbolic=lambda sp, x, **_: x,
+        shape=reduced_shape,
     )
 del _name, _np, _torch, _top, _word
 
@@ -225,6 +229,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
+    shape=reduced_shape,
 )
 
 
@@ -294,6 +299,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS + calls([((3, 4),)], {"axis": 1, "ddof": 1}) + calls([((5,),)], {"ddof": 1}),
     symbolic="a variance of one element is 0 (or undefined with ddof=1)",
+    shape=reduced_shape,
 )
 
 register(
@@ -316,6 +322,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS + calls([((3, 4),)], {"axis": 1, "ddof": 1}) + calls([((5,),)], {"ddof": 1}),
     symbolic="a standard deviation of one element is 0, at its kink",
+    shape=reduced_shape,
 )
 
 
@@ -364,4 +371,5 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: sp.Abs(x),
+    shape=reduced_shape,
 )
