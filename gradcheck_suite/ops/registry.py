@@ -444,14 +444,26 @@ def register(
     return prim
 
 
+def _times(seed: Any, local: Any, ans: Any, args: tuple) -> Any:
+    """``seed · local``, written into ``local`` when the rule has just made it for this call (a large
+    array that owns its memory, has the product's shape and dtype, and is none of the arrays the rule
+    was given): one full-size temporary fewer per rule, which is most of a big backward pass's time."""
+    if (isinstance(local, np.ndarray) and isinstance(seed, np.ndarray) and local.size >= 4096
+            and local.flags.owndata and local.flags.writeable and local.base is None
+            and local is not ans and local is not seed and not any(local is a for a in args)
+            and local.dtype == np.result_type(seed, local) and local.shape == np.broadcast_shapes(seed.shape, local.shape)):
+        return np.multiply(seed, local, out=local)
+    return seed * local
+
+
 def _times_local(rule: Rule) -> tuple[Rule, Rule]:
     """The VJP and the JVP of one elementwise local derivative: two separate functions."""
 
     def vjp(g, ans, *args, **params):
-        return g * rule(ans, *args, **params)
+        return _times(g, rule(ans, *args, **params), ans, args)
 
     def jvp(t, ans, *args, **params):
-        return t * rule(ans, *args, **params)
+        return _times(t, rule(ans, *args, **params), ans, args)
 
     return vjp, jvp
 
