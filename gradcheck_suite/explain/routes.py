@@ -71,7 +71,9 @@ def route_rows(table: Any, case: str) -> list[RouteRow]:
     rows = table[table["case"] == case] if "case" in table.columns and case else table
     order = {c: i for i, c in enumerate(ROUTE_CHECKS)}
     out = []
-    for r in rows.to_dict("records"):  # plain dicts: iterrows builds a Series per row
+    columns = list(rows.columns)
+    for values in rows.itertuples(index=False, name=None):  # plain tuples: iterrows builds a Series per row
+        r = dict(zip(columns, values))
         out.append(RouteRow(
             dtype=str(r.get("dtype", "")), input=str(r.get("input", "")), check=str(r.get("check", "")),
             status=str(r.get("status", "")), max_abs_err=_float(r.get("max_abs_err")),
