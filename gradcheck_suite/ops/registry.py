@@ -451,7 +451,8 @@ def _times(seed: Any, local: Any, ans: Any, args: tuple) -> Any:
     if (isinstance(local, np.ndarray) and isinstance(seed, np.ndarray) and local.size >= 4096
             and local.flags.owndata and local.flags.writeable and local.base is None
             and local is not ans and local is not seed and not any(local is a for a in args)
-            and local.dtype == np.result_type(seed, local) and local.shape == np.broadcast_shapes(seed.shape, local.shape)):
+            and local.dtype == np.result_type(seed, local)
+            and local.shape == np.broadcast_shapes(seed.shape, local.shape)):
         return np.multiply(seed, local, out=local)
     return seed * local
 

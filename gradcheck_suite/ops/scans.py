@@ -310,7 +310,8 @@ register(
     domain=REAL,
     probes=calls([((3,),), ((3, 3),), ((2, 3, 3),)], {"repeats": 2}) + calls([((3, 4),)], {"repeats": 3, "axis": 0}),
     symbolic=lambda sp, x, **_: x,
-    shape=lambda x, repeats, axis: tuple(n * _repeats(repeats) if i == len(x) + _one("repeat", axis) else n for i, n in enumerate(x)),
+    shape=lambda x, repeats, axis: tuple(n * _repeats(repeats) if i == len(x) + _one("repeat", axis) else n
+                                         for i, n in enumerate(x)),
 )
 
 
