@@ -105,11 +105,12 @@ def bench_library(paths: list[str], reps: int) -> list[dict]:
             f"({info['load_s']:.2f} s)")
     ours = statistics.median(t_ours)
     rows.append(_row("B1", "library", info["cases"], "gradcheck-suite run (all reports)",
-                     "gradcheck full-mode loop", ours, peer, "ratio ≤ 0.5", _yes(ours / peer <= 0.5),
+                     "gradcheck full-mode loop", ours, peer, "ratio ≤ 1.0", _yes(ours / peer <= 1.0),
                      rss["ours"], rss["peer"], reps, note))
+    ci = statistics.median(t_noanswer)
     rows.append(_row("B1", "library", info["cases"], "gradcheck-suite run --format csv,junit,md,json",
-                     "gradcheck full-mode loop", statistics.median(t_noanswer), peer, reps=reps,
-                     note="informative: every report but report.html and its answer key"))
+                     "gradcheck full-mode loop", ci, peer, "ratio ≤ 0.6", _yes(ci / peer <= 0.6), reps=reps,
+                     note="the CI formats: every report but report.html and its answer key"))
     jobs = statistics.median(t_jobs)
     rows.append(_row("B1", "library", info["cases"], "gradcheck-suite run --jobs 2", "gradcheck full-mode loop",
                      jobs, peer, "", "", rss["jobs"], rss["peer"], reps, "informative: 2 worker processes"))
@@ -154,9 +155,10 @@ def bench_engine(nodes: int, elements: int, reps: int) -> list[dict]:
     for workload, size in (("scalar_chain", nodes), ("big_tensors", elements)):
         r = _worker({"task": "backward", "workload": workload, "size": size, "reps": reps})
         what = f"{r['nodes']} nodes, {r['elements']} input elements; gradients agree: {r['agree']}"
+        limit = 1.0 if workload == "big_tensors" else 1.5  # issue 17: the 10^6-element backward ≤ 1.0
         rows.append(_row("B3", workload, r["elements"], "engine.gradient (reverse pass)",
-                         "torch.autograd.grad (backward)", r["ours_b"], r["peer_b"], "ratio ≤ 1.5",
-                         _yes(r["ours_b"] / r["peer_b"] <= 1.5), "", "", reps, what))
+                         "torch.autograd.grad (backward)", r["ours_b"], r["peer_b"], f"ratio ≤ {limit:g}",
+                         _yes(r["ours_b"] / r["peer_b"] <= limit), "", "", reps, what))
         rows.append(_row("B3", workload, r["elements"], "engine.gradient (reverse pass)",
                          "torch.autograd.grad, 1 thread", r["ours_b"], r["peer_b_1thread"], "", "", "", "", reps,
                          "informative: torch limited to one core, as numpy's elementwise code is"))
@@ -177,9 +179,26 @@ def bench_startup(case_file: str, reps: int) -> list[dict]:
             t_ours.append(_child_rss(ours_cmd, ROOT)[0])
             t_peer.append(_child_rss(peer_cmd, ROOT)[0])
     ours, peer = statistics.median(t_ours), statistics.median(t_peer)
-    return [_row("B4", Path(case_file).name, 1, "gradcheck-suite run (one case, all reports)",
-                 'python -c "import torch"', ours, peer, "ours − peer < 0.5 s", _yes(ours - peer < 0.5),
+    rows = [_row("B4", Path(case_file).name, 1, "gradcheck-suite run (one case, all reports)",
+                 'python -c "import torch"', ours, peer, "ours − peer ≤ 0.3 s", _yes(ours - peer <= 0.3),
                  reps=reps, note=f"ours − peer = {ours - peer:.2f} s")]
+    # the commands that compute no gradient: under 0.6 s each, and never importing torch
+    folder = str(Path(case_file).parent)
+    for argv in (["--help"], ["ops"], ["list", folder], ["validate", folder]):
+        code = ("import runpy, sys; sys.argv = ['gradcheck-suite'] + sys.argv[1:]\n"
+                "try:\n    runpy.run_module('gradcheck_suite', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                "sys.stderr.write('torch' if 'torch' in sys.modules else '')")
+        times, torch_seen = [], False
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True)
+            times.append(time.perf_counter() - t0)
+            torch_seen = torch_seen or done.stderr.endswith("torch")
+        t = statistics.median(times)
+        rows.append(_row("B4", " ".join(argv), 0, f"gradcheck-suite {' '.join(argv)}", "(none: absolute time)",
+                         t, t, "< 0.6 s, no torch", _yes(t < 0.6 and not torch_seen), reps=reps,
+                         note=f"imports torch: {'yes' if torch_seen else 'no'}"))
+    return rows
 
 
 # ---- the table ------------------------------------------------------------------------

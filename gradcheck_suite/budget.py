@@ -2,11 +2,12 @@
 
 A case file of 85 bytes can ask for a 25,000 × 25,000 intermediate, and one of 1 KB for
 250 products of 3,000 × 3,000 matrices.  The shapes of every node follow from the
-shapes of the leaves alone, so they are found first — by replaying the graph with the
-primitives' torch counterparts on *meta* tensors, which carry a shape and a dtype but
-no storage (nothing is allocated, nothing computed) — and every node is held to the
-element limit, the whole graph to a cost limit (an estimate of the multiply-adds of
-one forward pass), each with a located error naming the step.
+shapes of the leaves alone, so they are found first — each primitive declares its shape
+rule in the registry (``shape``; elementwise primitives get numpy's broadcast rule), so
+nothing is allocated or computed and torch is not needed — and every node is held to
+the element limit, the whole graph to a cost limit (an estimate of the multiply-adds of
+one forward pass, from each primitive's ``cost`` rule), each with a located error naming
+the step.
 
 What the shapes cannot bound (Python-level work, a slow primitive) is bounded by time:
 :func:`deadline` raises :class:`OutOfTime` in the main thread after so many seconds.
@@ -28,65 +29,59 @@ __all__ = ["static_shapes", "check_graph", "node_cost", "deadline", "OutOfTime",
 #: multiply-adds one forward pass of a case may need (about a few seconds of numpy on one core)
 DEFAULT_COST_LIMIT = 10**11
 
-# primitives whose cost is not linear in their sizes: (output or argument elements) × n,
-# n the contracted (matmul, dot) or matrix (inv, det, solve, the decompositions) dimension of the first argument
-_CONTRACTING = {"matmul": "out", "dot": "out", "inv": "arg", "det": "arg", "solve": "arg",
-               "eigh_vectors": "arg", "svd_u": "arg", "svd_v": "arg", "qr_q": "arg", "qr_r": "arg",
-               "pinv": "arg", "lstsq": "arg"}
-
 
 def static_shapes(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]]) -> tuple[list[tuple[int, ...]], int | None]:
     """The shape of every node, from the leaves' shapes alone (nothing allocated).
 
     Returns the shapes found and the id of the first node whose shape could not be
     found (arguments that do not fit: the forward pass then reports it in its own
-    words), or None when every shape is known.
+    words; or a plugin layer, whose shape is known only once it runs), or None when
+    every shape is known.
     """
     import numpy as np
-    import torch
 
-    from .reference.torch_ref import _call
+    from .ops import registry
 
-    values: list = []
     shapes: list[tuple[int, ...]] = []
     for node in graph:
         try:
             if node.op == "literal":
-                value = torch.as_tensor(np.asarray(node.value, dtype=np.float64)).to("meta")
+                shape = tuple(np.shape(node.value))
             elif node.is_leaf:
-                value = torch.empty(tuple(leaf_shapes[node.name]), dtype=torch.float64, device="meta")
+                shape = tuple(int(s) for s in leaf_shapes[node.name])
             else:
-                value = _call(node, [values[a] for a in node.args])
-            shape = tuple(int(s) for s in value.shape)
+                shape = registry.output_shape(registry.get(node.op), [shapes[a] for a in node.args],
+                                              _params(node, shapes))
         except Exception:  # noqa: BLE001 - a shape that does not fit: the forward pass says which
             return shapes, node.id
-        values.append(value)
         shapes.append(shape)
     return shapes, None
 
 
+def _params(node: Node, shapes: Sequence[tuple[int, ...]]) -> dict:
+    """The node's parameters as its rules see them, without batch axes (nb = 0)."""
+    from .ops import registry
+
+    args = [shapes[a] for a in node.args]
+    return registry.normalise_params(registry.get(node.op), node.params, [len(s) for s in args], 0,
+                                     args[0] if args else ())
+
+
 @lru_cache(maxsize=1)
 def warm_up() -> None:
-    """Pay once, outside any time limit, what the first meta-tensor operation imports (about a
-    second of torch's own start-up), so that it never counts against a case's load time."""
-    import torch
+    """Pay once, outside any time limit, what registering the primitives costs, so that it never
+    counts against a case's load time."""
+    from .ops import registry
 
-    from .ops import table  # noqa: F401 - the registry's primitives (their modules import torch)
-
-    a = torch.empty((2, 2), dtype=torch.float64, device="meta")
-    torch.tanh(a @ a + a)
+    registry.names()
 
 
 def node_cost(node: Node, shapes: Sequence[tuple[int, ...]]) -> int:
-    """An estimate of the multiply-adds of one node in one forward pass."""
-    out = math.prod(shapes[node.id])
+    """An estimate of the multiply-adds of one node in one forward pass (the primitive's ``cost`` rule)."""
+    from .ops import registry
+
     args = [shapes[a] for a in node.args]
-    sizes = sum(math.prod(s) for s in args)
-    kind = _CONTRACTING.get(node.op)
-    if kind and args and args[0]:
-        n = args[0][-1]
-        return (out if kind == "out" else math.prod(args[0])) * n
-    return out + sizes
+    return registry.output_cost(registry.get(node.op), shapes[node.id], args, _params(node, shapes))
 
 
 def check_graph(graph: Graph, shapes: Sequence[tuple[int, ...]], *, element_limit: int,

@@ -165,7 +165,8 @@ def from_numpy_layer(name: str, forward: Callable[..., Any], backward: Callable[
     return registry.register(
         name, forward=forward_rule, args=args, vjp=tuple(vjp_for(k) for k in range(n)), jvp=(NOT_DECLARED,) * n,
         torch=_without_nb(torch), derivative=_texts(text, n), category=CATEGORY, doc=doc or f"plugin layer {name}",
-        analytic=False, needs_nb=True, kink=kink, no_kink="" if kink else NO_KINK, domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
+        analytic=False, needs_nb=True, kink=kink, no_kink="" if kink else NO_KINK, domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC,
+        shape=registry.UNKNOWN)
 
 
 def from_autograd_function(function: Any, name: str | None = None, *, args: Sequence[str] | None = None,
@@ -232,4 +233,5 @@ def from_autograd_function(function: Any, name: str | None = None, *, args: Sequ
         jvp=tuple(jvp_for(k) for k in range(n)) if has_jvp else (NOT_DECLARED,) * n,
         torch=_without_nb(function.apply), derivative=_texts(text, n), category=CATEGORY,
         doc=doc or f"torch.autograd.Function {function.__name__}", analytic=False, needs_nb=True, kink=kink, no_kink="" if kink else NO_KINK,
-        domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC)
+        domain=domain, probes=_probes(shapes, n), symbolic=NO_SYMBOLIC,
+        shape=registry.UNKNOWN)

@@ -6,9 +6,11 @@ constructor that could build an object or run anything is ever called.  Every pr
 becomes a :class:`~gradcheck_suite.errors.CaseError` located at the file, line and
 column of the key or value at fault; one bad case or file never stops the others.
 
-The hand-written checks give the friendly messages; the JSON Schema shipped in
-``gradcheck_suite/schema/case.schema.json`` is checked too (as a backstop, and so
-editors and this loader agree).  After the checks every node of each case's graph is
+The hand-written checks give the friendly messages; they are the only checks that run
+(once, not twice): the JSON Schema shipped in ``gradcheck_suite/schema/case.schema.json``
+is for editors, and the tests hold it to the loader — every case the loader accepts
+satisfies the schema, and the refusals agree (``tests/test_loader.py``).
+After the checks every node of each case's graph is
 bounded from its static shapes (the element and cost limits, :mod:`gradcheck_suite.budget`),
 and the graph is evaluated once in float64 so that shape mismatches are reported at load
 time, all within the load time limit.  Finding and reading the files (the folder walk, the
@@ -105,14 +107,6 @@ def case_schema() -> dict:
     return json.loads(text)
 
 
-@lru_cache(maxsize=1)
-def _case_validator():
-    import jsonschema  # a well-kept validator: we do not write our own
-
-    schema = case_schema()
-    return jsonschema.Draft202012Validator({"$ref": "#/$defs/case", "$defs": schema["$defs"]})
-
-
 # ---- public entry points ------------------------------------------------------------
 
 
@@ -198,7 +192,6 @@ def load_text(text: str, file: str = "<text>", *, element_limit: int = DEFAULT_E
     doc = _Document(text, file, element_limit, limits, cost_limit)
     if time_limit:  # one-time start-up costs are not the case's: pay them before the clock runs
         warm_up()
-        _case_validator()
     try:
         with deadline(time_limit):
             nodes = doc.case_nodes()
@@ -299,6 +292,10 @@ class _Document:
         return list(value.value)
 
     def _compose(self) -> yaml.Node | None:
+        fast = _compose_with_libyaml(self.text)
+        if fast is not _SLOW:
+            return fast
+        # the pure-Python composer: slower, and the one whose messages (and marks) the errors quote
         loader = None
         try:
             loader = yaml.SafeLoader(self.text)
@@ -438,6 +435,48 @@ class _Document:
         return Origin(file=self.file, line=line, col=col, **where)
 
 
+#: libyaml's composer recurses in C: beyond some 10^5 levels it overflows the C stack (a crash, not
+#: an exception), so a text that might nest that deep takes the Python composer
+_LIBYAML_MAX_NESTING = 10_000
+_SLOW = object()
+
+
+def _compose_with_libyaml(text: str) -> Any:
+    """The node tree from PyYAML's C composer (libyaml, about 10 times faster; the same nodes, tags and
+    line/column marks), or ``_SLOW`` when the text is to be read by the Python composer: no libyaml,
+    a text that could nest deeper than :data:`_LIBYAML_MAX_NESTING` (bounded by counting every
+    character that can open a level, and every line), a character YAML does not allow, or any
+    error — the Python composer then reads it again and gives the located message."""
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    if loader_class is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return _SLOW
+    if sum(text.count(c) for c in "[{-:?\n") >= _LIBYAML_MAX_NESTING:
+        return _SLOW
+    loader = None
+    try:
+        loader = loader_class(text)
+        root = loader.get_single_node()
+    except Exception:  # noqa: BLE001 - whatever it is, the Python composer says it in its words
+        return _SLOW
+    finally:
+        if loader is not None:
+            loader.dispose()
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:  # libyaml marks a plain scalar with style '', the Python composer with None
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            node.style = node.style or None
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+    return root
+
+
 def _kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
@@ -522,7 +561,6 @@ class _CaseReader:
         tolerance = self._tolerance(keys)
         mode = self._mode(keys)
         order = self._order(keys)
-        self._schema_check()
 
         graph = self._graph(inputs, constants, steps, output)
         self._bound(graph, {n: s.value_shape for n, s in {**inputs, **constants}.items()})  # before any value
@@ -740,9 +778,9 @@ class _CaseReader:
         if init == "uniform" and not numbers["low"] < numbers["high"]:
             raise self.error(f"{where}: low must be less than high", node, key=where)
         seed = fields.get("seed")
-        if seed is None:
+        if "seed" not in fields:
             seed = stable_seed(self.name or "", name)
-        elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:  # `seed:` left empty too
             raise self.error(f"{where}.seed must be a non-negative integer", nodes["seed"], key=f"{where}.seed")
         return ValueSpec(name=name, shape=tuple(shape), init=init, seed=seed, line=line, **numbers)
 
@@ -798,20 +836,6 @@ class _CaseReader:
                                  "a claim is the derivative with respect to an input", kn, key=f"expect.{name}")
             out[name] = (self._expression(vn, f"expect {name!r}", key=f"expect.{name}"), vn)
         return out
-
-    def _schema_check(self) -> None:
-        """The JSON Schema as a backstop: whatever the friendly checks let pass must satisfy it."""
-        import jsonschema
-
-        value = self._plain(self.node)
-        error = jsonschema.exceptions.best_match(_case_validator().iter_errors(value))
-        if error is None:
-            return
-        node = self.node
-        for part in error.absolute_path:
-            node = _child(node, part) or node
-        path = ".".join(str(p) for p in error.absolute_path) or None
-        raise self.error(f"does not match the case schema: {error.message}", node, key=path)
 
     # ---- the graph --------------------------------------------------------------------
 
@@ -884,13 +908,3 @@ class _CaseReader:
             graphs[name] = claim
         return graphs
 
-
-def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
-    """The child of a mapping (by key) or list (by index) node, for locating schema errors."""
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == str(part):
-                return v
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
-    return None

@@ -25,6 +25,10 @@ EXPECTED_ROWS = [
     ("B3", "big_tensors", "engine.gradient (reverse pass)"),
     ("B3", "big_tensors", "engine forward + reverse"),
     ("B4", "01_sigmoid_affine.yaml", "gradcheck-suite run (one case, all reports)"),
+    ("B4", "--help", "gradcheck-suite --help"),
+    ("B4", "ops", "gradcheck-suite ops"),
+    ("B4", "list cases/seed", "gradcheck-suite list cases/seed"),
+    ("B4", "validate cases/seed", "gradcheck-suite validate cases/seed"),
 ]
 
 

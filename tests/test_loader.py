@@ -1,4 +1,5 @@
 """Case files → Case objects: every key, defaults, generators, and located errors."""
+import copy
 import hashlib
 import json
 import os
@@ -521,6 +522,7 @@ BAD_CASES = [
     {"name": "a", "inputs": {}, "expr": "1"},
     {"name": "a", "inputs": {"x": 1.0}, "steps": {}},
     {"name": "a", "inputs": {"x": 1.0}, "expr": "x", "tags": "seed"},
+    {"name": "a", "inputs": {"x": {"shape": [2], "seed": None}}, "expr": "x"},  # found by the property below
 ]
 
 
@@ -529,6 +531,50 @@ def test_loader_and_schema_both_refuse(data):
     cases, errors = load_text(yaml.safe_dump(data), "t.yaml")
     assert cases == [] and len(errors) == 1
     assert not jsonschema.Draft202012Validator(case_schema()).is_valid(data)
+
+
+# ---- property: the loader's checks (the only ones that run) never let through what the schema refuses --
+
+_BASE_CASE = {"name": "p", "title": "t", "tags": ["a"], "inputs": {"x": {"shape": [2], "init": "uniform", "low": 0.5,
+                                                                   "high": 1.5, "seed": 1}, "u": [1.0, 2.0]},
+              "constants": {"c": 2.0}, "steps": {"h": "x * c", "y": "sum(h * u)"}, "output": "y",
+              "tolerance": {"rtol": 1e-6, "atol": 1e-9}, "dtypes": ["float64"], "mode": "full", "order": 1,
+              "description": "d", "expect": {"x": "c * u"}}
+_ODD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2), st.sampled_from(
+    ["", "x", "full", "float32", "normal", "sum(x)", "1e3"]), st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.sampled_from(["shape", "rtol", "x", "init", "seed"]), st.integers(0, 3), max_size=2))
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_whatever_the_loader_accepts_the_schema_accepts(data):
+    case = copy.deepcopy(_BASE_CASE)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from([p for p in _paths(case) if p]))
+        parent = case
+        for part in path[:-1]:
+            parent = parent[part]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            parent[data.draw(st.sampled_from(["extra", "shape", "std", "rtol", "expr", "title"]))] = \
+                data.draw(_ODD_VALUES)
+        elif data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(_ODD_VALUES)
+    cases, errors = load_text(yaml.safe_dump(case, sort_keys=False), "p.yaml")
+    if cases:
+        jsonschema.validate(yaml.load(yaml.safe_dump(case), Loader=_Yaml12Loader), case_schema(),
+                            cls=jsonschema.Draft202012Validator)
 
 
 # ---- property: a damaged file gives cases or located errors, never a crash -----------------------

@@ -184,6 +184,8 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
     backward, locals_ = _backward(graph, ev, trace, full, taught)
     gradients = {n: show(g, derivative=True) for n, g in grads.items()}
     chain_list, chain_note = chains.jacobian_chains(graph, ev, leaves)
+    needed = graph.ancestors(graph.output)
+    route_list = routes.route_rows(table, case)
     claims: list[ClaimGrade] = []
     for name, text in (expect or {}).items():
         claims.append(grade.grade_claim(case, name, text, (expect_graphs or {}).get(name), ev, leaves,
@@ -197,13 +199,13 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         chains=chain_list, chain_note=chain_note,
         closed_form=(_closed_form(graph, ev, grads) if closed else
                      ClosedForm(note=f"Not computed here: `gradcheck-suite explain {case}` shows the closed form.")),
-        routes=routes.route_rows(table, case), routes_note=routes_note or routes.note(table, case),
+        routes=route_list, routes_note=routes_note or routes.note(table, case, route_list),
         claims=claims,
         stepsize=stepsize.sweep(graph, leaves, ev, grads) if sweep else None,
         stepsize_note="" if sweep else "not computed",
         symbolic=symbolic, lang=lang, variant=variant,
         inner_nodes=[n.name for n in graph if not n.is_leaf and graph.steps.get(n.name) != n.id
-                     and n.id in graph.ancestors(graph.output)],
+                     and n.id in needed],
         flatten_note=_flatten_note(graph, ev, chain_list, lab),
         hessian=_hessian(graph, ev, grads, closed) if order >= 2 else None,
     )

@@ -91,10 +91,10 @@ def jacobian_chains(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, An
     step_ids = set(graph.steps.values())
     found: list[JacobianChain] = []
     notes: list[str] = []
+    between = graph.ancestors(out_id)
     for name, x in graph.inputs.items():
-        if x not in graph.ancestors(out_id) or not ev.requires_grad[x]:
+        if x not in between or not ev.requires_grad[x]:
             continue
-        between = graph.ancestors(out_id)
         if all(ev.values[i].size == 1 for i in between if not graph[i].is_leaf) and ev.values[x].size == 1:
             continue  # scalar all the way: the backward pass is the chain
         doms = dominators(graph, x, out_id)

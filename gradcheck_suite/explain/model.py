@@ -59,7 +59,23 @@ def format_number(x: Any, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
+def _small_text(a: np.ndarray) -> str:
+    """The compact text of a small 1-D or 2-D array, as numpy's array2string writes it (without its
+    per-call set-up, which is most of the answer key's formatting time)."""
+    if a.dtype == np.bool_:
+        def fmt(v): return str(bool(v))
+    elif a.dtype.kind == "f":
+        def fmt(v): return format_number(v, 4)
+    else:
+        fmt = str
+    if a.ndim == 1:
+        return "[" + ", ".join(map(fmt, a.tolist())) + "]"
+    return "[" + ", ".join("[" + ", ".join(map(fmt, row)) + "]" for row in a.tolist()) + "]"
+
+
 def _array_text(a: np.ndarray, *, compact: bool) -> str:
+    if compact and 0 < a.size <= COMPACT_THRESHOLD and a.ndim <= 2 and a.dtype.kind in "biuf":
+        return _small_text(a)
     if a.dtype == np.bool_:
         fmt = {"bool": lambda v: str(bool(v))}
     else:
@@ -79,16 +95,24 @@ def _array_text(a: np.ndarray, *, compact: bool) -> str:
 class Shown:
     """A number or an array as the page shows it.
 
-    ``compact`` fits on one line; ``full`` lists every element (shown on demand);
+    ``compact`` fits on one line; ``full`` lists every element (shown on demand: given as
+    the array, it is formatted the first time a renderer asks, since most are never shown);
     ``derivative`` marks a value the exercise sheet blanks; ``blank`` is set on the sheet.
     """
 
     compact: str
-    full: str
+    every: str | np.ndarray = field(compare=False, repr=False)
     shape: tuple[int, ...] = ()
     derivative: bool = False
     blank: bool = False
     grid: tuple[tuple[str, ...], ...] | None = None  # a small matrix, cell by cell
+
+    @property
+    def full(self) -> str:
+        """Every element (the array is formatted on first use, then kept)."""
+        if not isinstance(self.every, str):
+            object.__setattr__(self, "every", _array_text(self.every, compact=False))
+        return self.every
 
     @property
     def elided(self) -> bool:
@@ -124,7 +148,7 @@ def show(value: Any, *, derivative: bool = False) -> Shown:
         full = repr(float(a)) if a.dtype.kind == "f" else str(a.item())
         return Shown(text, full, (), derivative)
     compact = _array_text(a, compact=True)
-    full = _array_text(a, compact=False)
+    full = np.array(a)  # a copy: formatted only if a renderer asks for every element
     grid = None
     if a.ndim == 2 and a.shape[0] <= GRID_LIMIT and a.shape[1] <= GRID_LIMIT and a.dtype != np.bool_:
         grid = tuple(tuple(format_number(v, 4) for v in row) for row in a)

@@ -71,7 +71,9 @@ def route_rows(table: Any, case: str) -> list[RouteRow]:
     rows = table[table["case"] == case] if "case" in table.columns and case else table
     order = {c: i for i, c in enumerate(ROUTE_CHECKS)}
     out = []
-    for _, r in rows.iterrows():
+    columns = list(rows.columns)
+    for values in rows.itertuples(index=False, name=None):  # plain tuples: iterrows builds a Series per row
+        r = dict(zip(columns, values))
         out.append(RouteRow(
             dtype=str(r.get("dtype", "")), input=str(r.get("input", "")), check=str(r.get("check", "")),
             status=str(r.get("status", "")), max_abs_err=_float(r.get("max_abs_err")),
@@ -83,10 +85,10 @@ def route_rows(table: Any, case: str) -> list[RouteRow]:
     return out
 
 
-def note(table: Any, case: str) -> str:
-    """Why the section is empty, if it is."""
+def note(table: Any, case: str, rows: list[RouteRow] | None = None) -> str:
+    """Why the section is empty, if it is (``rows``: :func:`route_rows` of the case, if known)."""
     if table is None:
         return "the harness was not run for this page"
-    if not route_rows(table, case):
+    if not (route_rows(table, case) if rows is None else rows):
         return "the harness table has no rows for this case"
     return ""

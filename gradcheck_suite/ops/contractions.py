@@ -9,6 +9,7 @@ operand k has (summed away, as j in ``"ij->i"``) is broadcast back over its axis
 """
 from __future__ import annotations
 
+import math
 import string
 
 import numpy as np
@@ -48,6 +49,28 @@ def _check_ranks(parts: list[str], operands, nb: int) -> None:
         if np.ndim(a) - nb != len(p):
             raise ValueError(f"einsum subscripts {p!r} name {len(p)} axes of an operand of shape "
                              f"{np.shape(a)[nb:]}")
+
+
+def _sizes(parts: list[str], shapes) -> dict[str, int]:
+    """The size of every letter, from the operands' shapes (a ValueError where they disagree)."""
+    sizes: dict[str, int] = {}
+    for p, shape in zip(parts, shapes):
+        if len(shape) != len(p):
+            raise ValueError(f"einsum subscripts {p!r} name {len(p)} axes of an operand of shape {tuple(shape)}")
+        for c, n in zip(p, shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum letter {c!r} has sizes {sizes[c]} and {n}")
+    return sizes
+
+
+def _contract_shape(parts: list[str], output: str, shapes) -> tuple[int, ...]:
+    sizes = _sizes(parts, shapes)
+    return tuple(sizes[c] for c in output)
+
+
+def _contract_cost(parts: list[str], shapes) -> int:
+    """The multiply-adds of the contraction done naively: one per combination of every letter."""
+    return math.prod(_sizes(parts, shapes).values())
 
 
 def _contract(parts: list[str], output: str, operands) -> np.ndarray:
@@ -104,6 +127,8 @@ register(
     + calls([((2, 3), (3, 4), (4, 2))], {"subscripts": "ij,jk,kl->il"})
     + calls([((3, 3), (3, 3))], {"subscripts": "ij,kj->ik"}) + calls([((3, 4), (2,))], {"subscripts": "ij,k->jki"}),
     symbolic=lambda sp, *xs, **_: sp.Mul(*xs),
+    shape=lambda *shapes, subscripts, nb=0: _contract_shape(*_parse(subscripts, len(shapes)), shapes),
+    cost=lambda out, *shapes, subscripts, nb=0: _contract_cost(_parse(subscripts, len(shapes))[0], shapes),
 )
 
 
@@ -151,6 +176,8 @@ register(
     probes=calls([((3, 4, 2), (4, 2, 3)), ((3, 3), (3, 3))]) + calls([((3, 4), (4, 3))], {"axes": 1})
     + calls([((2, 3), (3, 3))], {"axes": 1}) + calls([((3,), (2,))], {"axes": 0}),
     symbolic=lambda sp, x, y, **_: x * y,
+    shape=lambda x, y, axes, nb=0: _contract_shape(*_tensordot_parts(len(x), len(y), axes), (x, y)),
+    cost=lambda out, x, y, axes, nb=0: _contract_cost(_tensordot_parts(len(x), len(y), axes)[0], (x, y)),
 )
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .lazy_torch import F
-from .registry import LINEAR, PIECEWISE_LINEAR, REAL, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, calls, ghost, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -149,6 +149,17 @@ def _moved(tangent, vjp_with):
     return 0.0 if tangent is None else vjp_with(tangent)
 
 
+def _correlate_shape(x, w, stride, padding, dilation, groups, nd):
+    """The shape of :func:`_correlate`'s result, from the shapes alone."""
+    gx, gw = ghost(x), ghost(w)
+    _check(gx, gw, nd, groups, f"conv{nd}d")
+    kernel = w[-nd:]
+    s, p, d = _geometry(nd, kernel, stride, padding, dilation)
+    spatial = tuple(_out_size(n, k, ss, pp, dd) for n, k, ss, pp, dd in zip(x[-nd:], kernel, s, p, d))
+    if min(spatial) < 1:
+        raise ValueError(f"the kernel is larger than the padded input {x[-nd:]}")
+    batch = np.broadcast_shapes(tuple(x[:-(nd + 2)]), tuple(w[:-(nd + 2)]))
+    return batch + (x[-(nd + 2)], w[-(nd + 2)]) + spatial
 def _conv(nd: int, name: str, torch_op, probes, doc: str) -> None:
     def forward(x, w, stride, padding, dilation, groups):
         return _correlate(x, w, stride, padding, dilation, groups, nd)
@@ -178,6 +189,8 @@ def _conv(nd: int, name: str, torch_op, probes, doc: str) -> None:
         domain=REAL,
         probes=probes,
         symbolic=lambda sp, x, w, **_: x * w,
+        shape=lambda x, w, **p: _correlate_shape(x, w, nd=nd, **p),
+        cost=lambda out, x, w, **p: math.prod(out) * math.prod(w[-(nd + 1):]),  # each output: one window · w
     )
 
 
@@ -252,6 +265,9 @@ register(
     + calls([((1, 2, 3, 3), (2, 2, 3, 3))], {"stride": 2, "padding": 1, "output_padding": 1})
     + calls([((1, 4, 3, 3), (4, 1, 2, 2))], {"groups": 2, "dilation": 2}),
     symbolic=lambda sp, x, w, **_: x * w,
+    shape=lambda x, w, **p: (lambda n, o, spatial: tuple(x[:-4]) + (n, o) + spatial)(
+        *_transposed_shape(ghost(x), ghost(w), **p)),
+    cost=lambda out, x, w, **p: math.prod(x) * math.prod(w[-3:]),  # each input element: one window · w
 )
 
 
@@ -268,6 +284,15 @@ def _pool_geometry(x, kernel_size, stride, padding):
         raise ValueError(f"pooling needs kernel and stride ≥ 1 and padding at most half the kernel "
                          f"(kernel {k}, stride {s}, padding {p})")
     return k, s, p
+
+
+def _pool_shape(x, kernel_size, stride, padding):
+    """The shape of a pooling's result: the window count along the last two axes."""
+    k, s, p = _pool_geometry(ghost(x), kernel_size, stride, padding)
+    spatial = tuple((n + 2 * pp - kk) // ss + 1 for n, kk, ss, pp in zip(x[-2:], k, s, p))
+    if min(spatial) < 1:
+        raise ValueError(f"the kernel {k} is larger than the padded input {x[-2:]}")
+    return tuple(x[:-2]) + spatial
 
 
 def _windows(x, kernel_size, stride, padding, fill):
@@ -337,6 +362,7 @@ register(
     domain=REAL,
     probes=_POOL_PROBES,
     symbolic="none shown: a window of one element gives x itself",
+    shape=_pool_shape,
 )
 
 
@@ -369,6 +395,7 @@ register(
     probes=_POOL_PROBES,
     # one input element in one window: the rest of the window is zero padding, counted in the mean
     symbolic=lambda sp, x, kernel_size=2, **_: x / math.prod(_tuple(kernel_size, 2, "kernel_size")),
+    shape=_pool_shape,
 )
 
 
@@ -453,4 +480,5 @@ register(
     + calls([((3, 4),), ((1, 2, 4, 4),)], {"widths": (1, 1, 2, 1), "reflect": True})
     + calls([((3, 3),)], {"widths": (0, 1, 1, 0), "value": 1.5}),
     symbolic="none shown: padding a scalar gives an array",
+    shape=lambda x, widths, **_: tuple(n + a + b for n, (a, b) in zip(x, _pad_widths(len(x), widths))),
 )

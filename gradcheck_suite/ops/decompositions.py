@@ -51,7 +51,7 @@ import numpy as np
 
 from .lazy_torch import torch
 from .linalg import MATRIX, SPD, SQUARE_CALLS, _lift, _smallest_gap, _smallest_singular_value, _square, _swap
-from .registry import REAL, calls, register, unbroadcast
+from .registry import REAL, SAME, calls, matrix_cost, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -133,6 +133,23 @@ def _eigh_kink(a, nb=0) -> float:
     return min(_smallest_gap(values), _sign_tie(vectors))
 
 
+
+# ---- shape rules (budget.static_shapes: every intermediate bounded before anything runs) ------
+
+
+def _thin(a: tuple[int, ...]) -> int:
+    """k = min(m, n): the number of singular pairs of a (m, n) matrix."""
+    return min(a[-2:])
+
+
+def _lstsq_shape(a: tuple[int, ...], b: tuple[int, ...], nb: int = 0) -> tuple[int, ...]:
+    """x of a (..., m, n) and b (m,) → (..., n); b (..., m, k) → (stack axes broadcast, n, k)."""
+    if len(a) < 2 or not b or b[-1 if len(b) == 1 else -2] != a[-2]:
+        raise ValueError(f"lstsq: a {a} and b {b} do not fit (b's rows must be a's {a[-2:-1]})")
+    if len(b) == 1:
+        return tuple(a[:-2]) + (a[-1],)
+    return tuple(np.broadcast_shapes(a[:-2], b[:-2])) + (a[-1], b[-1])
+
 register(
     "eigh_vectors",
     forward=_eigh_vectors,
@@ -152,6 +169,8 @@ register(
     domain=SPD,
     probes=SQUARE_CALLS,
     symbolic="none shown: the eigenvector of a 1×1 matrix is the constant [1]",
+    shape=SAME,
+    cost=matrix_cost,
 )
 
 
@@ -275,6 +294,8 @@ register(
     domain=MATRIX,
     probes=_SVD_PROBES,
     symbolic="none shown: the singular vector of a 1×1 matrix is the constant ±1",
+    shape=lambda a, nb=0: tuple(a[:-1]) + (_thin(a),),
+    cost=matrix_cost,
 )
 
 register(
@@ -294,6 +315,8 @@ register(
     domain=MATRIX,
     probes=_SVD_PROBES,
     symbolic="none shown: the singular vector of a 1×1 matrix is the constant ±1",
+    shape=lambda a, nb=0: tuple(a[:-2]) + (a[-1], _thin(a)),
+    cost=matrix_cost,
 )
 
 
@@ -400,6 +423,8 @@ register(
     domain=MATRIX,
     probes=_QR_PROBES,
     symbolic="none shown: the Q of a 1×1 matrix is its sign",
+    shape=SAME,
+    cost=matrix_cost,
 )
 
 register(
@@ -420,6 +445,8 @@ register(
     domain=MATRIX,
     probes=_QR_PROBES,
     symbolic=lambda sp, a, **_: sp.Abs(a),
+    shape=lambda a, nb=0: tuple(a[:-2]) + (a[-1], a[-1]),
+    cost=matrix_cost,
 )
 
 
@@ -479,6 +506,8 @@ register(
     domain=MATRIX,
     probes=SQUARE_CALLS + calls([((4, 3),), ((3, 4),), ((2, 2, 3),)]),
     symbolic=lambda sp, a, **_: 1 / a,
+    shape=lambda a, nb=0: tuple(a[:-2]) + (a[-1], a[-2]),
+    cost=matrix_cost,
 )
 
 
@@ -602,10 +631,7 @@ def _torch_lstsq(a, b, nb=0):
     vector = b.dim() - nb == 1
     core = max(a.dim(), b.dim() + vector) - nb
     am, bm = _lift(a, nb, core), _as_columns(b, vector, nb, core)
-    if a.device.type == "meta":  # torch has no meta kernel for lstsq: the shape (budget.static_shapes) by pinv
-        x = torch.linalg.pinv(am) @ bm
-    else:
-        x = torch.linalg.lstsq(am, bm).solution
+    x = torch.linalg.lstsq(am, bm).solution
     return x[..., 0] if vector else x
 
 
@@ -633,4 +659,6 @@ register(
     domain=(MATRIX, REAL),
     probes=calls([((4, 3), (4,)), ((4, 2), (4, 3)), ((3, 3), (3, 3)), ((2, 4, 3), (4, 2)), ((3, 2), (2, 3, 1))]),
     symbolic=lambda sp, a, b, **_: b / a,
+    shape=_lstsq_shape,
+    cost=matrix_cost,
 )

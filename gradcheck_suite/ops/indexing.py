@@ -49,6 +49,12 @@ def _one_axis(axis: tuple[int, ...]) -> int:
     return axis[0]
 
 
+def _take_shape(x, index, axis, nb=0):
+    """x's shape with the axis replaced by the index's shape (numpy.take)."""
+    a = len(x) + _one_axis(axis)
+    return tuple(x[:a]) + tuple(index) + tuple(x[a + 1:])
+
+
 def _take_vjp(g, ans, x, index, axis, nb=0):
     # x̄[i] = Σ over the positions p with index[p] = i of ḡ[p]
     a = x.ndim + axis[0]
@@ -91,6 +97,7 @@ register(
     probes=calls([((4, 3), (5,)), ((3, 3), (2, 2)), ((3,), (4,))])
     + calls([((3, 4), (3,)), ((2, 3, 3), (3,))], {"axis": 1}),
     symbolic="none shown: an index of one element gives x itself",
+    shape=_take_shape,
 )
 
 
@@ -123,6 +130,7 @@ register(
     domain=Domain(0, 2, kind="integer"),
     probes=calls([((4,),), ((2, 3),)]),
     symbolic="none shown: a constant",
+    shape=lambda labels, num_classes, nb=0: tuple(labels) + (int(num_classes),),
 )
 
 
@@ -184,6 +192,7 @@ register(
     domain=(REAL, Domain(0, 4, kind="integer")),
     probes=calls([((3, 4), (3,)), ((4, 4), (4,)), ((4,), ())]),
     symbolic="none shown: one class gives a loss of 0",
+    shape=lambda logits, target, nb=0: () if len(logits) <= 2 else tuple(logits[:-1]),
 )
 
 
@@ -208,6 +217,13 @@ def _index_add_check(x, index, source, a: int) -> None:
     if source.ndim < -a or source.shape[source.ndim + a] != index.size or source.shape[source.ndim + a + 1:] != expected:
         raise ValueError(f"index_add needs a source with {index.size} slices along the axis and the other "
                          f"trailing axes of x {expected}, not shape {source.shape}")
+
+
+def _index_add_shape(x, index, source, axis, nb=0):
+    """x's shape, broadcast against source's leading axes (as :func:`_scatter_add`)."""
+    a = _one_axis(axis)
+    like = tuple(source[:len(source) + a]) + (x[a],) + tuple(source[len(source) + a + 1:])
+    return tuple(np.broadcast_shapes(tuple(x), like))
 
 
 def _index_add(x, index, source, axis, nb):
@@ -243,6 +259,7 @@ register(
     probes=calls([((3, 2), (4,), (4, 2)), ((3, 3), (3,), (3, 3)), ((3,), (2,), (2,))])
     + calls([((2, 3), (3,), (2, 3))], {"axis": 1}),
     symbolic=lambda sp, x, index, source, **_: x + source,
+    shape=_index_add_shape,
 )
 
 
@@ -305,6 +322,15 @@ def _torch_take_along_axis(x, index, axis, nb=0):
     return torch.gather(x.expand(x_shape), a, idx.expand(idx_shape))
 
 
+def _take_along_axis_shape(x, index, axis, nb=0):
+    """The index's size along the axis, x and index broadcast outside it (numpy.take_along_axis)."""
+    if len(index) != len(x):
+        raise ValueError(f"take_along_axis needs an index of x's {len(x)} dimension(s), not {len(index)}")
+    a = len(x) + _one_axis(axis)
+    outer = np.broadcast_shapes(tuple(x[:a]) + (1,) + tuple(x[a + 1:]), tuple(index[:a]) + (1,) + tuple(index[a + 1:]))
+    return outer[:a] + (index[a],) + outer[a + 1:]
+
+
 register(
     "take_along_axis",
     forward=_take_along_axis,
@@ -327,4 +353,5 @@ register(
     probes=calls([((3, 4), (3, 2)), ((3, 3), (3, 3)), ((3, 4), (1, 2)), ((2, 3, 3), (2, 3, 3))])
     + calls([((3, 3), (4, 3)), ((4, 3), (2, 1)), ((3, 1, 3), (3, 2, 3))], {"axis": 0}),
     symbolic="none shown: an index of one element gives x itself",
+    shape=_take_along_axis_shape,
 )

@@ -56,7 +56,8 @@ from typing import Any, Callable
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import BILINEAR, LINEAR, REAL, Domain, calls, register, unbroadcast
+from .registry import (BILINEAR, LINEAR, REAL, SAME, Domain, calls, contraction_cost, matrix_cost, register,
+                       unbroadcast)
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -153,6 +154,19 @@ def _matmul(x: Any, y: Any, nb: int = 0) -> Any:
     return out[..., 0] if cy == 1 else out
 
 
+def _matmul_shape(x: tuple[int, ...], y: tuple[int, ...], nb: int = 0) -> tuple[int, ...]:
+    """The shape of :func:`_matmul`'s result: the stacks broadcast, a 1-D operand's axis dropped."""
+    if not x or not y:
+        raise ValueError("matmul needs operands of at least 1 dimension")
+    xm = (1,) + tuple(x) if len(x) == 1 else tuple(x)
+    ym = tuple(y) + (1,) if len(y) == 1 else tuple(y)
+    if xm[-1] != ym[-2]:
+        raise ValueError(f"matmul: shapes {x} and {y} do not fit")
+    rows = (xm[-2],) if len(x) > 1 else ()
+    cols = (ym[-1],) if len(y) > 1 else ()
+    return tuple(np.broadcast_shapes(xm[:-2], ym[:-2])) + rows + cols
+
+
 def _as_matrices(g: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cotangent, x and y of ``x @ y`` with the axes of 1-D operands put back."""
     if y.ndim == 1:
@@ -201,6 +215,8 @@ register(
     domain=REAL,
     probes=PRODUCT_CALLS + calls([((2, 3, 3), (3, 3)), ((3, 3), (2, 3, 3)), ((2, 3, 4), (4, 2))]),
     symbolic=lambda sp, x, y, **_: x * y,
+    shape=_matmul_shape,
+    cost=contraction_cost,
 )
 
 
@@ -228,6 +244,8 @@ register(
     domain=REAL,
     probes=PRODUCT_CALLS,
     symbolic=lambda sp, x, y, **_: x * y,
+    shape=_matmul_shape,
+    cost=contraction_cost,
 )
 
 
@@ -269,6 +287,7 @@ register(
     domain=REAL,
     probes=calls([((3,), (4,)), ((3,), (3,)), ((2, 2), (3,)), ((2, 2), (2, 2))]),
     symbolic=lambda sp, x, y, **_: x * y,
+    shape=lambda x, y, nb=0: (math.prod(x), math.prod(y)),
 )
 
 
@@ -300,6 +319,7 @@ register(
     domain=REAL,
     probes=calls([((3, 3),), ((3, 4),), ((2, 3, 3),)]),
     symbolic=lambda sp, x, **_: x,
+    shape=lambda x, nb=0: tuple(x[:-2]),
 )
 
 
@@ -348,6 +368,7 @@ register(
     domain=REAL,
     probes=calls([((3,),), ((3, 3),), ((3, 4),)]),
     symbolic=lambda sp, x, **_: x,
+    shape=lambda x, nb=0: (x[0], x[0]) if len(x) == 1 else (min(x),),
 )
 
 
@@ -375,6 +396,8 @@ register(
     domain=MATRIX,
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: 1 / a,
+    shape=SAME,
+    cost=matrix_cost,
 )
 
 
@@ -460,6 +483,8 @@ register(
     domain=MATRIX,
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: a,
+    shape=lambda a, nb=0: tuple(a[:-2]),
+    cost=matrix_cost,
 )
 
 
@@ -553,6 +578,8 @@ register(
     domain=(MATRIX, REAL),
     probes=calls([((3, 3), (3,)), ((3, 3), (3, 2)), ((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (3, 3))]),
     symbolic=lambda sp, a, b, **_: b / a,
+    shape=lambda a, b, nb=0: tuple(b) if len(b) == 1 else tuple(np.broadcast_shapes(a[:-2], b[:-2])) + tuple(b[-2:]),
+    cost=matrix_cost,
 )
 
 
@@ -597,6 +624,8 @@ register(
     domain=SPD,
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: sp.log(a),
+    shape=lambda a, nb=0: tuple(a[:-2]),
+    cost=matrix_cost,
 )
 
 
@@ -629,6 +658,8 @@ register(
     domain=MATRIX,
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: sp.log(sp.Abs(a)),
+    shape=lambda a, nb=0: tuple(a[:-2]),
+    cost=matrix_cost,
 )
 
 
@@ -678,6 +709,8 @@ register(
     domain=MATRIX,
     probes=SQUARE_CALLS + calls([((3, 3),), ((2, 3, 3),)], {"n": 3}) + calls([((3, 3),)], {"n": 1}),
     symbolic=lambda sp, a, n=2, **_: a ** n,
+    shape=SAME,
+    cost=lambda out, a, n, nb=0: matrix_cost(out, a) * max(int(n), 1),
 )
 
 
@@ -737,6 +770,8 @@ register(
     domain=SPD,
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: sp.sqrt(a),
+    shape=SAME,
+    cost=matrix_cost,
 )
 
 
@@ -797,6 +832,8 @@ register(
     domain=SPD,
     probes=SQUARE_CALLS,
     symbolic=lambda sp, a, **_: a,
+    shape=lambda a, nb=0: tuple(a[:-1]),
+    cost=matrix_cost,
 )
 
 
@@ -861,4 +898,6 @@ register(
     domain=MATRIX,
     probes=SQUARE_CALLS + calls([((3, 4),), ((4, 2),)]),
     symbolic=lambda sp, a, **_: sp.Abs(a),
+    shape=lambda a, nb=0: tuple(a[:-2]) + (min(a[-2:]),),
+    cost=matrix_cost,
 )

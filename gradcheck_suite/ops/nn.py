@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from .lazy_torch import F, torch
-from .registry import REAL, calls, register
+from .registry import REAL, SAME, calls, reduced_shape, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -66,6 +66,7 @@ register(
     domain=REAL,
     probes=calls([((4,),), ((3, 4),)]) + calls([((3, 3),)], {"axis": 0}) + calls([((2, 3, 3),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: sp.Integer(1),
+    shape=SAME,
 )
 
 register(
@@ -86,6 +87,7 @@ register(
     domain=REAL,
     probes=calls([((4,),), ((3, 4),)]) + calls([((3, 3),)], {"axis": 0}) + calls([((2, 3, 3),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: sp.Integer(0),
+    shape=SAME,
 )
 
 
@@ -160,6 +162,7 @@ register(
     domain=REAL,
     probes=calls([((4,),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),), ((3, 4),)], {"axis": 0}),
     symbolic=lambda sp, x, **_: sp.sign(x),
+    shape=SAME,
 )
 
 
@@ -239,4 +242,5 @@ register(
     domain=REAL,
     probes=calls([((4,), (4,)), ((3, 4), (3, 4)), ((2, 3, 3), (2, 3, 3))]) + calls([((3, 3), (3, 3))], {"axis": 0}),
     symbolic="none shown: the cosine of two one-element vectors is ±1, its derivative 0",
+    shape=lambda x1, x2, axis, eps, nb=0: reduced_shape(tuple(np.broadcast_shapes(x1, x2)), axis),
 )

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, reduced_shape, register
 
 
 __all__: list[str] = []  # this module only registers primitives
@@ -88,6 +88,7 @@ register(
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=reduced_shape,
 )
 
 register(
@@ -109,6 +110,7 @@ register(
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=reduced_shape,
 )
 
 
@@ -168,6 +170,7 @@ register(
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=reduced_shape,
 )
 
 
@@ -220,6 +223,7 @@ for _name, _np, _torch, _top, _word in (("max", np.max, torch.amax, True, "large
         probes=REDUCE_CALLS,
         symbolic=lambda sp, x, **_: x,
         taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+        shape=reduced_shape,
     )
 del _name, _np, _torch, _top, _word
 
@@ -256,6 +260,7 @@ register(
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=reduced_shape,
 )
 
 
@@ -325,6 +330,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS + calls([((3, 4),)], {"axis": 1, "ddof": 1}) + calls([((5,),)], {"ddof": 1}),
     symbolic="a variance of one element is 0 (or undefined with ddof=1)",
+    shape=reduced_shape,
 )
 
 register(
@@ -347,6 +353,7 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS + calls([((3, 4),)], {"axis": 1, "ddof": 1}) + calls([((5,),)], {"ddof": 1}),
     symbolic="a standard deviation of one element is 0, at its kink",
+    shape=reduced_shape,
 )
 
 
@@ -395,4 +402,5 @@ register(
     domain=REAL,
     probes=REDUCE_CALLS,
     symbolic=lambda sp, x, **_: sp.Abs(x),
+    shape=reduced_shape,
 )

@@ -59,6 +59,21 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     ∂out/∂arg_i elementwise, written once: ``vjp[i]`` is ``g · local_derivative[i]`` and
     ``jvp[i]`` is ``t · local_derivative[i]``, generated as two separate functions so
     that each can still be replaced on its own (mutation testing).
+``shape(*arg_shapes, **params)``
+    the shape of the result from the shapes of the tensor arguments alone (tuples of
+    ints; ``params`` as ``forward`` sees them, with no batch axes: ``nb`` is 0), so that
+    every intermediate of a case is bounded before anything is computed
+    (:mod:`gradcheck_suite.budget`).  It may raise ValueError when the shapes do not
+    fit (the forward pass then says why in its own words).  Elementwise and broadcasting
+    primitives get numpy's broadcast rule without declaring it; every other primitive
+    declares one: a function, :data:`SAME` (its first argument's shape), :data:`VIEW`
+    (its numpy forward returns a view: run it on :func:`ghost` arrays, which allocate
+    nothing) or :data:`UNKNOWN` (a plugin's layer: bounded by time only).
+``cost(out_shape, *arg_shapes, **params)``
+    an estimate of the multiply-adds of one forward call; the default, the output's
+    and the arguments' elements, fits every primitive that touches each element a few
+    times.  Contractions and matrix factorisations declare theirs
+    (:func:`contraction_cost`, :func:`matrix_cost`).
 ``second_derivative`` (elementwise primitives) and ``second_order`` (every primitive)
     how the VJP rule's output changes when the arguments move — what the engine's
     Hessian-vector products (:mod:`gradcheck_suite.second_order`) need, declared once
@@ -111,6 +126,7 @@ diag) declare ``needs_nb=True`` and get ``nb`` as a keyword argument of ``forwar
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -141,6 +157,15 @@ __all__ = [
     "normalise_params",
     "batch_shape",
     "distance_to_zero",
+    "SAME",
+    "VIEW",
+    "UNKNOWN",
+    "ghost",
+    "output_shape",
+    "output_cost",
+    "reduced_shape",
+    "contraction_cost",
+    "matrix_cost",
 ]
 
 
@@ -186,6 +211,14 @@ PIECEWISE_LINEAR = "piecewise linear"
 #: ``second_order`` of a primitive whose output is not differentiable (a condition, a constant builder)
 NO_DERIVATIVE = "its output is not differentiable (a condition or a constant): no derivative of any order"
 
+#: ``shape`` of a primitive whose result has its first argument's shape
+SAME = "same"
+#: ``shape`` of a primitive whose numpy forward returns a view of its argument(s): the shape is
+#: found by running the forward on :func:`ghost` arrays (no element is allocated)
+VIEW = "view"
+#: ``shape`` of a plugin's layer (arbitrary user code): not known before it runs; the nodes from
+#: there on are bounded by the time limit only
+UNKNOWN = "unknown"
 #: the kinds of :class:`Domain`
 DOMAIN_KINDS = ("real", "bool", "matrix", "spd", "integer")
 
@@ -305,6 +338,8 @@ class Primitive:
     no_kink: str = ""
     taught_derivative: Callable[..., tuple] | None = None
     second_order: tuple[Rule | NotDifferentiable, ...] | str = ""
+    shape: Rule | str = ""
+    cost: Rule | None = None
 
     def signature(self) -> str:
         """Human-readable call signature, as a case file writes it."""
@@ -356,8 +391,11 @@ def register(
     no_kink: str = "",
     second_order: tuple[Rule | NotDifferentiable, ...] | str = "",
     taught_derivative: Callable[..., tuple] | None = None,
+    shape: Rule | str = "",
+    cost: Rule | None = None,
 ) -> Primitive:
-    """Declare a primitive.  A missing rule, domain, probe or symbolic form is an error naming it."""
+    """Declare a primitive.  A missing rule, domain, probe, symbolic form or (for a primitive that
+    is not elementwise) shape rule is an error naming it."""
     if name in _REGISTRY:
         raise RuleError(f"primitive {name!r} registered twice")
     if isinstance(derivative, str):
@@ -389,6 +427,11 @@ def register(
         raise RuleError(f"{name}: not analytic: declare its kink, or no_kink saying why it has none")
     if not differentiable_output and isinstance(second_order, str) and not second_order.strip():
         second_order = NO_DERIVATIVE  # follows from the declaration: nothing to differentiate, at any order
+    if not shape and not (broadcasts or local_derivative is not None):
+        raise RuleError(f"{name}: declare its shape rule (shape=: a function of the argument shapes, SAME, "
+                        "VIEW or UNKNOWN); only elementwise and broadcasting primitives get one for free")
+    if isinstance(shape, str) and shape and shape not in (SAME, VIEW, UNKNOWN):
+        raise RuleError(f"{name}: unknown shape rule {shape!r}")
     prim = Primitive(
         name=name,
         forward=forward,
@@ -414,6 +457,8 @@ def register(
         no_kink=no_kink,
         second_order=second_order if isinstance(second_order, str) else tuple(second_order),
         taught_derivative=taught_derivative,
+        shape=shape or _broadcast_shape,
+        cost=cost,
     )
     if not isinstance(second_order, str) and len(prim.second_order) != n:
         raise RuleError(f"{name}: second_order declares {len(prim.second_order)} rules for {n} arguments {args}")
@@ -421,14 +466,27 @@ def register(
     return prim
 
 
+def _times(seed: Any, local: Any, ans: Any, args: tuple) -> Any:
+    """``seed · local``, written into ``local`` when the rule has just made it for this call (a large
+    array that owns its memory, has the product's shape and dtype, and is none of the arrays the rule
+    was given): one full-size temporary fewer per rule, which is most of a big backward pass's time."""
+    if (isinstance(local, np.ndarray) and isinstance(seed, np.ndarray) and local.size >= 4096
+            and local.flags.owndata and local.flags.writeable and local.base is None
+            and local is not ans and local is not seed and not any(local is a for a in args)
+            and local.dtype == np.result_type(seed, local)
+            and local.shape == np.broadcast_shapes(seed.shape, local.shape)):
+        return np.multiply(seed, local, out=local)
+    return seed * local
+
+
 def _times_local(rule: Rule) -> tuple[Rule, Rule]:
     """The VJP and the JVP of one elementwise local derivative: two separate functions."""
 
     def vjp(g, ans, *args, **params):
-        return g * rule(ans, *args, **params)
+        return _times(g, rule(ans, *args, **params), ans, args)
 
     def jvp(t, ans, *args, **params):
-        return t * rule(ans, *args, **params)
+        return _times(t, rule(ans, *args, **params), ans, args)
 
     return vjp, jvp
 
@@ -534,6 +592,59 @@ def _ensure_loaded() -> None:
     if not _LOADED:
         _LOADED = True
         from . import table  # noqa: F401  (registers every primitive)
+
+
+# ---- shapes and costs, known before anything is computed ------------------------
+
+
+def _broadcast_shape(*shapes: tuple[int, ...], **params: Any) -> tuple[int, ...]:
+    """numpy's broadcast of the argument shapes: the shape rule of elementwise primitives."""
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def ghost(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only array of ``shape`` whose elements all share one float (strides 0): its
+    views (transpose, reshape, basic indexing …) show the result's shape and allocate nothing."""
+    return np.broadcast_to(np.zeros((), dtype=np.float64), tuple(shape))
+
+
+def output_shape(prim: Primitive, shapes: list[tuple[int, ...]], params: Mapping[str, Any]) -> tuple[int, ...]:
+    """The shape of ``prim``'s result for arguments of ``shapes`` (``params`` normalised with
+    nb = 0, as :func:`normalise_params` gives them); a ValueError when they do not fit, a
+    LookupError when the primitive's shape is :data:`UNKNOWN`."""
+    rule = prim.shape
+    if rule == UNKNOWN:
+        raise LookupError(f"{prim.name}: the shape of a plugin layer is known only once it runs")
+    if rule == SAME:
+        return tuple(shapes[0])
+    if rule == VIEW:
+        out = prim.forward(*(ghost(s) for s in shapes), **params)
+        return tuple(int(n) for n in np.shape(out))
+    return tuple(int(n) for n in rule(*shapes, **params))
+
+
+def output_cost(prim: Primitive, out: tuple[int, ...], shapes: list[tuple[int, ...]],
+                params: Mapping[str, Any]) -> int:
+    """An estimate of the multiply-adds of one forward call (see ``cost`` in the module docstring)."""
+    if prim.cost is not None:
+        return int(prim.cost(out, *shapes, **params))
+    return math.prod(out) + sum(math.prod(s) for s in shapes)
+
+
+def reduced_shape(x: tuple[int, ...], axis: tuple[int, ...], keepdims: bool = False, **_: Any) -> tuple[int, ...]:
+    """The shape rule of a reduction over the (negative, normalised) ``axis``."""
+    gone = {len(x) + a for a in axis}
+    return tuple(1 if i in gone else n for i, n in enumerate(x) if keepdims or i not in gone)
+
+
+def contraction_cost(out: tuple[int, ...], x: tuple[int, ...], *rest: tuple[int, ...], **_: Any) -> int:
+    """The cost rule of a product contracting the last axis of ``x`` (matmul, dot): out × n."""
+    return math.prod(out) * (x[-1] if x else 1)
+
+
+def matrix_cost(out: tuple[int, ...], a: tuple[int, ...], *rest: tuple[int, ...], **_: Any) -> int:
+    """The cost rule of a matrix factorisation of ``a`` (inv, det, solve …): its elements × n."""
+    return math.prod(a) * (a[-1] if a else 1) + sum(math.prod(s) for s in rest)
 
 
 # ---- helpers every rule may use -------------------------------------------------

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .lazy_torch import torch
-from .registry import LINEAR, PIECEWISE_LINEAR, REAL, Domain, calls, register
+from .registry import LINEAR, PIECEWISE_LINEAR, REAL, SAME, VIEW, Domain, calls, ghost, register
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -53,6 +53,7 @@ register(
     domain=REAL,
     probes=calls([((5,),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),), ((3, 4),)], {"axis": 0}),
     symbolic=_identity_form,
+    shape=SAME,
 )
 
 
@@ -106,6 +107,7 @@ register(
     domain=Domain(0.5, 1.5),
     probes=calls([((5,),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),), ((3, 4),)], {"axis": 0}),
     symbolic=_identity_form,
+    shape=SAME,
 )
 
 
@@ -153,6 +155,7 @@ register(
     domain=REAL,
     probes=calls([((5,),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),), ((4, 3),)], {"axis": 0}),
     symbolic=_identity_form,
+    shape=SAME,
 )
 
 
@@ -192,6 +195,7 @@ register(
     domain=REAL,
     probes=calls([((5,),), ((3, 4),), ((2, 3, 3),)], {"k": 2}) + calls([((3, 3),)], {"k": 3, "axis": 0}),
     symbolic=_identity_form,
+    shape=lambda x, k, axis: tuple(x[:len(x) + axis[0]]) + (int(k),) + tuple(x[len(x) + axis[0] + 1:]),
 )
 
 
@@ -213,6 +217,7 @@ register(
     domain=REAL,
     probes=calls([((5,),), ((3, 4),), ((2, 3, 3),)], {"shift": 2}) + calls([((3, 3),)], {"shift": -1, "axis": 0}),
     symbolic=_identity_form,
+    shape=SAME,
 )
 
 
@@ -241,6 +246,7 @@ def _triangle(name: str, np_op, torch_op, keep: str, keeps_one_element) -> None:
         probes=calls([((3, 3),), ((3, 4),), ((2, 3, 3),)]) + calls([((3, 3),)], {"k": 1}) + calls([((4, 3),)], {"k": -1}),
         # a 1×1 matrix keeps its element when the k-th diagonal includes the main one
         symbolic=lambda sp, x, k=0, **_: x if keeps_one_element(k) else sp.Integer(0),
+        shape=SAME,
     )
 
 
@@ -253,6 +259,13 @@ def _reps(x: np.ndarray, reps) -> tuple[int, ...]:
     if not reps or len(reps) > np.ndim(x) or any(not isinstance(r, (int, np.integer)) or r < 1 for r in reps):
         raise ValueError(f"reps must be 1 to {np.ndim(x)} positive ints (one per last axis), not {reps!r}")
     return tuple(int(r) for r in reps)
+
+
+def _tile_shape(x, reps):
+    """x's shape with its last len(reps) axes multiplied by reps (numpy.tile)."""
+    r = _reps(ghost(x), reps)
+    lead = len(x) - len(r)
+    return tuple(x[:lead]) + tuple(n * k for n, k in zip(x[lead:], r))
 
 
 def _tile_vjp(g, ans, x, reps):
@@ -279,6 +292,7 @@ register(
     probes=calls([((3,),), ((3, 3),)], {"reps": 2}) + calls([((3, 3),), ((2, 3, 3),)], {"reps": (2, 1)})
     + calls([((2, 3),)], {"reps": (2, 3)}),
     symbolic=lambda sp, x, **_: x,
+    shape=_tile_shape,
 )
 
 
@@ -310,6 +324,8 @@ register(
     domain=REAL,
     probes=calls([((3,),), ((3, 3),), ((2, 3, 3),)], {"repeats": 2}) + calls([((3, 4),)], {"repeats": 3, "axis": 0}),
     symbolic=lambda sp, x, **_: x,
+    shape=lambda x, repeats, axis: tuple(n * _repeats(repeats) if i == len(x) + _one("repeat", axis) else n
+                                         for i, n in enumerate(x)),
 )
 
 
@@ -333,6 +349,7 @@ register(
     domain=REAL,
     probes=calls([((3, 4),), ((2, 3, 3),), ((3, 3),)]) + calls([((2, 3, 4),)], {"axis1": 0, "axis2": 2}),
     symbolic=_identity_form,
+    shape=VIEW,
 )
 
 
@@ -358,4 +375,5 @@ register(
     domain=REAL,
     probes=calls([((3, 4),), ((2, 3, 4),), ((3, 3, 2),)]) + calls([((2, 3, 3),)], {"source": (0, 1), "destination": (2, 0)}),
     symbolic=_identity_form,
+    shape=VIEW,
 )

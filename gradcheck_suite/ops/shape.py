@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from .lazy_torch import torch
-from .registry import LINEAR, REAL, _normalise_axis, calls, register, unbroadcast
+from .registry import LINEAR, REAL, VIEW, _normalise_axis, calls, register, unbroadcast
 
 __all__: list[str] = []  # this module only registers primitives
 
@@ -52,6 +52,7 @@ register(
     probes=calls([((3, 4),)], {"shape": (4, 3)}) + calls([((3, 4),)], {"shape": (12,)}) + calls([((2, 3, 4),)], {"shape": (6, 4)}) + calls([((6,),)], {"shape": (2, 3)}) + calls([((3, 3),)], {"shape": (9,)}) + calls([((9,),)], {"shape": (3, 3)}),
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=VIEW,
 )
 
 
@@ -84,6 +85,7 @@ register(
     probes=calls([((3, 4),), ((3, 3),), ((2, 3, 3),)]) + calls([((2, 3, 4),)], {"axes": (1, 0, 2)}),
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=VIEW,
 )
 
 register(
@@ -103,6 +105,7 @@ register(
     probes=calls([((3, 4),), ((5,),)]) + calls([((3, 4),)], {"axis": 0}) + calls([((3, 3),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=VIEW,
 )
 
 
@@ -125,6 +128,7 @@ register(
     probes=calls([((3,),), ((3, 3),)], {"axis": 0}) + calls([((3, 4),)], {"axis": -1}) + calls([((3, 3),), ((3,),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=VIEW,
 )
 
 
@@ -165,6 +169,7 @@ register(
     probes=calls([((3, 1, 4),), ((1, 3, 3),)]) + calls([((1, 3),)], {"axis": 0}) + calls([((3, 1, 3),)], {"axis": 1}),
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=VIEW,
 )
 
 
@@ -180,6 +185,13 @@ def _broadcast_to(x: np.ndarray, shape: tuple[int, ...] | None, nb: int) -> np.n
     if shape is None:
         raise ValueError("broadcast_to needs a shape, e.g. broadcast_to(x, shape=(2, 3))")
     return np.array(np.broadcast_to(_pad_core(x, nb, len(shape)), shape))
+
+
+def _broadcast_target(x: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape``, once x's shape is known to broadcast to it."""
+    if shape is None or tuple(np.broadcast_shapes(tuple(x), tuple(shape))) != tuple(shape):
+        raise ValueError(f"shape {x} does not broadcast to {shape}")
+    return tuple(shape)
 
 
 register(
@@ -202,6 +214,7 @@ register(
     probes=calls([((3, 1),)], {"shape": (3, 4)}) + calls([((4,),)], {"shape": (2, 3, 4)}) + calls([((),), ((1, 3),)], {"shape": (3, 3)}) + calls([((3, 3),)], {"shape": (2, 3, 3)}),
     symbolic=lambda sp, x, **_: x,
     taught_derivative=lambda sp, out, x, **_: (1,),  # of one element: the identity
+    shape=lambda x, shape, nb=0: _broadcast_target(x, shape),
 )
 
 
@@ -226,6 +239,23 @@ def _concat_axis(axis: tuple[int, ...]) -> int:
 
 def _concat(*arrays: np.ndarray, axis: tuple[int, ...], nb: int) -> np.ndarray:
     return np.concatenate(_common_batch(arrays, nb), axis=_concat_axis(axis))
+
+
+def _concat_shape(*shapes: tuple[int, ...], axis: tuple[int, ...], nb: int = 0) -> tuple[int, ...]:
+    """The first array's shape with the joined axis the sum of every array's (the others must agree)."""
+    a = len(shapes[0]) + _concat_axis(axis)
+    if any(len(s) != len(shapes[0]) or s[:a] + s[a + 1:] != shapes[0][:a] + shapes[0][a + 1:] for s in shapes):
+        raise ValueError(f"concat: arrays of shapes {shapes} do not fit along axis {a}")
+    return shapes[0][:a] + (sum(s[a] for s in shapes),) + shapes[0][a + 1:]
+
+
+def _stack_shape(shapes, axis: int) -> tuple[int, ...]:
+    """The common shape of the arrays with a new axis of their count at ``axis`` (negative)."""
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError(f"stack: arrays of shapes {shapes} differ")
+    first = tuple(shapes[0])
+    a = len(first) + 1 + axis
+    return first[:a] + (len(shapes),) + first[a:]
 
 
 def _concat_vjp(g, ans, *arrays, axis, nb, argnum):
@@ -259,6 +289,7 @@ register(
     domain=REAL,
     probes=calls([((3, 2), (3, 4)), ((2, 2), (2, 2), (2, 2))], {"axis": -1}) + calls([((2, 3), (4, 3)), ((3, 3), (3, 3)), ((3,), (4,)), ((2, 3), (1, 3))]),
     symbolic="joining arrays never gives one element",
+    shape=_concat_shape,
 )
 
 
@@ -286,6 +317,7 @@ register(
     domain=REAL,
     probes=calls([((3,), (3,)), ((3,), (3,), (3,)), ((3, 3), (3, 3))]) + calls([((3, 3), (3, 3))], {"axis": -1}) + calls([((2, 2), (2, 2), (2, 2))], {"axis": 1}),
     symbolic=lambda sp, *xs, **_: xs[0],
+    shape=lambda *shapes, axis, nb=0: _stack_shape(shapes, axis),
 )
 
 
@@ -350,4 +382,5 @@ register(
     domain=REAL,
     probes=calls([((4, 5),)], {"index": (slice(1, 3), slice(None, None, 2))}) + calls([((3, 3),)], {"index": (1,)}) + calls([((3, 3),)], {"index": (slice(None), slice(0, 2))}) + calls([((4, 4),)], {"index": (slice(0, 3), slice(1, 4))}) + calls([((3, 4),)], {"index": (slice(None), None, 2)}),
     symbolic=lambda sp, x, **_: x,
+    shape=VIEW,
 )

@@ -24,6 +24,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import PurePath
 
+import numpy as np
 import pandas as pd
 
 from .results import Report, cell_text, number_text, worst_status
@@ -73,8 +74,10 @@ def testcase_groups(report: Report) -> list[tuple[str, str, pd.DataFrame]]:
         return []
     groups: list[tuple[str, str, pd.DataFrame]] = []
     seen: dict[tuple[str, str], int] = {}
+    # the rows of every (file, case, dtype), in table order, found in one pass over the table
+    where = table.groupby(["file", "case", "dtype"], sort=False, dropna=False).indices
     for file, case, dtype, label in _unique_keys(table):
-        rows = table[(table["file"] == file) & (table["case"] == case) & (table["dtype"] == dtype)]
+        rows = table.iloc[where[(file, case, dtype)]]
         if not dtype:
             rows = rows[rows["check"] == label]
         name = f"{case or _stem(file)}[{dtype or label or 'load'}]"
@@ -91,8 +94,12 @@ def _unique_keys(table: pd.DataFrame) -> list[tuple[str, str, str, str]]:
 
 def _seconds(rows: pd.DataFrame) -> float:
     """Time of a testcase: each input's timings once (the rows of one input repeat them)."""
-    times = rows[["input", "time_hand_s", "time_torch_s", "time_fd_s"]].fillna(0.0)
-    return float(times.groupby("input").max().to_numpy().sum())
+    columns = ("time_hand_s", "time_torch_s", "time_fd_s")
+    longest: dict[str, list[float]] = {}
+    for key, *values in zip(rows["input"], *(rows[c].fillna(0.0) for c in columns)):
+        longest[key] = [max(a, b) for a, b in zip(longest[key], values)] if key in longest else values
+    # summed as numpy sums the inputs' maxima in the inputs' sorted order (the same float)
+    return float(np.array([longest[k] for k in sorted(longest, key=str)], dtype=np.float64).sum()) if longest else 0.0
 
 
 def _stem(file: str) -> str:

@@ -65,10 +65,11 @@ def test_a_torch_counterpart_is_named_without_importing_torch():
     assert counterpart_name(Deferred(("torch", "exp"))) == "torch.exp"
 
 
-# `list` and `validate` load cases, and loading checks every intermediate's shape on torch's
-# meta tensors before anything is allocated (gradcheck_suite/budget.py, the bound on memory
-# of docs/robustness.md), so they import torch; what loads no case must not.
-@pytest.mark.parametrize("argv", [["ops"], ["ops", "--format", "md"], ["--help"]])
+# `list` and `validate` load cases: every intermediate is bounded from the primitives' shape rules
+# (gradcheck_suite/budget.py) and evaluated once with numpy; nothing needs torch (issue 17 B4)
+@pytest.mark.parametrize("argv", [["ops"], ["ops", "--format", "md"], ["--help"], ["list", "cases/"],
+                                  ["validate", "cases/"], ["list", "tests/bad_cases"],
+                                  ["validate", "tests/bad_cases"]])
 def test_commands_that_compute_no_gradient_do_not_import_torch(argv):
     code = ("import sys\nfrom gradcheck_suite import cli\n"
             f"try:\n    cli.main({argv!r})\nexcept SystemExit:\n    pass\n"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gradcheck_suite.ops import NOT_DIFFERENTIABLE, RuleError, all_primitives, names, register
+from gradcheck_suite.ops import registry
 from gradcheck_suite.ops.registry import Domain, NotDifferentiable, calls, normalise_params
 
 #: the issue's acceptance number: ``gradcheck-suite ops`` lists at least this many
@@ -137,6 +138,25 @@ def test_register_refuses_a_duplicate_name():
     with pytest.raises(RuleError, match=f"primitive '{existing}' registered twice"):
         register(existing, **_entry())
     assert len(names()) == before
+
+
+def test_register_refuses_a_primitive_that_is_not_elementwise_without_a_shape_rule():
+    with pytest.raises(RuleError, match="probe_shapeless: declare its shape rule"):
+        register("probe_shapeless", **_entry())
+    with pytest.raises(RuleError, match="probe_shapeless: unknown shape rule 'same shape'"):
+        register("probe_shapeless", **_entry(shape="same shape"))
+    assert "probe_shapeless" not in names()
+
+
+def test_a_broadcasting_primitive_needs_no_shape_rule():
+    prim = register("probe_broadcasting", **_entry(args=("x", "y"), vjp=(lambda g, ans, x, y: g,) * 2,
+                                                   jvp=(lambda t, ans, x, y: t,) * 2, derivative=("1", "1"),
+                                                   forward=np.add, broadcasts=True,
+                                                   probes=calls([((3,), (3,))])))
+    try:
+        assert registry.output_shape(prim, [(4, 1), (3,)], {}) == (4, 3)
+    finally:
+        del registry._REGISTRY["probe_broadcasting"]
 
 
 # ---- every primitive has a property test ------------------------------------------------
