@@ -444,26 +444,39 @@ def step_error_curve(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, 
 # ---- an opaque function (a user's code under test) ----------------------------------
 
 
-def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb) -> Callable[[np.ndarray, np.ndarray],
-                                                                                  np.ndarray]:
-    """``evaluate(rows, deltas)`` for a function of one array that knows no batch axes: one call per copy."""
+def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb,
+            batched: Callable[[np.ndarray], np.ndarray] | None = None,
+            chunk: int = 1) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``evaluate(rows, deltas)`` for a function of one array that knows no batch axes: one call per copy;
+    or, given ``batched`` (copies B + x.shape → outputs B × m), ``chunk`` copies per call."""
     def evaluate(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+        if batched is not None:
+            parts = []
+            for start in range(0, len(rows), chunk):
+                with perturb.copies(rows[start:start + chunk], deltas[start:start + chunk]) as copies:
+                    parts.append(np.array(batched(copies), dtype=np.float64).reshape(len(copies), -1))
+            return np.concatenate(parts) if parts else np.zeros((0, 0))
         with perturb.copies(rows, deltas) as copies:
             outs = [np.asarray(f(np.array(c)), dtype=np.float64).reshape(-1) for c in copies]
         return np.stack(outs) if outs else np.zeros((0, 0))
     return evaluate
 
 
-def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray) -> FDResult:
+def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *,
+                  batched: Callable[[np.ndarray], np.ndarray] | None = None, per_copy: int = 0) -> FDResult:
     """Richardson derivative of an opaque ``f`` (one float64 array in, one array out) at ``x0``.
 
     For code that is not ours (no complex step: arbitrary code need not be complex-safe);
-    ``f`` is called once per perturbed copy.  Shapes as :func:`derivative`.
+    ``f`` is called once per perturbed copy — or, given ``batched`` (the same function of many
+    copies at once: B + x.shape → B × outputs, using about ``per_copy`` elements per copy),
+    once per chunk of copies (:data:`CHUNK_BYTES`), with the same differences.  Shapes as
+    :func:`derivative`.
     """
     x0 = np.asarray(x0, dtype=np.float64)
     f0 = np.asarray(f(x0.copy()), dtype=np.float64)
     magnitude = float(np.abs(f0[np.isfinite(f0)]).max(initial=0.0))
-    evaluate = _opaque(f, _unit_perturb(x0))
+    chunk = max(1, CHUNK_BYTES // max(1, (per_copy or x0.size + f0.size) * 8))
+    evaluate = _opaque(f, _unit_perturb(x0), batched, chunk)
     value, error, fwd, bwd, used = _richardson(evaluate, x0.size, default_step(x0).reshape(-1), f0.reshape(-1),
                                                magnitude)
     shape = x0.shape + f0.shape
