@@ -241,7 +241,7 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
     deltas = np.stack([hs, -hs], axis=-1).reshape(-1)                         # (R*3*2,)
     out = evaluate(np.repeat(rows, 2 * nf), deltas).reshape(len(rows), nf, 2, -1)
     plus, minus = out[:, :, 0], out[:, :, 1]                                  # (R, 3, m)
-    finite = np.isfinite(out).all(axis=(1, 2, 3))
+    finite = np.isfinite(out.reshape(len(rows), -1)).all(axis=1)
     h = hs[:, :, None]
     with np.errstate(all="ignore"):
         if order == 2:
@@ -250,8 +250,7 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
             d = (plus - minus) / (2 * h)                                      # D(h), D(h/2), D(h/4)
         r1 = (4 * d[:, 1] - d[:, 0]) / 3                                      # cancels the h² term
         r2 = (4 * d[:, 2] - d[:, 1]) / 3
-        scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.maximum(np.abs(plus), np.abs(minus)).max(axis=1)),
-                           magnitude)
+        scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.abs(out).max(axis=(1, 2))), magnitude)
         roundoff = 10 * EPS * scale / steps[:, None] ** order
         spread = 2 * np.abs(r2 - r1)
         if order == 2:
@@ -261,10 +260,10 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
             forward = 2 * fwd_d[1] - fwd_d[0]                                 # cancels the O(s) term
             backward = 2 * bwd_d[1] - bwd_d[0]
         else:
-            fwd_d = (plus - f0[None, None, :]) / h                            # one-sided forward
-            bwd_d = (f0[None, None, :] - minus) / h
-            forward = 2 * fwd_d[:, 2] - fwd_d[:, 1]                           # cancels the O(h) term
-            backward = 2 * bwd_d[:, 2] - bwd_d[:, 1]
+            fwd_d = [(plus[:, k] - f0[None, :]) / h[:, k] for k in (1, 2)]    # one-sided forward
+            bwd_d = [(f0[None, :] - minus[:, k]) / h[:, k] for k in (1, 2)]
+            forward = 2 * fwd_d[1] - fwd_d[0]                                 # cancels the O(h) term
+            backward = 2 * bwd_d[1] - bwd_d[0]
     return _Central(r2, spread + roundoff, forward, backward,
                     np.where(finite, spread.max(axis=1, initial=0.0), np.inf),
                     roundoff.max(axis=1, initial=0.0), finite)
