@@ -37,12 +37,16 @@ from .point import Point
 from .routes import Derivative, Route, _Evaluation, opaque_fd
 
 __all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRoute", "SecondDifferenceRoute",
-           "FD2_PAIRS", "cotangent"]
+           "FD2_PAIRS", "GRAD_FD_ENTRIES", "cotangent"]
 
 #: the full Hessian columns by second differences cost 2·n·N quadratic forms (six forward
 #: evaluations each); above this many (auto mode goes projected sooner: contract.HESSIAN_ENTRIES)
 #: they are not computed and the full row is a skip
 FD2_PAIRS = 200_000
+#: the full Hessian columns by differences of our gradient hold six gradients (three steps, two signs) of N
+#: elements per input element: above this many columns × N entries (48 bytes each, 192 MB) they are not
+#: computed in full mode and the row is a skip (judged by probes uᵀHv in projected and auto mode)
+GRAD_FD_ENTRIES = 4_000_000
 
 
 def cotangent(point: Point) -> np.ndarray:
@@ -321,6 +325,11 @@ class GradientFDRoute(_FDSecondOrder):
         return gradients, 2 * int(sum(np.size(v) for v in ev.values))
 
     def _compute(self, name: str) -> Derivative:
+        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
+        if n * total > GRAD_FD_ENTRIES:
+            return Derivative(problem=f"the full Hessian by differences of our gradient needs {n}·{total} entries "
+                                      f"(more than {GRAD_FD_ENTRIES}, six gradients each); this input is judged by "
+                                      "projections uᵀHv only (mode: projected)", status="skip")
         batched, per_copy = self._batched(name)
         return opaque_fd(self.point, self._function(name), name, self.columns_shape(name),
                          "finite differences of our gradient", batched=batched, per_copy=per_copy)

@@ -109,3 +109,11 @@ def test_a_rule_that_mixes_the_copies_is_caught_and_the_differences_go_one_copy_
     monkeypatch.setattr(engine, "gradients_batched", lambda *a, **k: (_ for _ in ()).throw(ValueError("no batch")))
     assert route._batched("W") == (None, 0)
     assert route.full("W").usable
+
+
+def test_full_columns_too_large_for_the_gradient_differences_are_a_skip_that_says_why(load_case, monkeypatch):
+    monkeypatch.setattr(hessians, "GRAD_FD_ENTRIES", 100)  # layer: 12 columns of 12 entries = 144
+    table = api.check_case(load_case(CASES["layer"]), order=2, mode="full").table
+    r = row(table, "hessian_vs_grad_fd", input="W")
+    assert r["status"] == "skip" and "12·12 entries" in r["message"] and "projected" in r["message"]
+    assert row(table, "hessian_vs_torch", input="W")["status"] == "pass"
