@@ -27,6 +27,7 @@ __all__ = [
     "Trace",
     "evaluate",
     "evaluate_batched",
+    "gradients_batched",
     "vjp",
     "jvp",
     "node_tangents",
@@ -162,10 +163,34 @@ def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
     output by default) with the batch axes in front.  Used by the finite-difference
     reference to evaluate many perturbed copies in one vectorised pass.
     """
-    dtype = np.dtype(dtype)
     target = graph.output if upto is None else upto
+    values, _, is_batched, bshape = _forward_batched(graph, leaves, batched, nb, np.dtype(dtype), target)
+    out = values[target]
+    if not is_batched[target]:
+        out = np.broadcast_to(out, bshape + out.shape)
+    return out
+
+
+def _lift(prim: registry.Primitive, raw: Sequence[np.ndarray], flags: Sequence[bool], nb: int) -> list[np.ndarray]:
+    """Arguments of a batched call: unbatched ones get ``nb`` size-1 axes, broadcasting cores a common rank."""
+    cores = [v.ndim - (nb if f else 0) for v, f in zip(raw, flags)]
+    top = max(cores) if prim.broadcasts else 0
+    args = []
+    for v, f, c in zip(raw, flags, cores):
+        core_shape = v.shape[nb:] if f else v.shape
+        lead = v.shape[:nb] if f else (1,) * nb
+        pad = (1,) * (top - c) if prim.broadcasts else ()
+        args.append(v.reshape(lead + pad + core_shape))
+    return args
+
+
+def _forward_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Mapping[str, np.ndarray], nb: int,
+                     dtype: np.dtype, target: int):
+    """The batched forward of :func:`evaluate_batched`: every needed node's value (batched or not),
+    its normalised parameters, whether it is batched, and the batch shape."""
     needed = graph.ancestors(target)
     values: dict[int, np.ndarray] = {}
+    params: dict[int, dict[str, Any]] = {}
     is_batched: dict[int, bool] = {}
     bshape: tuple[int, ...] = next(iter(batched.values())).shape[:nb] if batched else ()
     with np.errstate(all="ignore"):
@@ -183,19 +208,8 @@ def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
             prim = registry.get(node.op)
             raw = [values[a] for a in node.args]
             flags = [is_batched[a] for a in node.args]
-            if not any(flags):
-                args = raw
-                k = 0
-            else:
-                k = nb
-                cores = [v.ndim - (nb if f else 0) for v, f in zip(raw, flags)]
-                top = max(cores) if prim.broadcasts else 0
-                args = []
-                for v, f, c in zip(raw, flags, cores):
-                    core_shape = v.shape[nb:] if f else v.shape
-                    lead = v.shape[:nb] if f else (1,) * nb
-                    pad = (1,) * (top - c) if prim.broadcasts else ()
-                    args.append(v.reshape(lead + pad + core_shape))
+            k = nb if any(flags) else 0
+            args = _lift(prim, raw, flags, nb) if k else raw
             cores = [a.ndim - k for a in args]
             try:
                 p = normalise_params(prim, node.params, cores, k, args[0].shape if args else ())
@@ -205,11 +219,56 @@ def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
             if out.dtype != dtype and out.dtype != np.bool_:
                 out = out.astype(dtype)
             values[node.id] = out
+            params[node.id] = p
             is_batched[node.id] = bool(k)
-    out = values[target]
-    if not is_batched[target]:
+    return values, params, is_batched, bshape
+
+
+def gradients_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Mapping[str, np.ndarray],
+                      cotangent: np.ndarray, wrt: Sequence[str], dtype: Any = np.float64
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The gradient of ``cotangentᵀ·output`` at many points in one pass: the leaves in ``batched`` carry one
+    leading batch axis (a copy per point).  Returns the outputs (B + output shape) and, per input of
+    ``wrt``, the gradients (B + input shape).
+
+    The reverse pass calls the VJP rules with *batched* ``ans`` and arguments (the rule table promises
+    batch axes on ``g`` only), so this is a fast path, not a contract: it raises :class:`RuleError`
+    when a rule returns a shape other than the copies' (and the caller compares copies with
+    :func:`vjp` one at a time before trusting it, see ``harness/hessians.py``).
+    """
+    dtype = np.dtype(dtype)
+    values, params, is_batched, bshape = _forward_batched(graph, leaves, batched, 1, dtype, graph.output)
+    requires = _requires_grad(graph)
+    out = values[graph.output]
+    if not is_batched[graph.output]:
         out = np.broadcast_to(out, bshape + out.shape)
-    return out
+
+    def core(i: int) -> tuple[int, ...]:
+        return values[i].shape[1:] if is_batched[i] else values[i].shape
+
+    g0 = np.broadcast_to(np.asarray(cotangent, dtype=dtype), bshape + core(graph.output))
+    grads: dict[int, np.ndarray] = {graph.output: g0}
+    with np.errstate(all="ignore"):
+        for node in reversed(graph.nodes[: graph.output + 1]):
+            if node.id not in values or node.is_leaf or node.id not in grads or not requires[node.id]:
+                continue
+            prim = registry.get(node.op)
+            g, ans, p = grads[node.id], values[node.id], params[node.id]
+            raw = [values[a] for a in node.args]
+            flags = [is_batched[a] for a in node.args]
+            args = _lift(prim, raw, flags, 1) if prim.broadcasts and any(flags) else raw
+            for k, a, rule in _edges(node, prim, requires):
+                contrib = np.asarray(_call(rule, prim, g, ans, args, p, k))
+                if prim.broadcasts:
+                    contrib = unbroadcast(contrib, core(a), len(core(node.id)))
+                _check_shape(node, prim, k, contrib, bshape + core(a), "batched VJP")
+                grads[a] = contrib if a not in grads else grads[a] + contrib
+    result = {}
+    for name in wrt:
+        i = graph.inputs[name]
+        shape = np.shape(batched[name])[1:] if name in batched else np.shape(leaves[name])
+        result[name] = np.asarray(grads[i], dtype=dtype) if i in grads else np.zeros(bshape + shape, dtype=dtype)
+    return np.asarray(out), result
 
 
 # ---- reverse mode -----------------------------------------------------------------
@@ -217,6 +276,14 @@ def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
 
 def _rule(prim: registry.Primitive, table: tuple, k: int):
     return table[0] if prim.variadic else table[k]
+
+
+def _edges(node: Node, prim: registry.Primitive, requires: Sequence[bool]):
+    """(k, argument id, VJP rule) of every argument of ``node`` a gradient flows to."""
+    for k, a in enumerate(node.args):
+        rule = _rule(prim, prim.vjp, k)
+        if requires[a] and not isinstance(rule, NotDifferentiable):
+            yield k, a, rule
 
 
 def _call(rule, prim, seed, ans, args, params, k):
@@ -279,12 +346,7 @@ def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
         ans = ev.values[node.id]
         args = [ev.values[a] for a in node.args]
         params = ev.params[node.id]
-        for k, a in enumerate(node.args):
-            if not ev.requires_grad[a]:
-                continue
-            rule = _rule(prim, prim.vjp, k)
-            if isinstance(rule, NotDifferentiable):
-                continue
+        for k, a, rule in _edges(node, prim, ev.requires_grad):
             contrib = np.asarray(_call(rule, prim, g, ans, args, params, k))
             if prim.broadcasts:
                 contrib = unbroadcast(contrib, args[k].shape, ans.ndim)

@@ -37,12 +37,16 @@ from .point import Point
 from .routes import Derivative, Route, _Evaluation, opaque_fd
 
 __all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRoute", "SecondDifferenceRoute",
-           "FD2_PAIRS", "cotangent"]
+           "FD2_PAIRS", "GRAD_FD_ENTRIES", "cotangent"]
 
 #: the full Hessian columns by second differences cost 2·n·N quadratic forms (six forward
 #: evaluations each); above this many (auto mode goes projected sooner: contract.HESSIAN_ENTRIES)
 #: they are not computed and the full row is a skip
 FD2_PAIRS = 200_000
+#: the full Hessian columns by differences of our gradient hold six gradients (three steps, two signs) of N
+#: elements per input element: above this many columns × N entries (48 bytes each, 192 MB) they are not
+#: computed in full mode and the row is a skip (judged by probes uᵀHv in projected and auto mode)
+GRAD_FD_ENTRIES = 4_000_000
 
 
 def cotangent(point: Point) -> np.ndarray:
@@ -282,9 +286,53 @@ class GradientFDRoute(_FDSecondOrder):
             return flat
         return gradient
 
+    def _batched(self, name: str) -> tuple[Callable[[np.ndarray], np.ndarray] | None, int]:
+        """Our gradient at many perturbed copies of input ``name`` in one pass (copies B + x.shape → B × N),
+        and the elements one copy uses; None when the batched pass is not exactly the one-at-a-time one.
+
+        The batched reverse pass calls VJP rules with batched arguments, which the rule table does not
+        promise (only ``g`` carries batch axes there); so it is used only after it has given, on two
+        copies (the point, and the point with its first and last element moved), the gradients of the
+        one-at-a-time pass to rounding.  Otherwise the differences take one gradient per copy.
+        """
+        p = self.point
+        w = np.asarray(self.w, dtype=np.float64)
+        rest = {k: v for k, v in p.values64.items() if k != name}
+
+        def gradients(copies: np.ndarray) -> np.ndarray:
+            out, grads = engine.gradients_batched(p.graph, rest, {name: copies}, w, p.inputs)
+            flat = np.concatenate([grads[n].reshape(len(copies), -1) for n in p.inputs], axis=1)
+            flat[~np.isfinite(out.reshape(len(copies), -1)).all(axis=1)] = np.nan  # as _function does
+            return flat
+
+        x0 = np.asarray(p.values64[name], dtype=np.float64)
+        moved = x0.copy().reshape(-1)
+        if moved.size:
+            steps = fd.default_step(x0).reshape(-1)
+            moved[0] += steps[0]
+            moved[-1] -= steps[-1]
+        trial = np.stack([x0, moved.reshape(x0.shape)])
+        one = self._function(name)
+        try:
+            fast = gradients(trial.copy())
+            slow = np.stack([one(c.copy()) for c in trial])
+        except Exception:  # a rule that cannot take batched arguments: one gradient per copy
+            return None, 0
+        scale = max(1.0, float(np.nanmax(np.abs(slow), initial=0.0)))
+        if fast.shape != slow.shape or not np.allclose(fast, slow, rtol=1e-12, atol=1e-13 * scale, equal_nan=True):
+            return None, 0
+        ev = engine.evaluate(p.graph, p.values64, np.float64)
+        return gradients, 2 * int(sum(np.size(v) for v in ev.values))
+
     def _compute(self, name: str) -> Derivative:
+        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
+        if n * total > GRAD_FD_ENTRIES:
+            return Derivative(problem=f"the full Hessian by differences of our gradient needs {n}·{total} entries "
+                                      f"(more than {GRAD_FD_ENTRIES}, six gradients each); this input is judged by "
+                                      "projections uᵀHv only (mode: projected)", status="skip")
+        batched, per_copy = self._batched(name)
         return opaque_fd(self.point, self._function(name), name, self.columns_shape(name),
-                         "finite differences of our gradient")
+                         "finite differences of our gradient", batched=batched, per_copy=per_copy)
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional_of(self._function(name), self.point.values64[name], v)

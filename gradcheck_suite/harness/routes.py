@@ -276,12 +276,13 @@ class FDGraphRoute(Route):
 
 
 def opaque_fd(point: Point, function: Callable[[np.ndarray], np.ndarray], name: str, shape: tuple[int, ...],
-              what: str) -> Derivative:
+              what: str, batched: Callable[[np.ndarray], np.ndarray] | None = None, per_copy: int = 0) -> Derivative:
     """Richardson finite differences of ``function`` (of input ``name`` alone, float64) as a Derivative
-    of ``shape``: for code the engine cannot batch — the user's, or our own gradient.  Whatever it
-    raises is an ``error`` naming ``what``."""
+    of ``shape``: for code the engine cannot batch — the user's, or our own gradient (``batched``: the
+    same function of many copies at once, see :func:`fd.derivative_of`).  Whatever it raises is an
+    ``error`` naming ``what``."""
     try:
-        result = fd.derivative_of(function, point.values64[name])
+        result = fd.derivative_of(function, point.values64[name], batched=batched, per_copy=per_copy)
     except USER_ERRORS as exc:
         return Derivative(problem=f"{what} failed: {type(exc).__name__}: {_first_line(exc)}", status="error")
     return _from_fd(result, point.values[name].ndim, shape)

@@ -241,7 +241,7 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
     deltas = np.stack([hs, -hs], axis=-1).reshape(-1)                         # (R*3*2,)
     out = evaluate(np.repeat(rows, 2 * nf), deltas).reshape(len(rows), nf, 2, -1)
     plus, minus = out[:, :, 0], out[:, :, 1]                                  # (R, 3, m)
-    finite = np.isfinite(out).all(axis=(1, 2, 3))
+    finite = np.isfinite(out.reshape(len(rows), -1)).all(axis=1)
     h = hs[:, :, None]
     with np.errstate(all="ignore"):
         if order == 2:
@@ -250,8 +250,7 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
             d = (plus - minus) / (2 * h)                                      # D(h), D(h/2), D(h/4)
         r1 = (4 * d[:, 1] - d[:, 0]) / 3                                      # cancels the h² term
         r2 = (4 * d[:, 2] - d[:, 1]) / 3
-        scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.maximum(np.abs(plus), np.abs(minus)).max(axis=1)),
-                           magnitude)
+        scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.abs(out).max(axis=(1, 2))), magnitude)
         roundoff = 10 * EPS * scale / steps[:, None] ** order
         spread = 2 * np.abs(r2 - r1)
         if order == 2:
@@ -261,10 +260,10 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
             forward = 2 * fwd_d[1] - fwd_d[0]                                 # cancels the O(s) term
             backward = 2 * bwd_d[1] - bwd_d[0]
         else:
-            fwd_d = (plus - f0[None, None, :]) / h                            # one-sided forward
-            bwd_d = (f0[None, None, :] - minus) / h
-            forward = 2 * fwd_d[:, 2] - fwd_d[:, 1]                           # cancels the O(h) term
-            backward = 2 * bwd_d[:, 2] - bwd_d[:, 1]
+            fwd_d = [(plus[:, k] - f0[None, :]) / h[:, k] for k in (1, 2)]    # one-sided forward
+            bwd_d = [(f0[None, :] - minus[:, k]) / h[:, k] for k in (1, 2)]
+            forward = 2 * fwd_d[1] - fwd_d[0]                                 # cancels the O(h) term
+            backward = 2 * bwd_d[1] - bwd_d[0]
     return _Central(r2, spread + roundoff, forward, backward,
                     np.where(finite, spread.max(axis=1, initial=0.0), np.inf),
                     roundoff.max(axis=1, initial=0.0), finite)
@@ -444,26 +443,39 @@ def step_error_curve(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, 
 # ---- an opaque function (a user's code under test) ----------------------------------
 
 
-def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb) -> Callable[[np.ndarray, np.ndarray],
-                                                                                  np.ndarray]:
-    """``evaluate(rows, deltas)`` for a function of one array that knows no batch axes: one call per copy."""
+def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb,
+            batched: Callable[[np.ndarray], np.ndarray] | None = None,
+            chunk: int = 1) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``evaluate(rows, deltas)`` for a function of one array that knows no batch axes: one call per copy;
+    or, given ``batched`` (copies B + x.shape → outputs B × m), ``chunk`` copies per call."""
     def evaluate(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+        if batched is not None:
+            parts = []
+            for start in range(0, len(rows), chunk):
+                with perturb.copies(rows[start:start + chunk], deltas[start:start + chunk]) as copies:
+                    parts.append(np.array(batched(copies), dtype=np.float64).reshape(len(copies), -1))
+            return np.concatenate(parts) if parts else np.zeros((0, 0))
         with perturb.copies(rows, deltas) as copies:
             outs = [np.asarray(f(np.array(c)), dtype=np.float64).reshape(-1) for c in copies]
         return np.stack(outs) if outs else np.zeros((0, 0))
     return evaluate
 
 
-def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray) -> FDResult:
+def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *,
+                  batched: Callable[[np.ndarray], np.ndarray] | None = None, per_copy: int = 0) -> FDResult:
     """Richardson derivative of an opaque ``f`` (one float64 array in, one array out) at ``x0``.
 
     For code that is not ours (no complex step: arbitrary code need not be complex-safe);
-    ``f`` is called once per perturbed copy.  Shapes as :func:`derivative`.
+    ``f`` is called once per perturbed copy — or, given ``batched`` (the same function of many
+    copies at once: B + x.shape → B × outputs, using about ``per_copy`` elements per copy),
+    once per chunk of copies (:data:`CHUNK_BYTES`), with the same differences.  Shapes as
+    :func:`derivative`.
     """
     x0 = np.asarray(x0, dtype=np.float64)
     f0 = np.asarray(f(x0.copy()), dtype=np.float64)
     magnitude = float(np.abs(f0[np.isfinite(f0)]).max(initial=0.0))
-    evaluate = _opaque(f, _unit_perturb(x0))
+    chunk = max(1, CHUNK_BYTES // max(1, (per_copy or x0.size + f0.size) * 8))
+    evaluate = _opaque(f, _unit_perturb(x0), batched, chunk)
     value, error, fwd, bwd, used = _richardson(evaluate, x0.size, default_step(x0).reshape(-1), f0.reshape(-1),
                                                magnitude)
     shape = x0.shape + f0.shape
