@@ -26,7 +26,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from .results import Report, cell_text, number_text, worst_status
+from .results import Report, cell_text, number_text, seconds as seconds_of, worst_status
 
 __all__ = ["render_junit", "testcase_groups", "check_summary", "classname_of"]
 
@@ -89,12 +89,6 @@ def _unique_keys(table: pd.DataFrame) -> list[tuple[str, str, str, str]]:
     return list(dict.fromkeys(keys))
 
 
-def _seconds(rows: pd.DataFrame) -> float:
-    """Time of a testcase: each input's timings once (the rows of one input repeat them)."""
-    times = rows[["input", "time_hand_s", "time_torch_s", "time_fd_s"]].fillna(0.0)
-    return float(times.groupby("input").max().to_numpy().sum())
-
-
 def _stem(file: str) -> str:
     return PurePath(file).stem if file else "unnamed"
 
@@ -115,7 +109,7 @@ def render_junit(report: Report) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for file, name, rows in groups:
-        seconds = _seconds(rows)
+        seconds = seconds_of(rows)
         total_time += seconds
         case = ET.SubElement(suite, "testcase", classname=_x(classname_of(file)), name=_x(name),
                              time=f"{seconds:.6f}", file=_x(file))
