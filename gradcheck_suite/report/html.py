@@ -224,7 +224,7 @@ _LIST_LENGTH = 10
 #: the histogram's bins: decades of error ÷ bound from 10^_LOW to 10^_HIGH in steps of _STEP, plus one
 #: bin below (zero errors included) and one above
 _LOW, _HIGH, _STEP = -8.0, 2.0, 0.5
-_BAR, _PLOT_HEIGHT, _LEFT, _TOP = 22, 120, 30, 18
+_BAR, _PLOT_HEIGHT, _LEFT, _TOP = 28, 120, 30, 18
 
 
 def _round(x: Any) -> float | None:
@@ -279,6 +279,8 @@ def _histogram(shares: np.ndarray, statuses: list[str]) -> dict[str, Any]:
 #: else); a card past the budget keeps its headline and links and says where its checks are
 #: (results.csv, the answer key).  A library of 3,000 cases stays under 5 MB.
 PAGE_BUDGET = 4_500_000
+#: failing cases named in the list at the top (the table below names every one)
+PROBLEMS_SHOWN = 100
 
 
 def _environment() -> jinja2.Environment:
@@ -336,7 +338,7 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: 
         versions=dict(meta.get("versions", {})), started=str(meta.get("started", "")),
         command=str(meta.get("command", "")), statuses=list(counts), answer_links=links,
         answer_index=ANSWER_KEY_FILE if answer_key else "", verdict=verdict_of(report),
-        overview=_overview(report.table),
+        overview=_overview(report.table), problems_shown=PROBLEMS_SHOWN,
     )
     skeleton = page.render(details={}, **context)
     return page.render(details=_details(views, env, page_budget - len(skeleton.encode("utf-8"))), **context)

@@ -45,7 +45,7 @@ def test_the_histogram_counts_every_judged_check_and_shows_failures_beyond_the_l
     html = render_html(Report(mixed_table()))
     svg = html[html.index('<svg class="histogram"'):]
     svg = svg[:svg.index("</svg>")]
-    totals = [int(t) for t in re.findall(r'<text x="[\d.]+" y="[\d.-]+" text-anchor="middle">(\d+)</text>', svg)]
+    totals = [int(t) for t in re.findall(r'<text class="count" x="[\d.]+" y="[\d.-]+" text-anchor="middle">(\d+)</text>', svg)]
     assert sum(totals) == 6  # pass, nondiff and fail rows with a bound; skip and error rows have none
     bars = re.findall(r'data-lo="([^"]+)" data-hi="([^"]+)"><title>([^<]*)</title>', svg)
     assert bars[-1][:2] == ("2", "Infinity") and bars[-1][2].endswith(": 1 fail")  # the claim, 4e9 × its bound
@@ -112,3 +112,10 @@ def test_bound_share_and_seconds():
     tab = Report(table(row(input="x"), row(input="x", check="hand_vs_fd"), row(input="y", time_fd_s=1.0))).table
     assert seconds(tab) == 0.006 + 1.003
     assert seconds(tab, by=["case"]).to_dict() == {"sig": 0.006 + 1.003}
+
+
+def test_the_list_of_failures_at_the_top_is_bounded():
+    tab = table(*(row(case=f"c{i:03d}", status="fail") for i in range(130)))
+    nav = render_html(Report(tab))
+    nav = nav[nav.index('id="problems"'):nav.index("</nav>")]
+    assert nav.count("<li>") == 100 and "… and 30 more: the table below lists every case × dtype worst first." in nav
