@@ -25,16 +25,19 @@ from markupsafe import Markup, escape
 from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES
 from .results import Report, anchor_id, unique_safe_name, worst_status
 
-__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of"]
+__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget"]
 
 #: the index page report.html's header links to (each case's card links to its own page)
 FILE_NAME = ANSWER_KEY_FILE
 
 #: the most elements, all nodes together, a case may have to get an answer key in the run's pages
 ELEMENT_LIMIT = 50_000
-#: seconds one case's answer key may take, and all the pages of a run together
+#: seconds one case's answer key may take, and all the pages of a run together: PAGE_TIME_BUDGET
+#: plus PER_CASE_TIME for each case (:func:`time_budget`), so that a library of 3,000 cases is not cut
+#: short on a busy machine while one pathological run still ends
 CASE_TIME_BUDGET = 20.0
 PAGE_TIME_BUDGET = 120.0
+PER_CASE_TIME = 0.25
 
 #: names Windows keeps for devices, with any extension (``nul.html`` cannot be created there)
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
@@ -60,50 +63,59 @@ def link_of(case: str) -> str:
     return f"{page_of(case)}#{anchor(case)}"
 
 
+def time_budget(cases: int) -> float:
+    """Seconds all the pages of a run of ``cases`` cases may take together."""
+    return PAGE_TIME_BUDGET + PER_CASE_TIME * cases
+
+
 def render_answer_key(report: Report) -> dict[str, str]:
     """The answer-key pages of every loaded case of the run (cases with load errors have none):
     ``{file name relative to the report folder: HTML}`` — the index first, then one page per case.
 
     Bounded: a case that could not be evaluated in the run (an ``evaluate`` error row: timed
-    out, non-finite output) is not evaluated again; a case over :data:`ELEMENT_LIMIT`
-    elements, or beyond its :data:`CASE_TIME_BUDGET` or the run's :data:`PAGE_TIME_BUDGET`,
-    gets a note pointing to ``gradcheck-suite explain CASE`` instead.
+    out, non-finite output) is not evaluated again; a case over :data:`ELEMENT_LIMIT` elements, or beyond its
+    :data:`CASE_TIME_BUDGET` or the run's :func:`time_budget`, gets a note pointing to
+    ``gradcheck-suite explain CASE`` instead.
     """
-    from ..budget import OutOfTime, deadline
-    from ..explain import explain_case, html_fragment
-    from ..explain.html import CSP, CSS, anchor
+    from ..explain.html import CSP, CSS
 
     groups = {name: rows for name, rows in report.table.groupby("case", sort=False)} if len(report.table) else {}
     names = list(report.cases)
+    end = time.monotonic() + time_budget(len(names))
+    tasks = [(report.cases[name], groups.get(name, report.table.iloc[:0]), end) for name in names]
+    sections = [_section(*t) for t in tasks]  # in worker processes it took longer (docs/performance.md, B6)
     entries, pages = [], {}
-    end = time.monotonic() + PAGE_TIME_BUDGET
-    for i, name in enumerate(names):
-        case = report.cases[name]
-        rows = groups.get(name, report.table.iloc[:0])
-        why = _why_not(case, rows, end - time.monotonic())
-        if not why:
-            try:
-                with deadline(min(CASE_TIME_BUDGET, max(0.001, end - time.monotonic()))):
-                    fragment = html_fragment(explain_case(case, table=rows, sweep=False, closed=False),
-                                             heading_level=2)
-            except OutOfTime:
-                why = f"it took more than {CASE_TIME_BUDGET:g} s here (or the answer key of this run ran out of its " \
-                      f"{PAGE_TIME_BUDGET:g} s)"
-            except Exception as exc:  # noqa: BLE001 - one case's page must not sink the report
-                why = f"{type(exc).__name__}: {exc}"
-        if why:
-            fragment = _note(name, why)
-        status = worst_status(rows["status"]) if len(rows) else ""
-        entries.append({"name": name, "title": getattr(case, "title", "") or "", "status": status,
-                        "href": link_of(name), "note": bool(why)})
+    for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
+        rows = tasks[i][1]
+        entries.append({"name": name, "title": getattr(report.cases[name], "title", "") or "",
+                        "status": worst_status(rows["status"]) if len(rows) else "", "href": link_of(name),
+                        "note": bool(why)})
         neighbours = {"previous": names[i - 1] if i else None, "next": names[i + 1] if i + 1 < len(names) else None}
         pages[page_of(name)] = _CASE_PAGE.render(
-            csp=CSP, css=Markup(CSS), name=name, fragment=Markup(fragment), index=f"../{ANSWER_KEY_FILE}",
-            report=f"../{FORMAT_FILES['html']}#{anchor_id(name)}",
+            csp=CSP, css=Markup(CSS), name=name, fragment=Markup(fragment or _note(name, why)),
+            index=f"../{ANSWER_KEY_FILE}", report=f"../{FORMAT_FILES['html']}#{anchor_id(name)}",
             links={k: (v, "../" + link_of(v)) for k, v in neighbours.items() if v is not None})
     index = _INDEX_PAGE.render(csp=CSP, css=Markup(CSS), entries=entries, note=_INDEX_NOTE,
                                report=FORMAT_FILES["html"])
     return {ANSWER_KEY_FILE: index, **pages}
+
+
+def _section(case, rows, end: float) -> tuple[str, str]:
+    """(why the case gets no answer key, "") or ("", its section's HTML); ``end`` on the monotonic clock."""
+    from ..budget import OutOfTime, deadline
+    from ..explain import explain_case, html_fragment
+
+    why = _why_not(case, rows, end - time.monotonic())
+    if why:
+        return why, ""
+    try:
+        with deadline(min(CASE_TIME_BUDGET, max(0.001, end - time.monotonic()))):
+            return "", html_fragment(explain_case(case, table=rows, sweep=False, closed=False), heading_level=2)
+    except OutOfTime:
+        return (f"it took more than {CASE_TIME_BUDGET:g} s here (or the answer key of this run ran out of its "
+                f"{time_budget(0):g} s + {PER_CASE_TIME:g} s a case)"), ""
+    except Exception as exc:  # noqa: BLE001 - one case's page must not sink the report
+        return f"{type(exc).__name__}: {exc}", ""
 
 
 _INDEX_NOTE = ("Each case step by step, one page per case: decomposition, forward values, backward pass with local "
@@ -117,7 +129,7 @@ _HEAD = """<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
-<style>{{ css }} body{margin:1em 2em;max-width:1200px} nav.pages{color:#5b6b7f;font-size:.9em;margin:.4em 0}
+<style>{{ css }} body{margin:1em 2em;max-width:1200px} nav.pages{color:#5b6b7f;font:.9em system-ui,sans-serif;margin:.4em 0}
 nav.pages a{margin-right:1em} td.status{font-weight:600}</style></head>
 <body>
 """
@@ -146,7 +158,7 @@ _INDEX_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "gradcheck-suite ans
 def _why_not(case, rows, time_left: float) -> str:
     """Why a case gets no answer key in the run's pages ("" when it gets one)."""
     if time_left <= 0:
-        return f"the answer key of this run used up its {PAGE_TIME_BUDGET:g} s"
+        return f"the answer key of this run used up its time ({PAGE_TIME_BUDGET:g} s + {PER_CASE_TIME:g} s a case)"
     if len(rows) and ((rows["check"] == "evaluate") & (rows["status"] == "error")).any():
         return "the case could not be evaluated in this run (see its error row)"
     from ..budget import static_shapes

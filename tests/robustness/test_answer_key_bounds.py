@@ -63,11 +63,17 @@ def test_the_page_has_a_time_budget(monkeypatch):
     monkeypatch.setattr("gradcheck_suite.explain.explain_case", slow)
     monkeypatch.setattr(answer_key, "CASE_TIME_BUDGET", 0.3)
     monkeypatch.setattr(answer_key, "PAGE_TIME_BUDGET", 0.5)
+    monkeypatch.setattr(answer_key, "PER_CASE_TIME", 0.0)
     start = time.monotonic()
     page = _pages(report)
     assert time.monotonic() - start < 3
     assert page.count("No answer key here") == 3
-    assert "it took more than 0.3 s here" in page and "the answer key of this run used up its 0.5 s" in page
+    assert "it took more than 0.3 s here" in page and "the answer key of this run used up its time (0.5 s + 0 s a case)" in page
+
+
+def test_the_time_of_the_pages_grows_with_the_cases():
+    assert answer_key.time_budget(0) == answer_key.PAGE_TIME_BUDGET == 120
+    assert answer_key.time_budget(3000) == 120 + 3000 * answer_key.PER_CASE_TIME == 870
 
 
 def test_sympy_has_a_time_budget_and_a_fallback(monkeypatch):
