@@ -1,14 +1,20 @@
 """``report.html``: one self-contained page for a reviewer or a teacher.
 
-Everything is inline (CSS, a few lines of JS, SVG): the page makes no request, and a
+Everything is inline (CSS, one script and its data, SVG): the page makes no request, and a
 Content-Security-Policy meta tag forbids any.  The page leads with the run's verdict —
 the exit code the process returned and why (``id="verdict"``), with the baseline
-comparison when there was one (``id="baseline"``) — then shows the counts by status,
-then the cases worst first; a status filter and a name search narrow them.  Per case:
-its title, description, expression steps and claims, inputs, every check with its
-numbers, the gradients side by side (ours / torch / finite differences) for small
-inputs and an error heatmap (inline SVG) for matrices.  Each case has the anchor
-``id="case-<name>"`` so the answer key can link to it.
+comparison when there was one (``id="baseline"``) — then the counts by status, then an
+overview that scales to thousands of cases: a histogram of every check's error ÷ bound
+(how close it came to its tolerance; failures red, the zone just under the line shaded),
+the passing checks nearest their bound (the flaky ones), the slowest cases, and a
+sortable table of every case × dtype (its worst check, error ÷ bound, time) built by the
+page's script from one compact JSON data island.  Below, the cases worst first, as cards
+(folded unless failing); a status filter and a name search narrow table and cards.  Per
+case: its title, description, expression steps and claims, inputs, every check with its
+numbers, the gradients side by side (ours / torch / finite differences) for small inputs
+and an error heatmap (inline SVG) for matrices — within a page budget (:data:`PAGE_BUDGET`),
+worst cases first.  Each case has the anchor ``id="case-<name>"`` so the answer key can link
+to it.
 
 The page is a jinja2 template with autoescape on: every text from a case file is
 escaped.  This module only prepares plain view objects for the template.
