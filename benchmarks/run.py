@@ -11,7 +11,9 @@ written as CSV, ``benchmarks/results.csv`` by default) with a ``ratio`` column
   gradcheck full mode, our projected check against gradcheck fast mode, one 10^6-element
   projected check, and the peak resident set of each side at the largest size;
 * B3 the engine alone: our reverse pass against torch.autograd's on the same graph;
-* B4 start-up: one small case through the CLI against ``python -c "import torch"``.
+* B4 start-up: one small case through the CLI against ``python -c "import torch"``;
+* B6 scale: a generated library of 3,000 cases against the bundled library's run grown linearly,
+  ``--jobs 2`` against ``--jobs 1``, and report.html's script in headless Chromium (``scale.py``).
 
 ``--quick`` runs every row on tiny sizes once (the smoke test); no number is asserted.
 """
@@ -29,7 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from scale import bench_scale  # benchmarks/scale.py, beside this script (its folder is on sys.path)
+
 HERE = Path(__file__).resolve().parent
+
 ROOT = HERE.parent
 COLUMNS = ["benchmark", "workload", "elements", "ours", "peer", "ours_s", "peer_s", "ratio", "target", "met",
            "ours_rss_mb", "peer_rss_mb", "reps", "load", "note"]
@@ -229,20 +234,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5, help="repetitions per measurement (median; default 5)")
     parser.add_argument("--library-reps", type=int, default=3, help="repetitions of B1 (default 3)")
     parser.add_argument("--csv", default=str(HERE / "results.csv"), help="where to write the table as CSV")
-    parser.add_argument("--only", default="B1,B2,B3,B4", help="comma list of benchmarks to run")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B6", help="comma list of benchmarks to run")
     args = parser.parse_args(argv)
     only = {b.strip().upper() for b in args.only.split(",")}
     if args.quick:
         reps = lib_reps = 1
         paths, sizes, big, nodes, elements = ["cases/seed/"], [100], 1000, 40, 1000
+        generated = 12
     else:
         reps, lib_reps = args.reps, args.library_reps
         paths, sizes, big, nodes, elements = ["cases/"], [1_000, 10_000, 40_000], 1_000_000, 1000, 1_000_000
+        generated = 3000
     print(machine(), flush=True)
     rows: list[dict] = []
     steps = (("B1", lambda: bench_library(paths, lib_reps)), ("B2", lambda: bench_large(sizes, big, reps)),
              ("B3", lambda: bench_engine(nodes, elements, 3 * reps)),
-             ("B4", lambda: bench_startup("cases/seed/01_sigmoid_affine.yaml", reps)))
+             ("B4", lambda: bench_startup("cases/seed/01_sigmoid_affine.yaml", reps)),
+             ("B6", lambda: bench_scale(paths[0], generated, _child_rss, _row, _yes)))
     for name, step in steps:
         if name in only:
             t0 = time.perf_counter()

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CaseError
+from .report.results import bound_share
 
 __all__ = ["BaselineDiff", "KEY", "ATOL_SLACK", "RATIO_FLOOR", "compare", "read_table"]
 
@@ -166,12 +167,8 @@ def _keyed(table: pd.DataFrame) -> pd.DataFrame:
 
 def _ratio(row: dict, prefix: str = "") -> float:
     """The share of its tolerance bound a row's error uses (NaN when the bound is unknown)."""
-    bound = row[prefix + "atol"] + row[prefix + "rtol"] * abs(row[prefix + "expected"])
-    if "fd" in row["check"] and np.isfinite(row[prefix + "fd_err_est"]):
-        bound += row[prefix + "fd_err_est"]
-    if not np.isfinite(bound) or bound <= 0:
-        return float("nan")
-    return row[prefix + "max_abs_err"] / bound
+    return bound_share(*(row[prefix + c] for c in ("max_abs_err", "atol", "rtol", "expected", "fd_err_est")),
+                       row["check"])
 
 
 def _loosened(row: dict) -> bool:

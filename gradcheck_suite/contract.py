@@ -14,6 +14,7 @@ __all__ = [
     "CHECKS", "CASE_CHECKS", "SUBJECT_CHECKS", "SECOND_ORDER_CHECKS", "ERROR_CHECKS", "CHECK_ORDER", "CHECK_DOCS",
     "ORDERS", "HESSIAN_ENTRIES",
     "MODES", "DEFAULT_MODE", "DEFAULT_THRESHOLD", "DTYPES", "TOLERANCE_KINDS", "FORMATS", "FORMAT_FILES",
+    "ANSWER_KEY_FILE", "ANSWER_KEY_DIR",
     "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR", "EXIT_INTERRUPTED",
 ]
 
@@ -115,6 +116,10 @@ FORMAT_FILES = MappingProxyType({
     "json": "results.json",
 })
 FORMATS = tuple(FORMAT_FILES)
+#: with ``html``, the answer key is written beside ``report.html``: an index page of every case …
+ANSWER_KEY_FILE = "answer-key.html"
+#: … and one page per case in this folder (``answer-key/CASE.html``), which report.html's cards link to
+ANSWER_KEY_DIR = "answer-key"
 
 # ---- exit codes --------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,10 @@ EXPECTED_ROWS = [
     ("B4", "ops", "gradcheck-suite ops"),
     ("B4", "list cases/seed", "gradcheck-suite list cases/seed"),
     ("B4", "validate cases/seed", "gradcheck-suite validate cases/seed"),
-]
+    ("B6", "generated_12", "gradcheck-suite run (12 generated cases, all reports)"),
+    ("B6", "generated_12", "gradcheck-suite run --jobs 2"),
+] + ([("B6", "generated_12", "report.html: its script in headless Chromium")]  # where chromium is installed
+     if os.path.exists(os.environ.get("GRADCHECK_CHROMIUM", "/usr/bin/chromium")) else [])
 
 
 def test_quick_run_writes_every_row_and_column(tmp_path):
@@ -65,3 +69,20 @@ def test_quick_run_writes_every_row_and_column(tmp_path):
     head = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
     assert "ratio" in lines[head].split()
     assert len([line for line in lines[head + 1:] if line.startswith("B")]) == len(EXPECTED_ROWS)
+
+
+def test_the_generated_library_varies_the_bundled_cases(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from scale import write_library
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from gradcheck_suite.loader import load_paths
+
+    assert write_library(ROOT / "cases" / "seed", tmp_path / "seed", 10) == 10
+    loaded = load_paths([tmp_path / "seed"])
+    assert not loaded.errors and len({c.name for c in loaded.cases}) == len(loaded.cases) == 10
+    assert {c.name for c in loaded.cases} >= {"seed_two_paths_v1", "seed_two_paths_v2", "seed_sigmoid_affine_v3"}
+    write_library(ROOT / "cases" / "broadcasting", tmp_path / "b", 80)
+    seeds = {c.name: c.inputs["a"].seed for c in load_paths([tmp_path / "b"]).cases if "a" in c.inputs}
+    assert seeds["add_row_plus_column_v2"] - seeds["add_row_plus_column_v1"] == 7919  # other numbers each round

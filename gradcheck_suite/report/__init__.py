@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..contract import FORMAT_FILES, FORMATS as FORMAT_NAMES
-from .answer_key import FILE_NAME as ANSWER_KEY_FILE, render_answer_key
+from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES, FORMATS as FORMAT_NAMES
+from .answer_key import render_answer_key
 from ..errors import GradcheckError
 from .atomic import append_text, write_set
 from .csv import render_csv
@@ -45,19 +45,20 @@ def write_reports(report: Report, out_dir: str | os.PathLike, formats: Iterable[
     not asked for this time are removed, so no file of another run is left beside them.
     Raises :class:`ReportWriteError` (the old set untouched) when they cannot be written.
     With ``md`` among the formats and ``$GITHUB_STEP_SUMMARY`` set, the summary is also
-    appended to that file.  With ``html`` (and ``answer_key``), ``answer-key.html`` is
-    written beside ``report.html``, which links each case to its section there.
+    appended to that file.  With ``html`` (and ``answer_key``), the answer key is written
+    beside ``report.html``: ``answer-key.html`` (the index) and ``answer-key/CASE.html``,
+    one page per case, which report.html's cards link to.
     """
     files: dict[str, str] = {}
     for name in formats:
         file_name, render = FORMATS[name]
         if name == "html":
             if answer_key:
-                files[ANSWER_KEY_FILE] = render_answer_key(report)
-            files[file_name] = render_html(report, element_limit, answer_key=ANSWER_KEY_FILE if answer_key else None)
+                files.update(render_answer_key(report))
+            files[file_name] = render_html(report, element_limit, answer_key=answer_key)
         else:
             files[file_name] = render(report)
-    every = [f for f, _ in FORMATS.values()] + [ANSWER_KEY_FILE]
+    every = [f for f, _ in FORMATS.values()] + [ANSWER_KEY_FILE, ANSWER_KEY_DIR]
     try:
         written = write_set(out_dir, files, stale=every)
     except OSError as exc:

@@ -57,30 +57,59 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
 def write_set(out_dir: str | os.PathLike, files: Mapping[str, str | bytes], stale: Iterable[str] = ()) -> list[Path]:
     """Write ``files`` (name → content) into ``out_dir`` as one set; remove the ``stale`` names.
 
-    Returns the paths written.  Raises OSError (nothing replaced) when the files cannot all
-    be written.
+    A name may lie in a folder (``answer-key/a.html``): the folder is then part of the set
+    as a whole — the old folder is replaced by the new one, so none of its old files is
+    left beside the new ones.  Returns the paths of the entries written (files, and such
+    folders once).  Raises OSError (nothing replaced) when the files cannot all be written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    entries = list(dict.fromkeys(_entry(name) for name in files))
     with _locked(out):
         for old in out.glob(STAGING_PREFIX + "*"):  # left by a killed run (we hold the lock)
             shutil.rmtree(old, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         try:
             for name, data in files.items():
+                if "/" in name:
+                    (staging / name).parent.mkdir(parents=True, exist_ok=True)
                 _write_file(staging / name, data)
             with _signals_held():
-                for name in files:
-                    os.replace(staging / name, out / name)
+                for entry in entries:
+                    _replace(staging / entry, out / entry, staging / (".old-" + entry))
                 for name in stale:
-                    if name not in files:
-                        try:
-                            os.unlink(out / name)
-                        except FileNotFoundError:
-                            pass
+                    if name not in entries:
+                        _remove(out / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return [out / name for name in files]
+    return [out / entry for entry in entries]
+
+
+def _entry(name: str) -> str:
+    """The first part of a relative name (a file, or the folder it lies in); never leads out of the folder."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in name:
+        raise ValueError(f"not a plain relative report name: {name!r}")
+    return parts[0]
+
+
+def _replace(new: Path, target: Path, aside: Path) -> None:
+    """Move ``new`` (a file or a folder) over ``target``; a folder, or a file replaced by a folder,
+    is first moved ``aside`` (into the staging folder, removed with it): rename cannot replace a
+    folder that has files."""
+    if (new.is_dir() or target.is_dir()) and os.path.lexists(target):
+        os.replace(target, aside)
+    os.replace(new, target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def _write_file(path: Path, data: str | bytes) -> None:

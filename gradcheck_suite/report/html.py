@@ -1,14 +1,20 @@
 """``report.html``: one self-contained page for a reviewer or a teacher.
 
-Everything is inline (CSS, a few lines of JS, SVG): the page makes no request, and a
+Everything is inline (CSS, one script and its data, SVG): the page makes no request, and a
 Content-Security-Policy meta tag forbids any.  The page leads with the run's verdict —
 the exit code the process returned and why (``id="verdict"``), with the baseline
-comparison when there was one (``id="baseline"``) — then shows the counts by status,
-then the cases worst first; a status filter and a name search narrow them.  Per case:
-its title, description, expression steps and claims, inputs, every check with its
-numbers, the gradients side by side (ours / torch / finite differences) for small
-inputs and an error heatmap (inline SVG) for matrices.  Each case has the anchor
-``id="case-<name>"`` so the answer key can link to it.
+comparison when there was one (``id="baseline"``) — then the counts by status, then an
+overview that scales to thousands of cases: a histogram of every check's error ÷ bound
+(how close it came to its tolerance; failures red, the zone just under the line shaded),
+the passing checks nearest their bound (the flaky ones), the slowest cases, and a
+sortable table of every case × dtype (its worst check, error ÷ bound, time) built by the
+page's script from one compact JSON data island.  Below, the cases worst first, as cards
+(folded unless failing); a status filter and a name search narrow table and cards.  Per
+case: its title, description, expression steps and claims, inputs, every check with its
+numbers, the gradients side by side (ours / torch / finite differences) for small inputs
+and an error heatmap (inline SVG) for matrices — within a page budget (:data:`PAGE_BUDGET`),
+worst cases first.  Each case has the anchor ``id="case-<name>"`` so the answer key can link
+to it.
 
 The page is a jinja2 template with autoescape on: every text from a case file is
 escaped.  This module only prepares plain view objects for the template.
@@ -21,12 +27,14 @@ from typing import Any, Mapping
 
 import jinja2
 import numpy as np
+import pandas as pd
 
+from ..contract import ANSWER_KEY_FILE
 from ..gate import verdict_of
-from .results import STATUS_ORDER, Report, anchor_id, case_groups, cell_text, number_text, status_counts, \
-    worst_status
+from .results import STATUS_ORDER, STATUSES, Report, anchor_id, bound_share, cell_text, number_text, seconds, \
+    status_counts, worst_status
 
-__all__ = ["render_html", "CSP", "ELEMENT_LIMIT"]
+__all__ = ["render_html", "CSP", "ELEMENT_LIMIT", "PAGE_BUDGET"]
 
 #: the page's Content-Security-Policy: nothing from outside, inline style/script/SVG only
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -140,12 +148,16 @@ def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], lim
     return ArrayView(dtype=dtype, input=name, shape=cell_text(ours.shape), rows=rows, heatmap=heat)
 
 
-def _case_view(name: str, rows, report: Report, limit: int) -> CaseView:
+
+def _case_view(name: str, rows: list[dict[str, Any]], report: Report, limit: int,
+               array_keys: list[tuple[str, str, str]]) -> CaseView:
     case = report.cases.get(name)
-    view = CaseView(name=name or rows["file"].iloc[0] or "(unnamed)", anchor=anchor_id(name or rows["file"].iloc[0]),
-                    status=worst_status(rows["status"]), file=rows["file"].iloc[0],
-                    dtypes=[d for d in dict.fromkeys(rows["dtype"]) if d],
-                    counts={s: n for s, n in status_counts(rows).items() if n})
+    file = rows[0]["file"]
+    statuses = [r["status"] for r in rows]
+    view = CaseView(name=name or file or "(unnamed)", anchor=anchor_id(name or file),
+                    status=worst_status(statuses), file=file,
+                    dtypes=[d for d in dict.fromkeys(r["dtype"] for r in rows) if d],
+                    counts={s: statuses.count(s) for s in STATUSES if s in statuses})
     view.subject = str(dict(report.meta.get("subjects") or {}).get(name, ""))
     if case is not None:
         view.title, view.description = case.title or "", case.description or ""
@@ -155,7 +167,7 @@ def _case_view(name: str, rows, report: Report, limit: int) -> CaseView:
         view.expect = list(case.expect.items())
         view.inputs = [(n, *_value_text(s, limit)) for n, s in case.inputs.items()]
         view.constants = [(n, *_value_text(s, limit)) for n, s in case.constants.items()]
-    for _, r in rows.iterrows():
+    for r in rows:
         view.checks.append({
             "dtype": r["dtype"], "input": r["input"], "shape": cell_text(r["shape"]), "check": r["check"],
             "status": r["status"], "max_abs_err": _num(r["max_abs_err"]), "max_rel_err": _num(r["max_rel_err"]),
@@ -163,34 +175,176 @@ def _case_view(name: str, rows, report: Report, limit: int) -> CaseView:
             "worst_index": cell_text(r["worst_index"]), "actual": _num(r["actual"]),
             "expected": _num(r["expected"]), "method": r["method"], "message": r["message"],
         })
-    for key in sorted(k for k in report.arrays if k[0] == name):
+    for key in sorted(array_keys):
         av = _array_view(key, report.arrays[key], limit)
         if av is not None:
             view.arrays.append(av)
     return view
 
 
+# ---- the overview: one row per case × dtype, how close each check came, the slowest --------------
+
+
+def _overview(table: pd.DataFrame) -> dict[str, Any]:
+    """The top of the page: the compact table's rows (for the page's script, as compact JSON), the
+    histogram of error ÷ bound, the passing checks nearest their bound and the slowest cases.
+
+    Read from the table alone: ``share`` is :func:`bound_share` of each row, a case × dtype's time
+    is :func:`seconds` of its rows, its "worst check" the row of its worst status with the largest share.
+    """
+    if not len(table):
+        return {"data": {"cases": [], "rows": []}, "histogram": _histogram(np.zeros(0), []), "nearest": [],
+                "slowest": [], "rows": 0}
+    label = table["case"].where(table["case"] != "", table["file"])
+    frame = pd.DataFrame({
+        "case": label, "dtype": table["dtype"], "status": table["status"], "check": table["check"],
+        "input": table["input"], "rank": table["status"].map(STATUS_ORDER),
+        "share": bound_share(table["max_abs_err"], table["atol"], table["rtol"], table["expected"],
+                             table["fd_err_est"], table["check"]),
+    })
+    secs = seconds(table.assign(case=label), by=["case", "dtype"])
+    worst = frame.sort_values(["rank", "share"], ascending=[True, False], na_position="last", kind="stable") \
+        .drop_duplicates(["case", "dtype"])
+    names = list(dict.fromkeys(label))
+    index = {n: i for i, n in enumerate(names)}
+    rows = [[index[r.case], r.dtype, r.status, r.check, r.input, _round(r.share), _round(secs.get((r.case, r.dtype)))]
+            for r in worst.itertuples(index=False)]
+    judged = frame[frame["status"].isin(_PLOTTED) & np.isfinite(frame["share"])]
+    near = judged[judged["status"] == "pass"].nlargest(_LIST_LENGTH, "share", keep="first")
+    slow = secs.sort_values(ascending=False, kind="stable").head(_LIST_LENGTH)
+    return {
+        "data": {"cases": [[n, anchor_id(n)] for n in names], "rows": rows},
+        "histogram": _histogram(judged["share"].to_numpy(), judged["status"].tolist()),
+        "nearest": [{"case": r.case, "anchor": anchor_id(r.case), "dtype": r.dtype, "check": r.check,
+                     "input": r.input, "share": f"{r.share:.3g}"} for r in near.itertuples(index=False)],
+        "slowest": [{"case": c, "anchor": anchor_id(c), "dtype": d, "seconds": f"{t:.3g}"}
+                    for (c, d), t in slow.items()],
+        "rows": len(rows),
+    }
+
+
+#: statuses whose checks the histogram shows (a skip or an error judged nothing)
+_PLOTTED = ("pass", "nondiff", "fail")
+#: entries of the "nearest the line" and "slowest" lists
+_LIST_LENGTH = 10
+#: the histogram's bins: decades of error ÷ bound from 10^_LOW to 10^_HIGH in steps of _STEP, plus one
+#: bin below (zero errors included) and one above
+_LOW, _HIGH, _STEP = -8.0, 2.0, 0.5
+_BAR, _PLOT_HEIGHT, _LEFT, _TOP = 28, 120, 30, 18
+
+
+def _round(x: Any) -> float | None:
+    """A number for the page's data: 3 significant digits, None (JSON null) when missing."""
+    if x is None:
+        return None
+    x = float(x)
+    return float(f"{x:.3g}") if math.isfinite(x) else None
+
+
+def _histogram(shares: np.ndarray, statuses: list[str]) -> dict[str, Any]:
+    """SVG geometry of the histogram of log10(error ÷ bound), stacked by status; bar heights on a
+    log scale of the count (a handful of checks near the line stay visible beside thousands far below)."""
+    edges = np.arange(_LOW, _HIGH + _STEP / 2, _STEP)
+    with np.errstate(divide="ignore"):
+        logs = np.log10(shares) if shares.size else np.zeros(0)
+    where = np.searchsorted(edges, logs, side="right")  # 0: below _LOW (or zero), len(edges): at or above _HIGH
+    counts = {s: np.bincount(where[np.asarray(statuses) == s], minlength=len(edges) + 1) if shares.size
+              else np.zeros(len(edges) + 1, dtype=int) for s in _PLOTTED}
+    total = sum(counts.values())
+    scale = _PLOT_HEIGHT / math.log10(1 + max(int(total.max()), 1))
+    bars = []
+    for b in range(len(edges) + 1):
+        lo = f"{edges[b - 1]:g}" if b else "-Infinity"  # as the page's script reads them (Number("-Infinity"))
+        hi = f"{edges[b]:g}" if b < len(edges) else "Infinity"
+        x = _LEFT + b * _BAR
+        height = math.log10(1 + int(total[b])) * scale
+        y = _TOP + _PLOT_HEIGHT - height
+        parts = []
+        for s in ("fail", "nondiff", "pass"):  # failures on top, where the eye starts
+            n = int(counts[s][b])
+            if n:
+                h = height * n / int(total[b])
+                parts.append({"status": s, "y": round(y, 1), "height": round(h, 1)})
+                y += h
+        span = ("below 1e" + hi if not b else f"1e{lo} and above" if b == len(edges) else f"1e{lo} to 1e{hi}")
+        bars.append({"x": x, "lo": lo, "hi": hi, "total": int(total[b]), "parts": parts,
+                     "title": f"error ÷ bound {span}: " + (", ".join(f"{int(counts[s][b])} {s}" for s in _PLOTTED
+                                                                   if counts[s][b]) or "no check")})
+    line = _LEFT + (np.searchsorted(edges, 0.0, side="right")) * _BAR  # the left edge of the bin [1, …)
+    ticks = [{"x": _LEFT + (i + 1) * _BAR, "label": f"1e{e:g}"} for i, e in enumerate(edges) if float(e).is_integer()
+             and int(e) % 2 == 0]
+    return {"bars": bars, "bar": _BAR, "width": _LEFT + (len(edges) + 1) * _BAR + 10,
+            "height": _TOP + _PLOT_HEIGHT + 34, "base": _TOP + _PLOT_HEIGHT, "top": _TOP, "line": line,
+            "near": line - 2 * _BAR, "ticks": ticks, "checks": int(total.sum()), "left": _LEFT}
+
+
+# ---- the page -------------------------------------------------------------------------------------
+
+#: bytes report.html may take: the cards' details (steps, inputs, checks, gradients side by side)
+#: fill what the rest of the page leaves, worst cases first (failures and errors before everything
+#: else); a card past the budget keeps its headline and links and says where its checks are
+#: (results.csv, the answer key).  A library of 3,000 cases stays under 5 MB.
+PAGE_BUDGET = 4_500_000
+#: failing cases named in the list at the top (the table below names every one)
+PROBLEMS_SHOWN = 100
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("gradcheck_suite", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    # the page's data as compact JSON; tojson escapes <, >, & and ' so it cannot end its <script>
+    env.policies["json.dumps_kwargs"] = {"separators": (",", ":"), "ensure_ascii": False}
     return env
 
 
-def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: str | None = None) -> str:
-    """The HTML page; ``answer_key`` is the file the cases' "answer key" links point into."""
-    from ..explain.html import anchor as answer_anchor  # the answer key's page, only when it is rendered
+def _details(views: list[CaseView], env: jinja2.Environment, budget: int) -> dict[str, str]:
+    """Each card's details as HTML, worst cases first, within ``budget`` bytes:
+    whole, else without the gradients side by side, else left out ("")."""
+    details = env.get_template("report_card.html.j2").module.details
+    out: dict[str, str] = {}
+    for v in views:  # worst first: failures and errors get theirs before any other card
+        out[v.anchor] = ""
+        for arrays in ((True, False) if v.arrays else (False,)):
+            text = str(details(v, arrays))
+            size = len(text.encode("utf-8"))
+            if size <= budget:
+                out[v.anchor], budget = text, budget - size
+                break
+    return out
 
-    views = [_case_view(name, rows, report, element_limit) for name, rows in case_groups(report.table)]
+
+def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: bool = False,
+                page_budget: int = PAGE_BUDGET) -> str:
+    """The HTML page; with ``answer_key`` each case links to its page of the answer key written beside it.
+
+    The page is rendered once without the cards' details, to learn what they may take of
+    ``page_budget`` bytes, then with them.
+    """
+    array_keys: dict[str, list] = {}
+    for key in report.arrays:
+        array_keys.setdefault(key[0], []).append(key)
+    groups: dict[str, list[dict[str, Any]]] = {}  # the rows of each case, in first-seen order
+    for r in report.table.to_dict("records"):
+        groups.setdefault(r["case"], []).append(r)
+    views = [_case_view(name, rows, report, element_limit, array_keys.get(name, [])) for name, rows in groups.items()]
     views.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: worst first, then table order
-    verdict = verdict_of(report)
     counts = status_counts(report.table)
-    problems = [v for v in views if v.status in ("fail", "error")]
     meta = dict(report.meta)
-    return _environment().get_template("report.html.j2").render(
-        csp=CSP, cases=views, problems=problems, counts=counts, total=sum(counts.values()),
-        incomplete=report.incomplete, seed=cell_text(meta.get("seed", "")),
+    links: dict[str, str] = {}
+    if answer_key:
+        from .answer_key import link_of  # the answer key's pages, only when they are written
+
+        links = {name: link_of(name) for name in report.cases}
+    env = _environment()
+    page = env.get_template("report.html.j2")
+    context = dict(
+        csp=CSP, cases=views, problems=[v for v in views if v.status in ("fail", "error")], counts=counts,
+        total=sum(counts.values()), incomplete=report.incomplete, seed=cell_text(meta.get("seed", "")),
         versions=dict(meta.get("versions", {})), started=str(meta.get("started", "")),
-        command=str(meta.get("command", "")), statuses=list(counts), answer_key=answer_key,
-        answer_anchors={name: answer_anchor(name) for name in report.cases}, verdict=verdict,
+        command=str(meta.get("command", "")), statuses=list(counts), answer_links=links,
+        answer_index=ANSWER_KEY_FILE if answer_key else "", verdict=verdict_of(report),
+        overview=_overview(report.table), problems_shown=PROBLEMS_SHOWN,
     )
+    skeleton = page.render(details={}, **context)
+    return page.render(details=_details(views, env, page_budget - len(skeleton.encode("utf-8"))), **context)

@@ -24,7 +24,7 @@ import pandas as pd
 __all__ = [
     "COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS", "STATUSES", "CHECKS", "STATUS_ORDER",
     "Report", "conform", "cell_text", "status_counts", "worst_status", "exit_code",
-    "anchor_id", "safe_name", "case_groups",
+    "anchor_id", "safe_name", "case_groups", "bound_share", "seconds",
 ]
 
 from ..contract import CHECKS, COLUMNS, EXIT_ERROR, EXIT_FAIL, EXIT_OK, FLOAT_COLUMNS, STATUS_ORDER, STATUSES, \
@@ -156,5 +156,27 @@ def case_groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """``(case, rows)`` in first-seen order; rows keep the table's order."""
     if not len(table):
         return []
-    order = list(dict.fromkeys(table["case"]))
-    return [(name, table[table["case"] == name]) for name in order]
+    return list(table.groupby("case", sort=False))
+
+
+def bound_share(max_abs_err, atol, rtol, expected, fd_err_est, check):
+    """The share of its tolerance bound a check's error uses: ``max_abs_err / (atol + rtol·|expected|
+    (+ fd_err_est on a row against finite differences))`` — below 1 passes, near 1 is close to the
+    line.  Scalars or arrays (columns of the table); NaN where the bound is unknown or not positive.
+    """
+    err, atol, rtol, expected, est = (np.asarray(v, dtype=float) for v in (max_abs_err, atol, rtol, expected,
+                                                                           fd_err_est))
+    against_fd = np.asarray(np.char.find(np.asarray(check, dtype=str), "fd") >= 0)
+    bound = atol + rtol * np.abs(expected) + np.where(against_fd & np.isfinite(est), est, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(np.isfinite(bound) & (bound > 0), err / np.where(bound > 0, bound, 1.0), np.nan)
+    return share if share.ndim else float(share)
+
+
+def seconds(rows: pd.DataFrame, by: Iterable[str] = ()) -> pd.Series | float:
+    """Time spent on ``rows`` (all three routes): each input's timings once — the rows of one
+    input repeat them — summed; per group of ``by`` columns (a Series) or in all (a float)."""
+    by = list(by)
+    times = rows[by + ["input", *TIME_COLUMNS]].fillna({c: 0.0 for c in TIME_COLUMNS})
+    per_input = times.groupby(by + ["input"], sort=False)[list(TIME_COLUMNS)].max().sum(axis=1)
+    return per_input.groupby(level=by, sort=False).sum() if by else float(per_input.sum())

@@ -113,7 +113,8 @@ def test_all_pass_exits_0_and_runs_are_reproducible(tmp_path):
     strip = [{k: v for k, v in r.items() if k not in TIME_COLUMNS} for r in rows_a]
     assert strip == [{k: v for k, v in r.items() if k not in TIME_COLUMNS} for r in rows_b]
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
-        "answer-key.html", "junit.xml", "report.html", "results.csv", "results.json", "summary.md"]
+        "answer-key", "answer-key.html", "junit.xml", "report.html", "results.csv", "results.json", "summary.md"]
+    assert sorted(p.name for p in (tmp_path / "a" / "answer-key").iterdir()) == ["matrix_tanh.html", "square_sum.html"]
     assert "OK:" in first.stdout
 
 
@@ -173,12 +174,15 @@ def test_mixed_run_broken_file_exits_2_without_traceback(tmp_path):
     assert external_references(html) == []
     assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="case-wrong_claim"' in html and 'id="case-square_sum"' in html
-    # every case links to its section of the answer key written beside the report
-    key = (out / "answer-key.html").read_text(encoding="utf-8")
+    # every case links to its section of its page of the answer key written beside the report
+    index = (out / "answer-key.html").read_text(encoding="utf-8")
     for name in ("wrong_claim", "square_sum"):
-        assert f'href="answer-key.html#answer-key-{name}"' in html
-        assert f'id="answer-key-{name}"' in key
-    assert external_references(key) == [] and SCRIPT not in key
+        assert f'href="answer-key/{name}.html#answer-key-{name}"' in html
+        assert f'href="answer-key/{name}.html#answer-key-{name}"' in index
+        page = (out / "answer-key" / f"{name}.html").read_text(encoding="utf-8")
+        assert f'id="answer-key-{name}"' in page and f'href="../report.html#case-{name}"' in page
+        assert external_references(page) == [] and SCRIPT not in page
+    assert external_references(index) == [] and SCRIPT not in index
 
 
 # ---- validate, list, ops ------------------------------------------------------------

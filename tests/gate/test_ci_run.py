@@ -116,4 +116,4 @@ def test_the_browser_test_is_not_skipped_where_chromium_is_installed():
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:randomly",
                            "tests/cli/test_browser.py"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "skipped" not in proc.stdout and "2 passed" in proc.stdout
+    assert "skipped" not in proc.stdout and "4 passed" in proc.stdout

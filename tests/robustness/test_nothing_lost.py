@@ -112,8 +112,8 @@ def test_same_seed_same_table_and_a_killed_run_leaves_the_old_set_whole(tmp_path
     pd.testing.assert_frame_equal(a.drop(columns=list(TIME_COLUMNS)), b.drop(columns=list(TIME_COLUMNS)))
 
     out = tmp_path / "out"
-    old = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(REPORTS) <= set(old)
+    old = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert set(REPORTS) <= set(old) and "answer-key/quick_sin.html" in old  # the answer key's folder too
     victim = 2  # the third report written stalls: two new ones are already on disk
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, "run", "quick.yaml", "--seed", "8",
                              "--dtype", "float64,float32", "--out", "out", "-q"],
@@ -130,10 +130,10 @@ def test_same_seed_same_table_and_a_killed_run_leaves_the_old_set_whole(tmp_path
     for name, before in old.items():  # one set: every report is still the old one
         assert (out / name).read_bytes() == before, name
     # SIGKILL leaves only the hidden staging folder, which the next run into --out removes
-    (left,) = [p.name for p in out.iterdir() if p.name not in old]
+    (left,) = [p.name for p in out.iterdir() if p.name not in old and p.name != "answer-key"]
     assert left.startswith(STAGING_PREFIX)
     _cli(["quick.yaml", "--seed", "8", "--dtype", "float64,float32", "--out", "out", "-q"], tmp_path)
-    assert sorted(p.name for p in out.iterdir()) == sorted(old)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(old)
     c = _read(out / "results.csv")
     assert set(c["seed"]) == {"8"} and len(c) == len(a) and not c["actual"].equals(a["actual"])
     for name in old:

@@ -68,5 +68,50 @@ def test_two_runs_into_one_folder_take_turns(tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     names = {p.name for p in out.iterdir()}
-    assert names == {f for f, _ in FORMATS.values()} | {"answer-key.html"}
-    assert all(b"quick" in (out / n).read_bytes() for n in names)  # all of them the new run's
+    assert names == {f for f, _ in FORMATS.values()} | {"answer-key.html", "answer-key"}
+    assert all(b"quick" in (out / n).read_bytes() for n in names - {"answer-key"})  # all of them the new run's
+    assert [p.name for p in (out / "answer-key").iterdir()] == ["quick.html"]
+
+
+def _key_set(out, *names):
+    """A set of reports whose answer key has a page for each of ``names``."""
+    from gradcheck_suite.loader import load_text
+
+    cases = [load_text(f"name: {n}\ninputs: {{x: 0.5}}\nexpr: sin(x)\n", "c.yaml")[0][0] for n in names]
+    table = mixed_table()
+    table["case"] = names[0]
+    write_reports(Report(table, cases=cases), out)
+    return sorted(p.name for p in (out / "answer-key").iterdir())
+
+
+def test_the_answer_key_folder_is_replaced_whole(tmp_path):
+    out = tmp_path / "out"
+    assert _key_set(out, "alpha", "beta") == ["alpha.html", "beta.html"]
+    assert _key_set(out, "gamma") == ["gamma.html"]  # no page of the older run left beside the new one
+    write_reports(Report(mixed_table()), out, ["html"])  # no case: no answer-key page, no folder
+    assert sorted(p.name for p in out.iterdir()) == ["answer-key.html", "report.html"]
+    write_reports(Report(mixed_table()), out, ["csv"])
+    assert [p.name for p in out.iterdir()] == ["results.csv"]
+
+
+def test_a_stop_while_writing_the_answer_key_keeps_the_old_folder(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _key_set(out, "alpha", "beta")
+    old = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def stop(path, data):
+        if "gamma" in str(path):
+            raise KeyboardInterrupt
+        real(path, data)
+
+    real = atomic._write_file
+    monkeypatch.setattr(atomic, "_write_file", stop)
+    with pytest.raises(KeyboardInterrupt):
+        _key_set(out, "delta", "gamma")
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == old
+
+
+@pytest.mark.parametrize("name", ["../escape.html", "/abs.html", "a//b.html", "answer-key/../x.html", ""])
+def test_a_report_name_never_leads_out_of_the_folder(tmp_path, name):
+    with pytest.raises(ValueError, match="not a plain relative report name"):
+        atomic.write_set(tmp_path, {name: "x"})
