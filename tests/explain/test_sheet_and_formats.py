@@ -8,7 +8,6 @@ before 8; LaTeX as raw source in HTML.
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import subprocess
@@ -25,8 +24,8 @@ from gradcheck_suite.explain.model import BLANK
 from gradcheck_suite.explain.tex import render_tex, tex_text
 from gradcheck_suite.explain.text import render_text
 from tests.explain.conftest import SEED
+from tests.promised import CHROMIUM, need_chromium, need_pdflatex
 
-CHROMIUM = "/usr/bin/chromium"
 SEEDS = ["seed_sigmoid_affine", "seed_sigmoid_primitive_steps", "seed_two_paths", "seed_vector_chain"]
 
 
@@ -81,29 +80,19 @@ def test_tex_document_structure(explained, name):
     assert tex_text("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
 
 
-def under_ci() -> bool:
-    """The CI variable is set (GitHub Actions, GitLab and .ci/run set it): promised tools must be there."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def need_pdflatex() -> None:
-    """Skip without pdflatex — except under CI, where .ci/install-latex promised it: fail there."""
-    if shutil.which("pdflatex") is not None:
-        return
-    message = "pdflatex not installed (.ci/install-latex: apt-get install texlive-latex-base)"
-    if under_ci():
-        pytest.fail(f"{message}; under CI the LaTeX output test must run, not be skipped")
-    pytest.skip(message)
-
-
-def test_the_latex_test_fails_rather_than_skips_under_ci(monkeypatch):
+def test_the_latex_and_browser_tests_fail_rather_than_skip_under_ci(monkeypatch):
+    import tests.promised as promised
     monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(promised, "CHROMIUM", "/nonexistent/chromium")
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="must run, not be skipped"):
-        need_pdflatex()
+    for need in (need_pdflatex, promised.need_chromium):
+        with pytest.raises(pytest.fail.Exception, match="must run, not be skipped"):
+            need()
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="texlive-latex-base"):
         need_pdflatex()
+    with pytest.raises(pytest.skip.Exception, match="install-chromium"):
+        promised.need_chromium()
 
 
 @pytest.mark.parametrize("name", SEEDS)
@@ -117,9 +106,9 @@ def test_tex_compiles_with_pdflatex(explained, name, tmp_path):
         assert (tmp_path / f"k{i}.pdf").stat().st_size > 1000
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="headless Chromium not installed")
 @pytest.mark.parametrize("name", SEEDS)
 def test_each_seed_sheet_prints_on_at_most_two_pages(name, tmp_path):
+    need_chromium()
     page = tmp_path / "sheet.html"
     assert cli_main(["explain", name, "--path", str(SEED), "--blank", "--format", "html", "--out", str(page)]) == 0
     pdf = tmp_path / "sheet.pdf"
