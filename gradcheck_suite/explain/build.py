@@ -207,26 +207,27 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         inner_nodes=[n.name for n in graph if not n.is_leaf and graph.steps.get(n.name) != n.id
                      and n.id in needed],
         flatten_note=_flatten_note(graph, ev, chain_list, lab),
-        hessian=_hessian(graph, ev, grads, closed) if order >= 2 else None,
+        hessian=_hessian(graph, ev, grads, closed, lang) if order >= 2 else None,
     )
 
 
-def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any], closed: bool):
+def _hessian(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, Any], closed: bool, lang: str):
     """The Hessian section; with ``closed``, in symbols too (sympy: the run report leaves that out)."""
     from .hessian import hessian_section  # sympy (second local derivatives) only for order 2
 
     from ..budget import OutOfTime, deadline
     from .hessian import symbolic_hessian
+    from .wording import labels
 
     expressions = {n.id: f"{n.name} = {node_expression(graph, n)}" for n in graph if not n.is_leaf}
-    section = hessian_section(graph, ev, grads, expressions)
+    section = hessian_section(graph, ev, grads, expressions, lang)
     if closed and section is not None and section.columns:
         try:
             with deadline(SYMPY_TIME_BUDGET):
                 section.symbolic = symbolic_hessian(graph, ev)
         except OutOfTime:
             section.note = (section.note + " " if section.note else "") + \
-                f"Not written in symbols: sympy did not finish within {SYMPY_TIME_BUDGET:g} s."
+                labels(lang)["hessian_no_symbols"].format(s=f"{SYMPY_TIME_BUDGET:g}")
     return section
 
 

@@ -104,23 +104,26 @@ def _element_names(name: str, shape: tuple[int, ...]) -> list[str]:
 
 
 def hessian_section(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.ndarray],
-                    expression: Mapping[int, str]) -> HessianSection:
+                    expression: Mapping[int, str], lang: str = "en") -> HessianSection:
     """The Hessian section of an evaluated graph (``grads``: the engine's gradient per input;
-    ``expression``: node id → its decomposition text), or a section with only a note saying why not."""
+    ``expression``: node id → its decomposition text), or a section with only a note saying why not
+    (the notes in ``lang``)."""
+    from .wording import labels
+
+    L = labels(lang)
     out_name = graph[graph.output].name
     inputs = [(n, i) for n, i in graph.inputs.items() if ev.requires_grad[i]]
     elements = [e for n, i in inputs for e in _element_names(n, ev.values[i].shape)]
     empty = Shown("", "", ())
     if ev.output.size != 1:
-        return HessianSection(out_name, [], empty, note=f"{out_name} is not a scalar: the answer key shows the "
-                              "Hessian of scalar outputs (the harness checks wᵀf for the others)")
+        return HessianSection(out_name, [], empty, note=L["hessian_not_scalar"].format(o=out_name))
     if not elements or len(elements) > HESSIAN_KEY_ELEMENTS:
-        return HessianSection(out_name, [], empty, note=f"{len(elements)} input elements: the answer key shows "
-                              f"Hessians of 1 to {HESSIAN_KEY_ELEMENTS} (the harness checks it at any size)")
+        return HessianSection(out_name, [], empty,
+                              note=L["hessian_too_many"].format(n=len(elements), most=HESSIAN_KEY_ELEMENTS))
     missing = second_order.missing(ev)
     if missing:
         why = "; ".join(f"{op}: {reason}" for op, reason in missing.items())
-        return HessianSection(out_name, elements, empty, note=f"no Hessian: {why}")
+        return HessianSection(out_name, elements, empty, note=L["hessian_none"].format(why=why))
     n = len(elements)
     directions, start = {}, 0
     for name, i in inputs:
@@ -138,7 +141,7 @@ def hessian_section(graph: Graph, ev: engine.Evaluation, grads: Mapping[str, np.
     if n <= DERIVATION_ELEMENTS:
         section.columns = [_derivation(graph, ev, trace, expression, elements, inputs, j, matrix)
                            for j in range(n)]
-    section.newton = _newton(graph, ev, grads, inputs, matrix)
+    section.newton = _newton(graph, ev, grads, inputs, matrix, L)
     return section
 
 
@@ -177,8 +180,9 @@ def _derivation(graph, ev, trace, expression, elements, inputs, j, matrix) -> He
     return HessianColumn(elements[j], tangents, terms, entries)
 
 
-def _newton(graph, ev, grads, inputs, matrix) -> NewtonStep | None:
-    """x − H⁻¹∇s, and s at the new point (one forward pass of the engine); None when H is singular."""
+def _newton(graph, ev, grads, inputs, matrix, L: Mapping[str, str]) -> NewtonStep | None:
+    """x − H⁻¹∇s, and s at the new point (one forward pass of the engine); None when H is singular.
+    ``L``: the labels of the key's language, for the note."""
     gradient = np.concatenate([np.asarray(grads[nm]).reshape(-1) for nm, _ in inputs])
     if np.linalg.matrix_rank(matrix) < matrix.shape[0]:
         return None
@@ -191,16 +195,16 @@ def _newton(graph, ev, grads, inputs, matrix) -> NewtonStep | None:
         leaves[name] = (point[start:start + size] + step[start:start + size]).reshape(ev.values[i].shape)
         start += size
     if bool(np.all(np.linalg.eigvalsh(0.5 * (matrix + matrix.T)) > 0)):
-        note = "H is positive definite: the step goes downhill toward the minimum of the local quadratic model"
+        note = L["newton_pd"]
     else:
-        note = ("H is not positive definite: the step goes to a stationary point of the quadratic model, "
-                "not necessarily downhill")
+        note = L["newton_not_pd"]
     try:
         after = np.asarray(engine.evaluate(graph, leaves, ev.dtype).output)
     except engine.EvalError as exc:  # the step left the domain (a log of a negative number)
-        after, note = np.asarray(np.nan), f"the new point is outside the function's domain: {exc}"
-    if not np.all(np.isfinite(after)) and "domain" not in note:
-        note = f"the new point is outside the function's domain: {graph[graph.output].name} is not finite there"
+        after, note = np.asarray(np.nan), L["newton_outside"].format(why=exc)
+    else:
+        if not np.all(np.isfinite(after)):
+            note = L["newton_outside"].format(why=L["newton_not_finite"].format(o=graph[graph.output].name))
     shaped = (lambda a: a.reshape(())) if point.size == 1 else (lambda a: a)  # noqa: E731
     return NewtonStep(gradient=show(shaped(gradient), derivative=True), step=show(shaped(step), derivative=True),
                       new_point=show(shaped(point + step), derivative=True), before=show(ev.output.reshape(())),

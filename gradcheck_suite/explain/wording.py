@@ -93,6 +93,17 @@ LABELS: dict[str, dict[str, str]] = {
         "hessian_g": "g = ∂{o}/∂node", "hessian_dg": "ġ = ∂²{o}/∂node∂{x}", "hessian_first": "ġ·local",
         "hessian_moved": "g·Δlocal", "hessian_sent": "sent back", "hessian_entries": "entries of column {x}",
         "newton": "One Newton step: Δ = −H⁻¹∇{o}",
+        "newton_pd": "H is positive definite: the step goes downhill toward the minimum of the local quadratic model",
+        "newton_not_pd": "H is not positive definite: the step goes to a stationary point of the quadratic model, "
+                         "not necessarily downhill",
+        "newton_outside": "the new point is outside the function's domain: {why}",
+        "newton_not_finite": "{o} is not finite there",
+        "hessian_not_scalar": "{o} is not a scalar: the answer key shows the Hessian of scalar outputs (the harness "
+                              "checks wᵀf for the others)",
+        "hessian_too_many": "{n} input elements: the answer key shows Hessians of 1 to {most} (the harness checks "
+                            "it at any size)",
+        "hessian_none": "no Hessian: {why}",
+        "hessian_no_symbols": "Not written in symbols: sympy did not finish within {s} s.",
         "scalar": "scalar", "kind_input": "input", "kind_constant": "constant", "kind_literal": "literal",
     },
     "zh": {
@@ -153,6 +164,14 @@ LABELS: dict[str, dict[str, str]] = {
         "hessian_g": "g = ∂{o}/∂节点", "hessian_dg": "ġ = ∂²{o}/∂节点∂{x}", "hessian_first": "ġ·局部导数",
         "hessian_moved": "g·局部导数的变化", "hessian_sent": "传回", "hessian_entries": "第 {x} 列的元素",
         "newton": "一步牛顿法：Δ = −H⁻¹∇{o}",
+        "newton_pd": "H 正定：这一步沿下降方向走向局部二次模型的最小值",
+        "newton_not_pd": "H 不是正定的：这一步走向二次模型的驻点，不一定是下降方向",
+        "newton_outside": "新的点在函数的定义域之外：{why}",
+        "newton_not_finite": "{o} 在那里不是有限值",
+        "hessian_not_scalar": "{o} 不是标量：答案只给出标量输出的黑塞矩阵（其他输出由检查程序检查 wᵀf）",
+        "hessian_too_many": "{n} 个输入元素：答案只给出 1 到 {most} 个元素的黑塞矩阵（检查程序对任何规模都检查）",
+        "hessian_none": "没有黑塞矩阵：{why}",
+        "hessian_no_symbols": "未写成符号形式：sympy 未在 {s} 秒内完成。",
         "scalar": "标量", "kind_input": "输入", "kind_constant": "常量", "kind_literal": "字面量",
     },
 }

@@ -183,3 +183,15 @@ def test_a_newton_step_that_leaves_the_domain_says_so():
     ok = explain_case(case_from_yaml("name: lg3\norder: 2\ninputs: {x: 3.0}\nexpr: log(x) - x / 2\n"),
                       harness=False).hessian.newton
     assert float(ok.new_point.full) == pytest.approx(1.5) and "not positive definite" in ok.note
+
+
+def test_the_newton_notes_are_in_the_keys_language():
+    """--lang zh: the Newton step's note (and the section's notes) are Chinese like its headings."""
+    case = case_from_yaml("name: lg\norder: 2\ninputs: {x: 5.0}\nexpr: log(x) - x / 2\n")
+    zh = explain_case(case, harness=False, lang="zh").hessian.newton
+    assert zh.note.startswith("新的点在函数的定义域之外") and "domain" not in zh.note.split("：")[0]
+    ok = explain_case(case_from_yaml("name: lg3\norder: 2\ninputs: {x: 3.0}\nexpr: log(x) - x / 2\n"),
+                      harness=False, lang="zh").hessian.newton
+    assert ok.note.startswith("H 不是正定的")
+    vector = case_from_yaml("name: v\norder: 2\ninputs: {x: [1.0, 2.0]}\nexpr: x * x\n")
+    assert explain_case(vector, harness=False, lang="zh").hessian.note.startswith("y 不是标量")
