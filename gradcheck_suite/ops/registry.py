@@ -58,7 +58,10 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
 ``local_derivative[i](ans, *args, **params)`` (elementwise primitives, see :func:`elementwise`)
     ∂out/∂arg_i elementwise, written once: ``vjp[i]`` is ``g · local_derivative[i]`` and
     ``jvp[i]`` is ``t · local_derivative[i]``, generated as two separate functions so
-    that each can still be replaced on its own (mutation testing).
+    that each can still be replaced on its own (mutation testing).  A derivative that is
+    the same number everywhere is declared ``constant(1)`` / ``constant(-1)`` (add, sub):
+    the VJP then hands the upstream on (or negates it) instead of multiplying it by an
+    array of ones; called like any rule it still gives that array.
 ``shape(*arg_shapes, **params)``
     the shape of the result from the shapes of the tensor arguments alone (tuples of
     ints; ``params`` as ``forward`` sees them, with no batch axes: ``nb`` is 0), so that
@@ -137,6 +140,8 @@ __all__ = [
     "Domain",
     "ProbeCall",
     "elementwise",
+    "constant",
+    "Constant",
     "UNARY_SHAPES",
     "BROADCAST_PAIRS",
     "NotDifferentiable",
@@ -479,8 +484,36 @@ def _times(seed: Any, local: Any, ans: Any, args: tuple) -> Any:
     return seed * local
 
 
+class Constant:
+    """A local derivative that is one number everywhere (see ``local_derivative`` above)."""
+
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def __call__(self, ans: Any, *args: Any, **params: Any) -> np.ndarray:
+        return np.full_like(ans, self.value)
+
+    def __repr__(self) -> str:
+        return f"constant({self.value:g})"
+
+
+def constant(value: float) -> Constant:
+    """The local derivative ``value`` everywhere (add's 1, sub's −1 for its second argument)."""
+    return Constant(value)
+
+
 def _times_local(rule: Rule) -> tuple[Rule, Rule]:
     """The VJP and the JVP of one elementwise local derivative: two separate functions."""
+    if isinstance(rule, Constant):
+        value = rule.value
+
+        def vjp_constant(g, ans, *args, **params):  # the upstream itself: the engine never writes into it
+            return g if value == 1.0 else np.multiply(g, value)
+
+        def jvp_constant(t, ans, *args, **params):  # broadcast to the result's shape, as t · ones would
+            return _times(t, rule(ans, *args, **params), ans, args)
+
+        return vjp_constant, jvp_constant
 
     def vjp(g, ans, *args, **params):
         return _times(g, rule(ans, *args, **params), ans, args)
