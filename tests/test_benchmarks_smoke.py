@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.promised import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: (benchmark, workload, what ours is) of every row the script writes, in order
@@ -33,7 +35,7 @@ EXPECTED_ROWS = [
     ("B6", "generated_12", "gradcheck-suite run (12 generated cases, all reports)"),
     ("B6", "generated_12", "gradcheck-suite run --jobs 2"),
 ] + ([("B6", "generated_12", "report.html: its script in headless Chromium")]  # where chromium is installed
-     if os.path.exists(os.environ.get("GRADCHECK_CHROMIUM", "/usr/bin/chromium")) else [])
+     if os.path.exists(CHROMIUM) else [])
 
 
 def test_quick_run_writes_every_row_and_column(tmp_path):

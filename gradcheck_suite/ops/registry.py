@@ -503,20 +503,17 @@ def constant(value: float) -> Constant:
 
 
 def _times_local(rule: Rule) -> tuple[Rule, Rule]:
-    """The VJP and the JVP of one elementwise local derivative: two separate functions."""
+    """The VJP and the JVP of one elementwise local derivative: two separate functions (a
+    :class:`Constant`'s VJP skips the array; its JVP still broadcasts t to the result's shape)."""
     if isinstance(rule, Constant):
         value = rule.value
 
-        def vjp_constant(g, ans, *args, **params):  # the upstream itself: the engine never writes into it
+        def vjp(g, ans, *args, **params):  # the upstream itself: the engine never writes into it
             return g if value == 1.0 else np.multiply(g, value)
+    else:
 
-        def jvp_constant(t, ans, *args, **params):  # broadcast to the result's shape, as t · ones would
-            return _times(t, rule(ans, *args, **params), ans, args)
-
-        return vjp_constant, jvp_constant
-
-    def vjp(g, ans, *args, **params):
-        return _times(g, rule(ans, *args, **params), ans, args)
+        def vjp(g, ans, *args, **params):
+            return _times(g, rule(ans, *args, **params), ans, args)
 
     def jvp(t, ans, *args, **params):
         return _times(t, rule(ans, *args, **params), ans, args)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.promised import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / ".ci" / "install-chromium"
 TOOLS = ("mktemp", "tail", "head", "rm", "cat", "chmod", "echo")
@@ -111,7 +113,7 @@ def test_ci_run_installs_chromium_then_runs_exactly_the_readmes_test_command():
     assert lines.index('export CI="${CI:-true}"') < positions[-1]
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="chromium not installed here")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed here")
 def test_the_browser_test_is_not_skipped_where_chromium_is_installed():
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:randomly",
                            "tests/cli/test_browser.py"], cwd=ROOT, capture_output=True, text=True, timeout=600)
