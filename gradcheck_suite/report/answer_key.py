@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES
 from .results import Report, anchor_id, unique_safe_name, worst_status
 
-__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget"]
+__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget", "Sections"]
 
 #: the index page report.html's header links to (each case's card links to its own page)
 FILE_NAME = ANSWER_KEY_FILE
@@ -83,7 +83,7 @@ def render_answer_key(report: Report) -> dict[str, str]:
     names = list(report.cases)
     end = time.monotonic() + time_budget(len(names))
     tasks = [(report.cases[name], groups.get(name, report.table.iloc[:0]), end) for name in names]
-    sections = [_section(*t) for t in tasks]  # in worker processes it took longer (docs/performance.md, B6)
+    sections = [report.key_sections.get(name) or _section(*t) for name, t in zip(names, tasks)]
     entries, pages = [], {}
     for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
         rows = tasks[i][1]
@@ -98,6 +98,24 @@ def render_answer_key(report: Report) -> dict[str, str]:
     index = _INDEX_PAGE.render(csp=CSP, css=Markup(CSS), entries=entries, note=_INDEX_NOTE,
                                report=FORMAT_FILES["html"])
     return {ANSWER_KEY_FILE: index, **pages}
+
+
+class Sections:
+    """The answer-key section of each case built where the case was checked — in a run's worker
+    processes, in parallel — as ``run_cases(after=Sections())``; :func:`render_answer_key` then
+    only lays the pages out (``Report.key_sections``).  The run's time budget counts from when
+    this object was made (the monotonic clock is the machine's, the same in every process)."""
+
+    #: what the workers import once (in the forkserver) to build sections
+    preload = ("gradcheck_suite.explain", "gradcheck_suite.report.answer_key")
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self, result, cases: int) -> tuple[str, str]:
+        from .results import conform
+
+        return _section(result.case, conform(result.table), self.start + time_budget(cases))
 
 
 def _section(case, rows, end: float) -> tuple[str, str]:
