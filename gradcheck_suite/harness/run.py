@@ -27,7 +27,7 @@ from ..contract import DEFAULT_THRESHOLD
 from ..errors import EvalError, GradcheckError, SkippedPath
 from ..shard import in_shard
 from .table import CaseResult, sort_table, sorted_rows
-from .workers import context, pool_size, start_workers, usable_cores, watch_parent
+from .workers import context, init_worker, pool_size, start_workers, usable_cores, watch_parent
 from .verdict import COLUMNS, make_row
 
 __all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers", "pool_size", "usable_cores",
@@ -185,7 +185,8 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
     ``after(result, cases)`` — a picklable function of a case's :class:`CaseResult` and the run's
     number of cases — runs where the case was checked (its worker process), right after its
     checks; what it returns is kept in ``RunResult.per_case[case name]`` (a renderer's per-case
-    work, e.g. the answer key's page, done in parallel).
+    work, e.g. the answer key's page, done in parallel).  Not with ``time_limit``: each case
+    then has a fresh process, which would import what ``after`` needs again for every case.
     """
     results: dict[str, CaseResult] = {}
     total = len(cases)
@@ -195,16 +196,18 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         if progress is not None:
             progress(len(results), total, case.name)
 
-    def args(case: Case) -> tuple:
+    def args(case: Case) -> tuple:  # (a process per case, under a time limit, leaves ``after`` to the caller:
+        # its imports would be paid again by every case)
         return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None, order,
-                after, total)
+                None if time_limit else after, total)
 
     try:
         workers = pool_size(jobs, len(cases))
         if time_limit:
             _with_limit(cases, args, max(1, workers), float(time_limit), done)
         elif workers:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=watch_parent)
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=init_worker,
+                                       initargs=(workers,))
             broken: list[Case] = []
             try:
                 futures = {pool.submit(_work, *args(c)): c for c in cases}

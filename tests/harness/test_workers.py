@@ -112,3 +112,15 @@ def test_jobs_auto_in_the_teams_configuration_and_on_the_command_line(tmp_path, 
         main(["run", str(tmp_path), "--jobs", "lots"])
     assert stop.value.code == 2
     assert "--jobs/-j: 'lots' is not a whole number (or auto)" in capsys.readouterr().err
+
+
+def _torch_threads(result, cases):  # an ``after`` function: runs in the worker that checked the case
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_pool_workers_share_the_cores_among_their_torch_threads(tmp_path):
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, after=_torch_threads)
+    assert set(result.per_case.values()) == {max(1, workers.usable_cores() // 2)}
