@@ -151,7 +151,7 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     paths = [p for p in items if not isinstance(p, Case)]
     errors: list[Any] = []
     if paths and (pool_size(jobs) or time_limit):
-        start_workers()  # the worker server imports torch while the case files are read
+        start_workers(timed=bool(time_limit))  # the worker server imports torch while the files are read
     if paths:
         options = {"time_limit": time_limit or DEFAULT_TIME_LIMIT, **(load_options or {})}
         loaded = load(paths, element_limit=element_limit, **options)

@@ -339,7 +339,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .harness.workers import pool_size, start_workers
 
     if pool_size(args.jobs) or args.time_limit:
-        start_workers()  # first: the workers' server imports torch while this process imports the rest
+        start_workers(timed=bool(args.time_limit))  # first: the workers' server imports torch meanwhile
     from . import api
     from .gate import decide
     from .report import Report, progress_bar, render_summary, write_reports

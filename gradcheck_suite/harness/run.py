@@ -135,7 +135,7 @@ def _timed_entry(conn, args) -> None:
 def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, limit: float,
                 done: Callable[[Case, CaseResult], None]) -> None:
     """Each case in its own process, at most ``jobs`` at once, terminated after ``limit`` seconds."""
-    ctx = context()
+    ctx = context(timed=True)
     queue = list(cases)
     live: dict[Any, tuple[Case, Any, float]] = {}
     try:

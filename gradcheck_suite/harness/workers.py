@@ -15,7 +15,8 @@ import threading
 
 from ..contract import JOBS_AUTO
 
-__all__ = ["pool_size", "usable_cores", "context", "start_workers", "watch_parent", "init_worker", "PRELOAD"]
+__all__ = ["pool_size", "usable_cores", "context", "start_workers", "watch_parent", "init_worker", "PRELOAD",
+           "TIMED_PRELOAD"]
 
 
 def usable_cores() -> int:
@@ -39,24 +40,29 @@ def pool_size(jobs: int | str, cases: int | None = None) -> int:
     return min(jobs, jobs if cases is None else cases) if jobs > 1 and many else 0
 
 
-#: what every worker needs, imported once in the forkserver (torch imports sympy lazily on the
-#: first backward pass with an explicit seed: 1-2 s that would count against a time limit)
-PRELOAD = ("gradcheck_suite.harness.checks", "gradcheck_suite.ops.table", "torch.fx.experimental.symbolic_shapes")
+#: what every worker needs, imported once in the forkserver (the harness imports torch lazily)
+PRELOAD = ("torch", "gradcheck_suite.harness.checks", "gradcheck_suite.ops.table")
+#: … and under a time limit also what torch imports lazily on the first backward pass with an
+#: explicit seed (sympy: 0.3-2 s that would count against the first case's limit; without a limit a
+#: worker imports it when a case needs it, and a one-case run of a scalar output never does)
+TIMED_PRELOAD = PRELOAD + ("torch.fx.experimental.symbolic_shapes",)
 
 
-def context():
+def context(timed: bool = False):
+    """The forkserver context every worker process of a run comes from (``timed``: for a run under a
+    time limit; only the call that starts the server decides what it imports)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(list(PRELOAD))
+    ctx.set_forkserver_preload(list(TIMED_PRELOAD if timed else PRELOAD))
     return ctx
 
 
-def start_workers() -> None:
+def start_workers(timed: bool = False) -> None:
     """Start the forkserver now, so that it imports torch while the caller loads its cases.
 
     The server is a fresh interpreter: its imports (2-3 s) would otherwise come after
     loading, before the first case.  Calling this more than once is harmless.
     """
-    context()
+    context(timed)
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
