@@ -133,9 +133,10 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
         element_limit: int = 10**7, load_options: dict[str, Any] | None = None, plugins: Sequence[str] = (),
         tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
-        order: int | None = None, after: Callable[..., Any] | None = None) -> RunResult:
-    """Load (where given paths), select and check cases; see the module docstring (``after``:
-    :func:`gradcheck_suite.harness.run.run_cases`)."""
+        order: int | None = None, after: Callable[..., Any] | None = None,
+        meanwhile: Callable[[], Any] | None = None) -> RunResult:
+    """Load (where given paths), select and check cases; see the module docstring (``after`` and
+    ``meanwhile``: :func:`gradcheck_suite.harness.run.run_cases`)."""
     _validate(dtypes, mode, seed, order)
     jobs = 1 if jobs is None else jobs
     if jobs != JOBS_AUTO and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -163,7 +164,8 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                      threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),
                      jobs=jobs, time_limit=time_limit, progress=progress,
-                     plugins=list(plugins), tolerances=tolerances, order=order, after=after)
+                     plugins=list(plugins), tolerances=tolerances, order=order, after=after,
+                     meanwhile=meanwhile)
 
 
 def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mapping[str, Any] | None = None, *,

@@ -338,6 +338,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``run``: check the cases, write the reports, print the summary."""
     from .harness.workers import pool_size, start_workers
 
+    formats = _flatten([args.formats]) if args.formats else list(FORMATS)
     if pool_size(args.jobs) or args.time_limit:
         start_workers(timed=bool(args.time_limit))  # first: the workers' server imports torch meanwhile
     from . import api
@@ -346,7 +347,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .report.answer_key import Sections
 
     paths = args.paths or list(DEFAULT_PATHS)
-    formats = _flatten([args.formats]) if args.formats else list(FORMATS)
     meta: dict[str, Any] = {
         "seed": args.seed, "paths": paths, "versions": _versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -367,13 +367,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     options["load_options"] = _load_options(args)
     # each case's answer-key section is built where the case is checked (in parallel with workers)
     after = Sections() if "html" in formats else None
+    # … and what the answer key's pages need here is imported while the workers check
+    meanwhile = (lambda: importlib.import_module("gradcheck_suite.explain.html")) if "html" in formats else None
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
                              seed=args.seed, mode=args.mode, jobs=args.jobs,
                              shard=args.shard, time_limit=args.time_limit, progress=progress,
                              plugins=args.plugin_specs, tolerances=args.tolerances, order=args.order,
-                             after=after, **options)
+                             after=after, meanwhile=meanwhile, **options)
             incomplete = bool(getattr(result, "incomplete", False))
         except KeyboardInterrupt as exc:
             if args.debug:

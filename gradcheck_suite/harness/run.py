@@ -179,14 +179,19 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
               seed: int = 0, mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int | str = 1,
               time_limit: float | None = None, progress: Callable[..., None] | None = None,
               plugins: Sequence[str] = (), tolerances: Mapping | None = None, order: int | None = None,
-              after: Callable[[CaseResult, int], Any] | None = None) -> RunResult:
+              after: Callable[[CaseResult, int], Any] | None = None,
+              meanwhile: Callable[[], Any] | None = None) -> RunResult:
     """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`.
 
     ``after(result, cases)`` — a picklable function of a case's :class:`CaseResult` and the run's
-    number of cases — runs where the case was checked (its worker process), right after its
-    checks; what it returns is kept in ``RunResult.per_case[case name]`` (a renderer's per-case
-    work, e.g. the answer key's page, done in parallel).  Not with ``time_limit``: each case
-    then has a fresh process, which would import what ``after`` needs again for every case.
+    number of cases — is per-case work worth spreading over the workers (a renderer's, e.g. the
+    answer key's page): it runs in the worker that checked the case, right after its checks, and
+    what it returns is kept in ``RunResult.per_case[case name]``.  Only in a pool of two or more
+    workers: with one process there is nothing to spread, and under ``time_limit`` each case has a
+    fresh process that would import what ``after`` needs again; the caller then does the work
+    itself for the cases missing from ``per_case``.  ``meanwhile()`` runs once in this process
+    while a pool's workers check (after every case is handed out), e.g. to import what the
+    caller needs next.
     """
     results: dict[str, CaseResult] = {}
     total = len(cases)
@@ -196,13 +201,14 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         if progress is not None:
             progress(len(results), total, case.name)
 
-    def args(case: Case) -> tuple:  # (a process per case, under a time limit, leaves ``after`` to the caller:
-        # its imports would be paid again by every case)
+    workers = pool_size(jobs, len(cases))
+    spread = after if workers >= 2 and not time_limit else None
+
+    def args(case: Case) -> tuple:
         return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None, order,
-                None if time_limit else after, total)
+                spread, total)
 
     try:
-        workers = pool_size(jobs, len(cases))
         if time_limit:
             _with_limit(cases, args, max(1, workers), float(time_limit), done)
         elif workers:
@@ -211,6 +217,8 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
             broken: list[Case] = []
             try:
                 futures = {pool.submit(_work, *args(c)): c for c in cases}
+                if meanwhile is not None:
+                    meanwhile()
                 for future in _as_completed(futures):
                     try:
                         result = future.result()

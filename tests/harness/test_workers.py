@@ -97,6 +97,8 @@ def test_sections_are_built_where_the_case_is_checked(tmp_path):
     why, fragment = result.per_case["c_broken"]
     assert "could not be evaluated" in why and fragment == ""
     assert api.run([tmp_path / "lib.yaml"], jobs=1).per_case == {}  # nothing asked, nothing kept
+    # one process: nothing to spread; the answer key builds its sections when it is rendered
+    assert api.run([tmp_path / "lib.yaml"], jobs=1, after=Sections()).per_case == {}
 
 
 def test_jobs_auto_in_the_teams_configuration_and_on_the_command_line(tmp_path, capsys):
@@ -124,3 +126,12 @@ def test_pool_workers_share_the_cores_among_their_torch_threads(tmp_path):
     (tmp_path / "lib.yaml").write_text(LIBRARY)
     result = api.run([tmp_path / "lib.yaml"], jobs=2, after=_torch_threads)
     assert set(result.per_case.values()) == {max(1, workers.usable_cores() // 2)}
+
+
+def test_meanwhile_runs_once_in_this_process_while_a_pool_checks(tmp_path):
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    calls: list[int] = []
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=lambda: calls.append(len(calls)))
+    assert calls == [0] and len(set(result.table["case"])) == 3
+    api.run([tmp_path / "lib.yaml"], jobs=1, meanwhile=lambda: calls.append(len(calls)))
+    assert calls == [0]  # in one process nothing runs meanwhile
