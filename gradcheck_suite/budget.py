@@ -91,14 +91,12 @@ def warm_up() -> None:
     registry.names()
 
 
-def node_cost(node: Node, shapes: Sequence[tuple[int, ...]], params: dict | None = None) -> int:
-    """An estimate of the multiply-adds of one node in one forward pass (the primitive's ``cost`` rule);
-    ``params`` are the node's normalised parameters when they are known already."""
+def node_cost(node: Node, shapes: Sequence[tuple[int, ...]]) -> int:
+    """An estimate of the multiply-adds of one node in one forward pass (the primitive's ``cost`` rule)."""
     from .ops import registry
 
     args = [shapes[a] for a in node.args]
-    return registry.output_cost(registry.get(node.op), shapes[node.id], args,
-                                _params(node, shapes) if params is None else params)
+    return registry.output_cost(registry.get(node.op), shapes[node.id], args, _params(node, shapes))
 
 
 def check_graph(graph: Graph, shapes: Sequence[tuple[int, ...]], *, element_limit: int,
@@ -109,14 +107,19 @@ def check_graph(graph: Graph, shapes: Sequence[tuple[int, ...]], *, element_limi
     ``params`` are the nodes' normalised parameters (from :func:`shapes_and_params`); ``start`` and
     ``total`` continue a check of the graph's first ``start`` nodes, whose cost was ``total``.
     Returns the cost of the nodes checked, ``total`` included."""
+    from .ops import registry
+
+    get, output_cost, prod = registry.get, registry.output_cost, math.prod
     for node in graph.nodes[start:len(shapes)]:
         if node.is_leaf:
             continue
-        size = math.prod(shapes[node.id])
+        shape = shapes[node.id]
+        size = prod(shape)
         if size > element_limit:
-            raise LimitError(f"{node.label} would have shape {shapes[node.id]}, {size:,} elements; the limit "
+            raise LimitError(f"{node.label} would have shape {shape}, {size:,} elements; the limit "
                              f"is {element_limit:,} per array (--element-limit raises it)", **_where(node, file, case))
-        total += node_cost(node, shapes, None if params is None else params[node.id])
+        p = _params(node, shapes) if params is None else params[node.id]
+        total += output_cost(get(node.op), shape, [shapes[a] for a in node.args], p)
         if total > cost_limit:
             raise LimitError(f"one forward pass would need about {total:,} multiply-adds by {node.label}; the "
                              f"limit is {cost_limit:,} (--cost-limit raises it)", **_where(node, file, case))

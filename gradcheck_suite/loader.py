@@ -81,6 +81,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)$")
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_STR = _YAML + "str"
 
 
 @dataclass
@@ -252,6 +253,10 @@ class _Document:
         self.limits = limits
         self.cost_limit = cost_limit
         self.constructor = yaml.constructor.SafeConstructor()
+        self.builders = {"int": self.constructor.construct_yaml_int,
+                         "float": self.constructor.construct_yaml_float,
+                         "bool": self.constructor.construct_yaml_bool,
+                         "null": self.constructor.construct_yaml_null}
 
     def error(self, message: str, node: yaml.Node | None = None, *, kind: type[CaseError] = CaseError,
               **where: Any) -> CaseError:
@@ -334,8 +339,11 @@ class _Document:
         """Check every tag below ``node`` and refuse aliases of lists and mappings (iteratively)."""
         seen: set[int] = set()
         stack = [node]
+        scalar, scalar_tags = yaml.ScalarNode, _SCALAR_TAGS
         while stack:
             n = stack.pop()
+            if type(n) is scalar and n.tag in scalar_tags:  # (the common case, without a call)
+                continue
             self.check_tag(n, **where)
             if isinstance(n, yaml.ScalarNode):
                 continue
@@ -357,16 +365,16 @@ class _Document:
 
     def scalar(self, node: yaml.ScalarNode, **where: Any) -> Any:
         """The value of a scalar node (str, int, float, bool or None)."""
-        self.check_tag(node, **where)
-        tag = node.tag[len(_YAML):]
-        if tag == "str" and node.style is None and _YAML12_FLOAT.match(node.value):
-            return float(node.value)  # YAML 1.1 reads 1.0e6 as text; YAML 1.2 and people read a number
-        if tag in ("str", "timestamp"):
+        tag = node.tag
+        if tag == _STR:
+            if node.style is None and _YAML12_FLOAT.match(node.value):
+                return float(node.value)  # YAML 1.1 reads 1.0e6 as text; YAML 1.2 and people read a number
             return node.value
-        build = {"int": self.constructor.construct_yaml_int,
-                 "float": self.constructor.construct_yaml_float,
-                 "bool": self.constructor.construct_yaml_bool,
-                 "null": self.constructor.construct_yaml_null}[tag]
+        self.check_tag(node, **where)
+        tag = tag[len(_YAML):]
+        if tag == "timestamp":
+            return node.value
+        build = self.builders[tag]
         try:
             return build(node)
         except (ValueError, yaml.YAMLError):
