@@ -13,7 +13,8 @@ satisfies the schema, and the refusals agree (``tests/test_loader.py``).
 After the checks every node of each case's graph is
 bounded from its static shapes (the element and cost limits, :mod:`gradcheck_suite.budget`),
 and the graph is evaluated once in float64 so that shape mismatches are reported at load
-time, all within the load time limit.  Finding and reading the files (the folder walk, the
+time, all within the load time limit; a claim of ``expect`` extends the case's graph, and only
+its own nodes are bounded and evaluated again (from the values of the steps it reads).  Finding and reading the files (the folder walk, the
 size limit, links and FIFOs) is :mod:`gradcheck_suite.files`.
 """
 from __future__ import annotations
