@@ -42,6 +42,14 @@ def static_shapes(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]]) -> tup
     return shapes, failed
 
 
+#: (primitive name, argument shapes) -> (the primitive, its parameters as its rules see them, the
+#: result's shape) of the calls without parameters of their own met so far: a shape rule is a
+#: function of the shapes, and a library repeats a few calls (x * y of two (3,) arrays) hundreds of
+#: times.  An entry counts only for the very primitive it was found for (mutation testing swaps them).
+_CALLS: dict[tuple, tuple] = {}
+_CALLS_MAX = 4096
+
+
 def shapes_and_params(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]],
                       known: tuple[list[tuple[int, ...]], list[dict | None]] | None = None
                       ) -> tuple[list[tuple[int, ...]], list[dict | None], int | None]:
@@ -64,8 +72,17 @@ def shapes_and_params(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]],
             else:
                 prim = get(node.op)
                 args = [shapes[a] for a in node.args]
-                p = normalise(prim, node.params, [len(s) for s in args], 0, args[0] if args else ())
-                shape = output_shape(prim, args, p)
+                key = None if node.params else (node.op, tuple(args))
+                known_call = _CALLS.get(key) if key else None
+                if known_call is not None and known_call[0] is prim:
+                    _, p, shape = known_call
+                else:
+                    p = normalise(prim, node.params, [len(s) for s in args], 0, args[0] if args else ())
+                    shape = output_shape(prim, args, p)
+                    if key:
+                        if len(_CALLS) >= _CALLS_MAX:
+                            _CALLS.clear()
+                        _CALLS[key] = (prim, p, shape)
         except Exception:  # noqa: BLE001 - a shape that does not fit: the forward pass says which
             return shapes, params, node.id
         shapes.append(shape)

@@ -383,6 +383,8 @@ class _Document:
 
     def plain(self, node: yaml.Node, **where: Any) -> Any:
         """The whole subtree as Python values (tags checked; aliases of collections refused)."""
+        if isinstance(node, yaml.ScalarNode):  # (most: a generator's init, mean, seed ...)
+            return self.scalar(node, **where)
         seen: set[int] = set()
 
         def convert(n: yaml.Node) -> Any:
