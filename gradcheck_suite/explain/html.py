@@ -11,10 +11,10 @@ case's exercise sheet on at most two pages.  Headings and labels come from
 from __future__ import annotations
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import graph_svg, stepsize, wording
-from .model import Explanation
+from .model import Explanation, Shown
 
 __all__ = ["render_html", "render_book", "html_fragment", "notebook_html", "anchor", "CSS", "CSP"]
 
@@ -57,14 +57,6 @@ CSS = """
 """ % {"fonts": wording.CJK_FONT_STACK}
 
 _TEMPLATE = r"""
-{%- macro num(s, full=True) -%}
-{%- if s is none -%}<span class="note">—</span>
-{%- elif s.blank -%}<span class="blank" title="fill in">______</span>
-{%- elif s.grid is not none -%}<table class="grid num{{ ' deriv' if s.derivative }}">{% for row in s.grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
-{%- else -%}<span class="num{{ ' deriv' if s.derivative }}">{{ s.compact }}</span>
-{%- if full and s.elided %}<details><summary>{{ L.entries }}</summary><pre>{{ s.full }}</pre></details>{% endif -%}
-{%- endif -%}
-{%- endmacro -%}
 {%- macro blank() -%}<span class="blank" title="fill in">______</span>{%- endmacro -%}
 <section class="answer-key" id="{{ anchor }}" lang="{{ 'zh-Hans' if ex.lang == 'zh' else 'en' }}">
 <h{{ h }}>{{ W.heading(ex) }}</h{{ h }}>
@@ -197,8 +189,35 @@ def html_fragment(ex: Explanation, *, heading_level: int = 2, pictures: bool = T
         Markup=Markup,
         graph_svg=Markup(graph_svg.render_svg(ex)) if pictures else "",
         plot_svg=Markup(stepsize.plot_svg(ex.stepsize)) if pictures and ex.stepsize else "",
-        hessian_blocks=_hessian_blocks(ex),
+        hessian_blocks=_hessian_blocks(ex), num=_num_cell(wording.labels(ex.lang)["entries"]),
     )
+
+
+def _num_cell(entries: str):
+    """The cell of one shown value: a span, a grid for a small matrix, the blank on the sheet, and
+    "every element" folded under a small array whose compact form leaves some out.  A Python function
+    rather than a template macro: it is called for every value on the page (tens of thousands in a
+    library's key), where a macro call costs ten times as much."""
+    summary = escape(entries)
+
+    def num(s: Shown | None) -> Markup:
+        if s is None:
+            return _NONE
+        if s.blank:
+            return _BLANK
+        deriv = " deriv" if s.derivative else ""
+        if s.grid is not None:
+            rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in s.grid)
+            return Markup(f'<table class="grid num{deriv}">{rows}</table>')
+        cell = f'<span class="num{deriv}">{escape(s.compact)}</span>'
+        if s.elided:
+            cell += f"<details><summary>{summary}</summary><pre>{escape(s.full)}</pre></details>"
+        return Markup(cell)
+    return num
+
+
+_NONE = Markup('<span class="note">—</span>')
+_BLANK = Markup('<span class="blank" title="fill in">______</span>')
 
 
 def _hessian_blocks(ex: Explanation) -> list:
