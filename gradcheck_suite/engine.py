@@ -20,7 +20,7 @@ import numpy as np
 from .errors import EvalError
 from .graph import Graph, Node
 from .ops import registry
-from .ops.registry import NotDifferentiable, RuleError, normalise_params, unbroadcast
+from .ops.registry import BIG, NotDifferentiable, RuleError, normalise_params, unbroadcast
 
 __all__ = [
     "Evaluation",
@@ -286,7 +286,9 @@ def _edges(node: Node, prim: registry.Primitive, requires: Sequence[bool]):
             yield k, a, rule
 
 
-def _call(rule, prim, seed, ans, args, params, k):
+def _call(rule, prim, seed, ans, args, params, k, private=False):
+    if private:  # only ever True for a rule marked takes_private (see the registry header)
+        params = {**params, "private": True}
     if prim.variadic:
         return rule(seed, ans, *args, argnum=k, **params)
     return rule(seed, ans, *args, **params)
@@ -308,7 +310,7 @@ def _fresh(contrib: np.ndarray, g: np.ndarray, ans: np.ndarray, args: Sequence[n
     A rule may hand back its upstream, its answer or an argument unchanged (or a view of
     one); only an array that owns its memory and is none of those may be summed into in place.
     """
-    if not (contrib.flags.owndata and contrib.flags.writeable) or contrib.size < 4096:
+    if not (contrib.flags.owndata and contrib.flags.writeable) or contrib.size < BIG:
         return False
     if contrib is g or contrib is ans or any(contrib is a for a in args):
         return False
@@ -333,11 +335,16 @@ def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
     batch = g0.shape[:nbatch]
     names = list(graph.inputs) if wrt is None else list(wrt)
     grads: dict[int, np.ndarray] = {out_id: g0}
+    # nodes whose gradient is a large array only ``grads`` refers to (made by the engine or by a rule for
+    # this call; never with a trace, which keeps every array): the engine may sum into it in place and
+    # hand it to the node's last rule as a buffer to write into (``private``, see the registry header)
+    owned: set[int] = set()
+    track = trace is None
     needed = graph.ancestors(out_id)
     for node in reversed(graph.nodes[: out_id + 1]):
         if node.id not in needed or node.is_leaf or node.id not in grads:
             continue
-        g = grads[node.id]
+        g = grads.pop(node.id) if track else grads[node.id]  # nobody reads it after this node
         if trace is not None:
             trace.upstream[node.id] = g
         if not ev.requires_grad[node.id]:
@@ -346,27 +353,48 @@ def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
         ans = ev.values[node.id]
         args = [ev.values[a] for a in node.args]
         params = ev.params[node.id]
-        for k, a, rule in _edges(node, prim, ev.requires_grad):
-            contrib = np.asarray(_call(rule, prim, g, ans, args, params, k))
-            if prim.broadcasts:
+        edges = _edges(node, prim, ev.requires_grad)
+        last = None  # the argument whose rule may write into g: the last one, when g is the engine's
+        if node.id in owned:
+            edges = list(edges)
+            last = edges[-1][0] if edges else None
+            sent: list[np.ndarray] = []  # what this node has handed back so far
+        for k, a, rule in edges:
+            private = (k == last and getattr(rule, "takes_private", False)
+                       and not any(np.may_share_memory(c, g) for c in sent))
+            contrib = np.asarray(_call(rule, prim, g, ans, args, params, k, private))
+            if prim.broadcasts and args[k].shape != ans.shape:
                 contrib = unbroadcast(contrib, args[k].shape, ans.ndim)
-            _check_shape(node, prim, k, contrib, batch + args[k].shape, "VJP")
+            want = batch + args[k].shape
+            if contrib.shape != want:
+                _check_shape(node, prim, k, contrib, want, "VJP")
             if contrib.dtype != ev.dtype:
                 contrib = contrib.astype(ev.dtype)
             if trace is not None:
                 trace.contributions[(node.id, k)] = contrib
-            if a not in grads:
+            elif last is not None:
+                sent.append(contrib)
+            big = track and contrib.size >= BIG
+            if a not in grads:  # (then ``a`` is not in ``owned`` either)
+                if big and ((private and contrib is g) or _fresh(contrib, g, ans, args, grads)):
+                    owned.add(a)
                 grads[a] = contrib
-            elif trace is None and _fresh(contrib, g, ans, args, grads):
+            elif big and ((private and contrib is g) or _fresh(contrib, g, ans, args, grads)):
                 contrib += grads[a]  # a buffer the rule just made: no new array for the sum
                 grads[a] = contrib
+                owned.add(a)
+            elif a in owned:
+                grads[a] += contrib  # the engine's own sum so far
             else:
                 grads[a] = grads[a] + contrib
+                if big:
+                    owned.add(a)
     result = {}
     for name in names:
         i = graph.inputs[name]
         if i in grads:
-            result[name] = np.require(grads[i], requirements="C")
+            # an array the engine does not own may be a value of the evaluation or the cotangent: a copy
+            result[name] = np.require(grads[i], requirements="C") if i in owned else np.array(grads[i], order="C")
             if trace is not None:
                 trace.upstream[i] = grads[i]
         else:
@@ -393,7 +421,10 @@ def jvp(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output: int | Non
     out_id = ev.graph.output if output is None else output
     tans, batch = node_tangents(ev, tangents, output=out_id)
     if out_id in tans:
-        return np.require(tans[out_id], requirements="C")
+        out = tans[out_id]  # a rule may hand on a value (x·1 = x): the caller gets an array of its own
+        if any(np.may_share_memory(out, v) for v in ev.values if v is not None):
+            return np.array(out, order="C")
+        return np.require(out, requirements="C")
     return np.zeros(batch + ev.values[out_id].shape, dtype=ev.dtype)
 
 

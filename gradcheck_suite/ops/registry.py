@@ -17,6 +17,14 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     cotangent of the output), ``ans`` the forward result.  For a primitive with
     ``broadcasts=True`` the rule may return the gradient in the broadcast (output)
     shape: the registry sums it back to the argument's shape (``unbroadcast``) once.
+    A rule marked with :func:`takes_private` (every VJP :func:`elementwise` generates) is also
+    given ``private=True`` when the engine owns ``g`` — an array it made, that no other gradient,
+    value or trace refers to, and that nobody reads after this call (the last argument's rule of
+    the node): the rule may then write its result into ``g`` and return it (one full-size
+    temporary fewer).  Without the mark, or with ``private`` False, ``g`` is read-only to the
+    rule.  A rule may always return ``g``, ``ans`` or an argument unchanged (or a view of one):
+    the engine writes only into arrays it made or the rule made for this call (one that owns its
+    memory and is none of the arrays the rule was given).
 ``jvp[i](t, ans, *args, **params)``
     returns the tangent of the output contributed by the tangent ``t`` of argument
     ``i``; the engine adds the contributions of all arguments.
@@ -61,7 +69,9 @@ Names a rule may use (the header of the table, as in PyTorch's derivatives.yaml)
     that each can still be replaced on its own (mutation testing).  A derivative that is
     the same number everywhere is declared ``constant(1)`` / ``constant(-1)`` (add, sub):
     the VJP then hands the upstream on (or negates it) instead of multiplying it by an
-    array of ones; called like any rule it still gives that array.
+    array of ones; called like any rule it still gives that array.  When ``g`` is one number
+    everywhere (a broadcast view, as a sum's VJP hands down) the generated VJP multiplies by
+    that 0-d number, and hands ``local_derivative[i]`` on untouched when the number is 1.
 ``shape(*arg_shapes, **params)``
     the shape of the result from the shapes of the tensor arguments alone (tuples of
     ints; ``params`` as ``forward`` sees them, with no batch axes: ``nb`` is 0), so that
@@ -142,6 +152,8 @@ __all__ = [
     "elementwise",
     "constant",
     "Constant",
+    "takes_private",
+    "single_value",
     "UNARY_SHAPES",
     "BROADCAST_PAIRS",
     "NotDifferentiable",
@@ -471,17 +483,57 @@ def register(
     return prim
 
 
-def _times(seed: Any, local: Any, ans: Any, args: tuple) -> Any:
-    """``seed · local``, written into ``local`` when the rule has just made it for this call (a large
-    array that owns its memory, has the product's shape and dtype, and is none of the arrays the rule
-    was given): one full-size temporary fewer per rule, which is most of a big backward pass's time."""
-    if (isinstance(local, np.ndarray) and isinstance(seed, np.ndarray) and local.size >= 4096
-            and local.flags.owndata and local.flags.writeable and local.base is None
-            and local is not ans and local is not seed and not any(local is a for a in args)
-            and local.dtype == np.result_type(seed, local)
-            and local.shape == np.broadcast_shapes(seed.shape, local.shape)):
-        return np.multiply(seed, local, out=local)
-    return seed * local
+#: arrays smaller than this go the plain way (``seed * local``): the checks below would cost more than they save
+BIG = 4096
+
+
+def single_value(a: Any) -> np.ndarray | None:
+    """The one number of an array whose elements all share one place in memory (a broadcast view, every
+    stride 0: what a sum's or a mean's VJP hands down), as a 0-d array of its dtype; None otherwise."""
+    if isinstance(a, np.ndarray) and a.size >= BIG and not any(a.strides):
+        return a[(0,) * a.ndim + (Ellipsis,)]
+    return None
+
+
+def _made(local: np.ndarray, seed: Any, ans: Any, args: tuple) -> bool:
+    """Has the rule just made ``local`` for this call (owns its memory, none of the arrays it was given)?"""
+    return (local.flags.owndata and local.flags.writeable and local.base is None
+            and local is not ans and local is not seed and not any(local is a for a in args))
+
+
+def _times(seed: Any, local: Any, ans: Any, args: tuple, private: bool = False) -> Any:
+    """``seed · local`` with as few full-size temporaries as the arrays allow, bit for bit the plain product.
+
+    * the upstream one number everywhere (a broadcast view): a product with that 0-d number, and no product
+      at all when it is 1 in a real dtype (x·1 = x exactly): ``local`` itself, which may be an argument —
+      the engine never writes into what a rule hands back unless it made it;
+    * ``local`` made by the rule for this call (large, owns its memory, has the product's shape and dtype):
+      the product is written into it;
+    * ``private`` (the engine owns ``seed`` and nobody reads it after this call, see the header): into ``seed``.
+    """
+    if (not isinstance(local, np.ndarray) or not isinstance(seed, np.ndarray)
+            or (local.size < BIG and seed.size < BIG)):
+        return seed * local
+    dtype = np.result_type(seed, local)
+    shape = np.broadcast_shapes(seed.shape, local.shape)
+    if local.shape == shape:
+        one = single_value(seed)
+        if one is not None:
+            if dtype.kind == "f" and local.dtype == dtype and one == 1:
+                return local
+            seed = one
+        if local.dtype == dtype and _made(local, seed, ans, args):
+            return np.multiply(seed, local, out=local)
+    if private and seed.shape == shape and seed.dtype == dtype and seed.flags.writeable:
+        return np.multiply(seed, local, out=seed)
+    return np.multiply(seed, local)
+
+
+def takes_private(rule: Rule) -> Rule:
+    """Mark a VJP rule that accepts the keyword ``private`` (see the header): the engine then tells it
+    when the upstream is a buffer it may write its result into."""
+    rule.takes_private = True  # type: ignore[attr-defined]
+    return rule
 
 
 class Constant:
@@ -504,21 +556,27 @@ def constant(value: float) -> Constant:
 
 def _times_local(rule: Rule) -> tuple[Rule, Rule]:
     """The VJP and the JVP of one elementwise local derivative: two separate functions (a
-    :class:`Constant`'s VJP skips the array; its JVP still broadcasts t to the result's shape)."""
+    :class:`Constant`'s VJP skips the array; its JVP still broadcasts t to the result's shape).
+    Both VJPs take ``private`` (see the header)."""
     if isinstance(rule, Constant):
         value = rule.value
 
-        def vjp(g, ans, *args, **params):  # the upstream itself: the engine never writes into it
-            return g if value == 1.0 else np.multiply(g, value)
+        def vjp(g, ans, *args, private=False, **params):  # the upstream itself: the engine never writes into it
+            if value == 1.0:
+                return g
+            one = single_value(g)
+            if one is not None:  # one number everywhere stays one number (a broadcast view)
+                return np.broadcast_to(np.multiply(one, value), g.shape)
+            return np.multiply(g, value, out=g) if private and g.flags.writeable else np.multiply(g, value)
     else:
 
-        def vjp(g, ans, *args, **params):
-            return _times(g, rule(ans, *args, **params), ans, args)
+        def vjp(g, ans, *args, private=False, **params):
+            return _times(g, rule(ans, *args, **params), ans, args, private)
 
     def jvp(t, ans, *args, **params):
         return _times(t, rule(ans, *args, **params), ans, args)
 
-    return vjp, jvp
+    return takes_private(vjp), jvp
 
 
 def _vjp_tangent(k: int, second: tuple[tuple[Rule, ...], ...]) -> Rule:
