@@ -25,6 +25,8 @@ __all__ = [
     "LABELS",
     "Comparison",
     "compare",
+    "BlockedComparison",
+    "BLOCK_CANDIDATES",
     "make_row",
     "index_text",
     "num",
@@ -123,3 +125,151 @@ def make_row(**fields: Any) -> dict[str, Any]:
     if row.get("seed") is not None and not (isinstance(row["seed"], float) and np.isnan(row["seed"])):
         row["seed"] = int(row["seed"])
     return row
+
+
+#: candidate elements (for the worst entry and the out-of-tolerance count) a blocked comparison keeps before
+#: it asks for a second pass with the tolerance known
+BLOCK_CANDIDATES = 1_000_000
+
+
+class BlockedComparison:
+    """:func:`compare` of a ``(rows, columns)`` array given in blocks of columns, without the whole arrays.
+
+    A block is the columns ``start .. start + k`` laid out ``(k, rows)`` (a Hessian's columns as HVPs
+    give them); flat index ``row·columns + column`` as in the whole array.  The tolerance depends on
+    the largest finite ``|reference|`` (``tolerance(array)`` is asked with a one-element array of it),
+    which is known only after the last block; so each block keeps, besides its maxima, the elements
+    that could still be the worst one or out of tolerance once the tolerance has grown — those whose
+    ratio at the tolerance so far reaches the ratio of the block's largest error (the ratio of an
+    element with a smaller error falls behind as the tolerance grows), and those out of tolerance so
+    far (the bound only grows).  :meth:`result` judges them with the final tolerance: the same
+    statuses, worst element, bound and counts as :func:`compare` of the whole arrays (the tests say
+    so).  Above :data:`BLOCK_CANDIDATES` kept elements :meth:`result` gives None: feed the blocks
+    again to a comparison made with ``fixed=`` the tolerance of :attr:`reference_max`.
+    """
+
+    def __init__(self, shape: tuple[int, ...], tolerance, fixed: Tolerance | None = None) -> None:
+        self.shape = tuple(int(s) for s in shape)  # the whole array's: (rows,) + the columns' shape
+        self.rows, self.columns = self.shape[0], int(np.prod(self.shape[1:], dtype=np.int64))
+        self.tolerance, self.fixed = tolerance, fixed
+        self.reference_max = -1.0  # largest finite |reference| (-1: none yet)
+        self.nonfinite: dict[str, tuple[int, float]] = {}  # "actual"/"reference" → first flat index, value
+        self.max_abs_err = self.max_rel_err = 0.0
+        self.n_compared = 0
+        self.overflow = False
+        self._kept: list[np.ndarray] = []  # (5, K): flat index, actual, reference, fd error, bad-so-far flag
+        self._n_kept = 0
+        self._n_bad = 0  # with a fixed tolerance: counted as the blocks come
+
+    def current(self) -> Tolerance:
+        if self.fixed is not None:
+            return self.fixed
+        return self.tolerance(np.array([self.reference_max]) if self.reference_max >= 0 else np.zeros(0))
+
+    def _flat(self, start: int, positions: np.ndarray, k: int) -> np.ndarray:
+        """Flat indices in the whole array of positions in a block (k, rows) of columns ``start ..``."""
+        d, row = np.divmod(positions, self.rows)
+        return row * self.columns + start + d
+
+    def _note_nonfinite(self, key: str, start: int, block: np.ndarray) -> bool:
+        if np.isfinite(block).all():
+            return False
+        where = np.flatnonzero(~np.isfinite(block))
+        flat = self._flat(start, where, block.shape[0])
+        i = int(np.argmin(flat))
+        if key not in self.nonfinite or flat[i] < self.nonfinite[key][0]:
+            self.nonfinite[key] = (int(flat[i]), float(block.reshape(-1)[where[i]]))
+        return True
+
+    def add(self, start: int, actual: np.ndarray, reference: np.ndarray, fd_err: np.ndarray | None = None,
+            exclude: np.ndarray | None = None) -> None:
+        """Columns ``start ..`` of both arrays (and of the FD error estimate, the elements to skip), (k, rows)."""
+        k = actual.shape[0]
+        a = np.asarray(actual, dtype=np.float64).reshape(k, self.rows)
+        r = np.asarray(reference, dtype=np.float64).reshape(k, self.rows)
+        bad_a, bad_r = self._note_nonfinite("actual", start, a), self._note_nonfinite("reference", start, r)
+        absr = np.abs(r)
+        if bad_r:
+            fin = absr[np.isfinite(absr)]
+            top = float(fin.max()) if fin.size else -1.0
+        else:
+            top = float(absr.max(initial=-1.0))
+        self.reference_max = max(self.reference_max, top)
+        if bad_a or bad_r or self.nonfinite:  # an error row: nothing to compare
+            return
+        e = np.zeros(1) if fd_err is None else np.asarray(fd_err, dtype=np.float64).reshape(k, self.rows)
+        keep = None if exclude is None else ~np.asarray(exclude, dtype=bool).reshape(k, self.rows)
+        tol = self.current()
+        err = np.abs(a - r)
+        bound = tol.atol + tol.rtol * absr + e
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = err / np.where(bound > 0, bound, np.finfo(float).tiny)
+            rel = np.where(r != 0, err / absr, 0.0)
+        if keep is not None:
+            if not keep.any():
+                return
+            err, ratio, rel = np.where(keep, err, -1.0), np.where(keep, ratio, -1.0), np.where(keep, rel, 0.0)
+            self.n_compared += int(keep.sum())
+        else:
+            self.n_compared += err.size
+        if not err.size:
+            return
+        self.max_abs_err = max(self.max_abs_err, float(err.max()))
+        self.max_rel_err = max(self.max_rel_err, float(rel.max()))
+        over = err > bound
+        if keep is not None:
+            over &= keep
+        if self.fixed is not None:  # the tolerance is final: count here, keep the block's worst only
+            self._n_bad += int(over.sum())
+            flat_ratio = ratio.reshape(-1)
+            ties = np.flatnonzero(flat_ratio == flat_ratio.max())
+            where = ties[[int(np.argmin(self._flat(start, ties, k)))]]
+            self._keep(start, k, where, a, r, e, fd_err is not None)
+            return
+        # the element of largest error (least bound among them): every later winner reaches its ratio now
+        top_err = err.max()
+        at_top = np.flatnonzero(err.reshape(-1) == top_err)
+        m = at_top[int(np.argmax(ratio.reshape(-1)[at_top]))]
+        floor = ratio.reshape(-1)[m]
+        if floor > 0:
+            chosen = ratio.reshape(-1) >= floor * (1 - 1e-9)
+        else:  # every ratio is 0: the compared element of least flat index is the worst
+            chosen = np.zeros(err.size, dtype=bool)
+            compared = np.flatnonzero(keep) if keep is not None else np.arange(min(err.size, 1))
+            chosen[compared[int(np.argmin(self._flat(start, compared, k)))]] = True
+        chosen |= over.reshape(-1)
+        self._keep(start, k, np.flatnonzero(chosen), a, r, e, fd_err is not None)
+
+    def _keep(self, start: int, k: int, where: np.ndarray, a: np.ndarray, r: np.ndarray, e: np.ndarray,
+              has_err: bool) -> None:
+        self._n_kept += where.size
+        if self._n_kept > BLOCK_CANDIDATES or self.overflow:
+            self.overflow, self._kept = True, []
+            return
+        self._kept.append(np.stack([self._flat(start, where, k).astype(np.float64), a.reshape(-1)[where],
+                                    r.reshape(-1)[where], np.broadcast_to(e, a.shape).reshape(-1)[where]
+                                    if has_err else np.zeros(where.size)]))
+
+    def result(self) -> Comparison | None:
+        """The comparison of the whole arrays (None: a second pass is needed, see the class)."""
+        if self.overflow:
+            return None
+        if self.n_compared == 0:
+            return Comparison(True, 0.0, 0.0, None, float("nan"), float("nan"), float("nan"), float("nan"), 0, 0)
+        tol = self.current()
+        kept = np.concatenate(self._kept, axis=1)
+        flat, a, r, e = kept[0].astype(np.int64), kept[1], kept[2], kept[3]
+        order = np.argsort(flat, kind="stable")  # ties go to the first element, as argmax of the whole array
+        flat, a, r, e = flat[order], a[order], r[order], e[order]
+        err = np.abs(a - r)
+        bound = tol.atol + tol.rtol * np.abs(r) + e
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = err / np.where(bound > 0, bound, np.finfo(float).tiny)
+        w = int(np.argmax(ratio))
+        n_bad = self._n_bad if self.fixed is not None else int((err > bound).sum())
+        shape = self.shape
+        return Comparison(
+            passed=n_bad == 0, max_abs_err=self.max_abs_err, max_rel_err=self.max_rel_err,
+            worst_index=tuple(int(i) for i in np.unravel_index(int(flat[w]), shape)),
+            actual=float(a[w]), expected=float(r[w]), bound=float(bound[w]), fd_err=float(e[w]),
+            n_bad=n_bad, n_compared=self.n_compared)
