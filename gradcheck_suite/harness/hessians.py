@@ -34,7 +34,7 @@ from ..ops import registry
 from ..reference import fd
 from . import kinks
 from .point import Point
-from .routes import Derivative, Route, _Evaluation, opaque_fd
+from .routes import Derivative, Route, _Evaluation, _from_fd
 
 __all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRoute", "SecondDifferenceRoute",
            "FD2_PAIRS", "GRAD_FD_ENTRIES", "cotangent"]
@@ -405,9 +405,14 @@ class GradientFDRoute(_FDSecondOrder):
         too_large = self.too_large(name)
         if too_large is not None:
             return too_large
+        p = self.point
         batched, per_copy = self._batched(name)
-        return opaque_fd(self.point, self._function(name), name, self.columns_shape(name),
-                         "finite differences of our gradient", batched=batched, per_copy=per_copy)
+        try:  # the one-sided differences only where a kink is near: they are for the kink test alone
+            result = fd.derivative_of(self._function(name), p.values64[name], batched=batched, per_copy=per_copy,
+                                      sides=bool(self.near_kinks()))
+        except Exception as exc:
+            return Derivative(problem=f"finite differences of our gradient failed: {p.located(exc)}", status="error")
+        return _from_fd(result, p.values[name].ndim, self.columns_shape(name))
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional_of(self._function(name), self.point.values64[name], v)

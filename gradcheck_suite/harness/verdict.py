@@ -160,6 +160,7 @@ class BlockedComparison:
         self._kept: list[np.ndarray] = []  # (5, K): flat index, actual, reference, fd error, bad-so-far flag
         self._n_kept = 0
         self._n_bad = 0  # with a fixed tolerance: counted as the blocks come
+        self._buffers: dict[str, np.ndarray] = {}
 
     def current(self) -> Tolerance:
         if self.fixed is not None:
@@ -183,62 +184,81 @@ class BlockedComparison:
 
     def add(self, start: int, actual: np.ndarray, reference: np.ndarray, fd_err: np.ndarray | None = None,
             exclude: np.ndarray | None = None) -> None:
-        """Columns ``start ..`` of both arrays (and of the FD error estimate, the elements to skip), (k, rows)."""
+        """Columns ``start ..`` of both arrays (and of the FD error estimate, the elements to skip), (k, rows).
+
+        Few passes over the block: a NaN or infinity shows in two maxima (of ``|r|`` and ``|a − r|``)
+        before anything looks for it; one threshold on the ratios picks what :meth:`result` needs.
+        """
         k = actual.shape[0]
         a = np.asarray(actual, dtype=np.float64).reshape(k, self.rows)
         r = np.asarray(reference, dtype=np.float64).reshape(k, self.rows)
-        bad_a, bad_r = self._note_nonfinite("actual", start, a), self._note_nonfinite("reference", start, r)
-        absr = np.abs(r)
-        if bad_r:
+        if not a.size:
+            return
+        absr = np.abs(r, out=self._buffer("absr", r.shape))
+        err = np.subtract(a, r, out=self._buffer("err", r.shape))
+        np.abs(err, out=err)
+        top_r = float(absr.max())
+        top_err = float(err.reshape(-1)[int(np.argmax(err))])  # NaN wins argmax
+        if not (np.isfinite(top_r) and np.isfinite(top_err)):
+            bad_a, bad_r = self._note_nonfinite("actual", start, a), self._note_nonfinite("reference", start, r)
             fin = absr[np.isfinite(absr)]
-            top = float(fin.max()) if fin.size else -1.0
-        else:
-            top = float(absr.max(initial=-1.0))
-        self.reference_max = max(self.reference_max, top)
-        if bad_a or bad_r or self.nonfinite:  # an error row: nothing to compare
+            top_r = float(fin.max()) if fin.size else -1.0
+            if bad_a or bad_r:
+                self.reference_max = max(self.reference_max, top_r)
+                return
+        self.reference_max = max(self.reference_max, top_r)
+        if self.nonfinite:  # an error row: nothing to compare
             return
         e = np.zeros(1) if fd_err is None else np.asarray(fd_err, dtype=np.float64).reshape(k, self.rows)
-        keep = None if exclude is None else ~np.asarray(exclude, dtype=bool).reshape(k, self.rows)
         tol = self.current()
-        err = np.abs(a - r)
-        bound = tol.atol + tol.rtol * absr + e
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = err / np.where(bound > 0, bound, np.finfo(float).tiny)
-            rel = np.where(r != 0, err / absr, 0.0)
+        bound = np.multiply(absr, tol.rtol, out=self._buffer("bound", r.shape))
+        bound += tol.atol                 # = atol + rtol·|r| (+ e), as compare() adds them
+        if fd_err is not None:
+            bound += e
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.divide(err, bound if tol.atol > 0 and fd_err is None else
+                              np.where(bound > 0, bound, np.finfo(float).tiny), out=self._buffer("ratio", r.shape))
+            rel = np.divide(err, absr, out=self._buffer("rel", r.shape))  # 0/0 is NaN, ignored by fmax; x/0 = inf
+            top_rel = float(np.fmax.reduce(rel, axis=None))
+            if not np.isfinite(top_rel):  # all 0/0, or an error where the reference is 0 (compare() says 0 there)
+                rel = np.divide(err, absr, out=np.zeros_like(err), where=absr != 0)
+                top_rel = float(rel.max())
+        keep = None if exclude is None else ~np.asarray(exclude, dtype=bool).reshape(k, self.rows)
         if keep is not None:
             if not keep.any():
                 return
+            rel = np.divide(err, absr, out=np.zeros_like(err), where=absr != 0)
             err, ratio, rel = np.where(keep, err, -1.0), np.where(keep, ratio, -1.0), np.where(keep, rel, 0.0)
             self.n_compared += int(keep.sum())
+            top_err, top_rel = float(err.max()), float(rel.max())
         else:
             self.n_compared += err.size
-        if not err.size:
-            return
-        self.max_abs_err = max(self.max_abs_err, float(err.max()))
-        self.max_rel_err = max(self.max_rel_err, float(rel.max()))
-        over = err > bound
-        if keep is not None:
-            over &= keep
+        self.max_abs_err = max(self.max_abs_err, top_err)
+        self.max_rel_err = max(self.max_rel_err, top_rel)
+        flat_ratio = ratio.reshape(-1)
         if self.fixed is not None:  # the tolerance is final: count here, keep the block's worst only
-            self._n_bad += int(over.sum())
-            flat_ratio = ratio.reshape(-1)
+            over = err > bound
+            self._n_bad += int(np.count_nonzero(over if keep is None else over & keep))
             ties = np.flatnonzero(flat_ratio == flat_ratio.max())
-            where = ties[[int(np.argmin(self._flat(start, ties, k)))]]
-            self._keep(start, k, where, a, r, e, fd_err is not None)
+            self._keep(start, k, ties[[int(np.argmin(self._flat(start, ties, k)))]], a, r, e, fd_err is not None)
             return
-        # the element of largest error (least bound among them): every later winner reaches its ratio now
-        top_err = err.max()
-        at_top = np.flatnonzero(err.reshape(-1) == top_err)
-        m = at_top[int(np.argmax(ratio.reshape(-1)[at_top]))]
-        floor = ratio.reshape(-1)[m]
+        # an element of largest error: every later winner reaches (nearly) its ratio now, as the tolerance
+        # only grows; every element out of tolerance (err > bound) has a ratio of at least 1
+        floor = float(flat_ratio[int(np.argmax(err))])
         if floor > 0:
-            chosen = ratio.reshape(-1) >= floor * (1 - 1e-9)
-        else:  # every ratio is 0: the compared element of least flat index is the worst
-            chosen = np.zeros(err.size, dtype=bool)
-            compared = np.flatnonzero(keep) if keep is not None else np.arange(min(err.size, 1))
-            chosen[compared[int(np.argmin(self._flat(start, compared, k)))]] = True
-        chosen |= over.reshape(-1)
-        self._keep(start, k, np.flatnonzero(chosen), a, r, e, fd_err is not None)
+            where = np.flatnonzero(flat_ratio >= min(floor * (1 - 1e-9), 1.0))
+        else:  # every error is 0: the compared element of least flat index is the worst
+            compared = np.flatnonzero(keep) if keep is not None else np.zeros(1, dtype=np.int64)
+            where = compared[[int(np.argmin(self._flat(start, compared, k)))]]
+        self._keep(start, k, where, a, r, e, fd_err is not None)
+
+    def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A work array reused from block to block (a fresh large array costs its page faults every time)."""
+        size = int(np.prod(shape))
+        buf = self._buffers.get(key)
+        if buf is None or buf.size < size:
+            buf = self._buffers[key] = np.empty(size)
+        return buf[:size].reshape(shape)
 
     def _keep(self, start: int, k: int, where: np.ndarray, a: np.ndarray, r: np.ndarray, e: np.ndarray,
               has_err: bool) -> None:
