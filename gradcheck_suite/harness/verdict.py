@@ -186,9 +186,25 @@ class BlockedComparison:
             exclude: np.ndarray | None = None) -> None:
         """Columns ``start ..`` of both arrays (and of the FD error estimate, the elements to skip), (k, rows).
 
-        Few passes over the block: a NaN or infinity shows in two maxima (of ``|r|`` and ``|a − r|``)
-        before anything looks for it; one threshold on the ratios picks what :meth:`result` needs.
+        Few passes over the block, in pieces of about :data:`PIECE` elements (the passes stay in the
+        cache): a NaN or infinity shows in two maxima (of ``|r|`` and ``|a − r|``) before anything
+        looks for it; one threshold on the ratios picks what :meth:`result` needs.
         """
+        k = actual.shape[0]
+        step = max(1, self.PIECE // max(1, self.rows))
+
+        def part(x, lo, hi):
+            return None if x is None else np.asarray(x).reshape(k, self.rows)[lo:hi]
+        for lo in range(0, k, step):
+            hi = min(k, lo + step)
+            self._add(start + lo, part(actual, lo, hi), part(reference, lo, hi), part(fd_err, lo, hi),
+                      part(exclude, lo, hi))
+
+    #: elements of one piece of a block (five work arrays of it fit in a core's cache)
+    PIECE = 2**15
+
+    def _add(self, start: int, actual: np.ndarray, reference: np.ndarray, fd_err: np.ndarray | None,
+             exclude: np.ndarray | None) -> None:
         k = actual.shape[0]
         a = np.asarray(actual, dtype=np.float64).reshape(k, self.rows)
         r = np.asarray(reference, dtype=np.float64).reshape(k, self.rows)

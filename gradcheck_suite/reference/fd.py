@@ -243,16 +243,17 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
     deltas = np.stack([hs, -hs], axis=-1).reshape(-1)                         # (R*3*2,)
     out = evaluate(np.repeat(rows, 2 * nf), deltas).reshape(len(rows), nf, 2, -1)
     plus, minus = out[:, :, 0], out[:, :, 1]                                  # (R, 3, m)
-    finite = np.isfinite(out.reshape(len(rows), -1)).all(axis=1)
     h = hs[:, :, None]
     with np.errstate(all="ignore"):
         if order == 2:
             d = (plus - 2 * f0[None, None, :] + minus) / (h * h)
         else:
-            d = (plus - minus) / (2 * h)                                      # D(h), D(h/2), D(h/4)
+            d = np.subtract(plus, minus)
+            d /= 2 * h                                                        # D(h), D(h/2), D(h/4)
         r1 = (4 * d[:, 1] - d[:, 0]) / 3                                      # cancels the h² term
         r2 = (4 * d[:, 2] - d[:, 1]) / 3
         top = np.maximum(out.max(axis=(1, 2)), -out.min(axis=(1, 2)))        # max |out| without |out|
+        finite = np.isfinite(top).all(axis=1)                                 # a NaN or ±inf shows in top
         scale = np.maximum(np.maximum(np.abs(f0)[None, :], top), magnitude)
         roundoff = 10 * EPS * scale / steps[:, None] ** order
         spread = 2 * np.abs(r2 - r1)
