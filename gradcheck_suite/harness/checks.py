@@ -406,7 +406,7 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
     rounding = checker.rounding(name, r_route.rounding_from) \
         if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
     tol = p.tolerance_of(spec.tolerance, r, rounding)
-    c = compare(a, r, tol, fde, nondiff)
+    c = compare(a, r, tol, fde, nondiff) if spec.order == 1 else _compare_whole(a, r, tol, fde, nondiff)
     if actual.also is not None and c.passed:
         c_also = compare(actual.also[0], r, tol, fde, nondiff)
         if not c_also.passed:  # the VJP rules agree but a JVP rule does not
@@ -430,6 +430,22 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
             f"{int(nondiff.sum())} element(s) at kinks skipped"
             + (f"; the other {c.n_compared} agree" if c.n_compared else "") + f"; {enforced}"))
     return dict(row, status="pass", **nums, message=pre.rstrip(": ") if pre else "")
+
+
+def _compare_whole(a: np.ndarray, r: np.ndarray, tol: Any, fd_err: np.ndarray | None,
+                   exclude: np.ndarray | None) -> Comparison:
+    """:func:`compare` of a second-order check's whole arrays (up to millions of entries) as one block of a
+    :class:`BlockedComparison` with the tolerance known: the same comparison, in cache-sized pieces."""
+    def flat(x):
+        return None if x is None else np.asarray(x).reshape(-1, 1)
+    size = int(np.size(r))
+    blocked = BlockedComparison((1, size), None, tol)
+    blocked.add(0, flat(a), flat(r), flat(fd_err if fd_err is None else np.broadcast_to(fd_err, np.shape(r))),
+                flat(exclude))
+    c = blocked.result()
+    if c.worst_index is not None:
+        c.worst_index = tuple(int(i) for i in np.unravel_index(c.worst_index[1], np.shape(r)))
+    return c
 
 
 def _nonfinite_row(row: dict[str, Any], spec: Check, name: str, label: str, bad: tuple[tuple[int, ...], float],

@@ -115,3 +115,19 @@ def test_nonfinite_entries_are_located_at_their_least_flat_index():
     whole = verdict.first_nonfinite(a)
     assert np.unravel_index(flat, a.shape) == whole[0] and value == whole[1]
     assert "reference" not in acc.nonfinite
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_the_second_order_checks_whole_arrays_compare_as_compare_does(case, monkeypatch):
+    from gradcheck_suite.harness.checks import _compare_whole
+
+    _, a, r, e, ex = case
+    monkeypatch.setattr(BlockedComparison, "PIECE", 7)  # many pieces
+    _same(_compare_whole(a, r, _tolerance()(r), e, ex), _whole(a, r, e, ex))
+
+
+def test_a_scalar_compares_as_compare_does():
+    from gradcheck_suite.harness.checks import _compare_whole
+
+    a, r = np.array(1.0 + 1e-5), np.array(1.0)
+    _same(_compare_whole(a, r, _tolerance()(r), None, None), _whole(a, r))
