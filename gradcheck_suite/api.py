@@ -28,7 +28,8 @@ threshold=2000, jobs=1, shard=None, time_limit=None, progress=None, order=None) 
     the substring, ``tags`` cases with any of the tags, ``shard=(k, n)`` the k-th of n
     stable shards (1-based, by SHA-256 of the name; a load error goes to the shard of its
     file's path, so exactly one shard reports it).  ``jobs > 1`` runs cases in
-    worker processes (identical results); ``time_limit`` (seconds per case) runs each
+    worker processes (identical results), ``jobs="auto"`` one per usable core (the command
+    line's default; none on a one-core machine); ``time_limit`` (seconds per case) runs each
     case in a process that is terminated on time-out (an ``error`` row "timed out
     after N s"); without it a case is still stopped after
     ``harness.run.DEFAULT_TIME_LIMIT`` (600 s) by an in-process alarm.  ``progress(done, total, case_name)`` is called after every case.
@@ -62,7 +63,7 @@ tolerance=None, tolerances=None) -> RunResult``
     to a case directly; ``run(..., plugins=[...])`` loads plugin modules (also in the
     worker processes); ``tolerances`` replaces default tolerances per ``(dtype, kind)``.
 
-Scripts that use ``jobs > 1`` or ``time_limit`` start worker processes with the
+Scripts that use ``jobs > 1``, ``jobs="auto"`` or ``time_limit`` start worker processes with the
 ``forkserver`` method and need the usual ``if __name__ == "__main__":`` guard.
 
 ``arrays[(case, dtype, input)]`` holds, for compared arrays of at most 400 elements,
@@ -75,10 +76,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .case import Case
-from .contract import DEFAULT_THRESHOLD, DTYPES, MODES, ORDERS
-from .harness.checks import CaseResult
-from .harness.checks import check_case as _check_case
-from .harness.run import DEFAULT_TIME_LIMIT, RunResult, run_cases, select, start_workers
+from .contract import DEFAULT_THRESHOLD, DTYPES, JOBS_AUTO, MODES, ORDERS
+from .harness.table import CaseResult
+from .harness.run import DEFAULT_TIME_LIMIT, RunResult, pool_size, run_cases, select, start_workers
 from .harness.verdict import CHECKS, COLUMNS, STATUSES
 from .shard import error_in_shard
 
@@ -118,6 +118,8 @@ def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0
                tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
                order: int | None = None) -> CaseResult:
     """Every check of one case; see the module docstring (ValueError for an unknown dtype, mode or order)."""
+    from .harness.checks import check_case as _check_case
+
     _validate(dtypes, mode, seed, order)
     return _check_case(case, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                        threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold), subject=subject,
@@ -126,14 +128,19 @@ def check_case(case: Case, *, dtypes: Sequence[str] | None = None, seed: int = 0
 
 def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name_filter: str | None = None,
         tags: Sequence[str] | None = None, dtypes: Sequence[str] | None = None, seed: int = 0,
-        mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
+        mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int | str = 1,
         shard: tuple[int, int] | None = None,
         time_limit: float | None = None, progress: Callable[..., None] | None = None,
         element_limit: int = 10**7, load_options: dict[str, Any] | None = None, plugins: Sequence[str] = (),
         tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
-        order: int | None = None) -> RunResult:
-    """Load (where given paths), select and check cases; see the module docstring."""
+        order: int | None = None, after: Callable[..., Any] | None = None,
+        meanwhile: Callable[[], Any] | None = None) -> RunResult:
+    """Load (where given paths), select and check cases; see the module docstring (``after`` and
+    ``meanwhile``: :func:`gradcheck_suite.harness.run.run_cases`)."""
     _validate(dtypes, mode, seed, order)
+    jobs = 1 if jobs is None else jobs
+    if jobs != JOBS_AUTO and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a whole number ≥ 1 or {JOBS_AUTO!r}, got {jobs!r}")
     if plugins:  # idempotent: the CLI has loaded them already; a script may not have
         from .plugins import load_plugins
 
@@ -144,8 +151,8 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     cases = [c for c in items if isinstance(c, Case)]
     paths = [p for p in items if not isinstance(p, Case)]
     errors: list[Any] = []
-    if paths and (int(jobs or 1) > 1 or time_limit):
-        start_workers()  # the worker server imports torch while the case files are read
+    if paths and (pool_size(jobs) or time_limit):
+        start_workers(timed=bool(time_limit))  # the worker server imports torch while the files are read
     if paths:
         options = {"time_limit": time_limit or DEFAULT_TIME_LIMIT, **(load_options or {})}
         loaded = load(paths, element_limit=element_limit, **options)
@@ -156,8 +163,9 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
     chosen = select(cases, name_filter=name_filter, tags=tags, shard=tuple(shard) if shard else None)
     return run_cases(chosen, errors=errors, dtypes=list(dtypes) if dtypes else None, seed=seed, mode=mode,
                      threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),
-                     jobs=max(1, int(jobs or 1)), time_limit=time_limit, progress=progress,
-                     plugins=list(plugins), tolerances=tolerances, order=order)
+                     jobs=jobs, time_limit=time_limit, progress=progress,
+                     plugins=list(plugins), tolerances=tolerances, order=order, after=after,
+                     meanwhile=meanwhile)
 
 
 def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mapping[str, Any] | None = None, *,
@@ -183,7 +191,7 @@ def check_function(fn: Callable[..., Any] | None, inputs: Sequence[Any] | Mappin
     (or where asked: ``forward_ad=True``, ``double_backward=True``; ``False`` turns a
     check off).
     """
-    from .harness.checks import check_point, sort_table
+    from .harness.checks import check_case as _check_case, check_point, sort_table
     from .harness.prepare import function_point, subject_code, subject_routes
     from .harness.routes import USER_ERRORS, TorchCallable, TorchGraphRoute
     from .harness.verdict import make_row

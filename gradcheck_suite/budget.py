@@ -24,7 +24,7 @@ from typing import Iterator, Mapping, Sequence
 from .errors import LimitError
 from .graph import Graph, Node
 
-__all__ = ["static_shapes", "check_graph", "node_cost", "deadline", "OutOfTime", "DEFAULT_COST_LIMIT", "warm_up"]
+__all__ = ["static_shapes", "shapes_and_params", "check_graph", "node_cost", "deadline", "OutOfTime", "DEFAULT_COST_LIMIT", "warm_up"]
 
 #: multiply-adds one forward pass of a case may need (about a few seconds of numpy on one core)
 DEFAULT_COST_LIMIT = 10**11
@@ -38,24 +38,56 @@ def static_shapes(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]]) -> tup
     words; or a plugin layer, whose shape is known only once it runs), or None when
     every shape is known.
     """
+    shapes, _, failed = shapes_and_params(graph, leaf_shapes)
+    return shapes, failed
+
+
+#: (primitive name, argument shapes) -> (the primitive, its parameters as its rules see them, the
+#: result's shape) of the calls without parameters of their own met so far: a shape rule is a
+#: function of the shapes, and a library repeats a few calls (x * y of two (3,) arrays) hundreds of
+#: times.  An entry counts only for the very primitive it was found for (mutation testing swaps them).
+_CALLS: dict[tuple, tuple] = {}
+_CALLS_MAX = 4096
+
+
+def shapes_and_params(graph: Graph, leaf_shapes: Mapping[str, Sequence[int]],
+                      known: tuple[list[tuple[int, ...]], list[dict | None]] | None = None
+                      ) -> tuple[list[tuple[int, ...]], list[dict | None], int | None]:
+    """:func:`static_shapes`, with each node's parameters as its rules see them (None for a leaf),
+    so that :func:`check_graph` need not normalise them again.  ``known`` holds the shapes and
+    parameters of the graph's first nodes, found before (a claim's graph extends its case's):
+    only the nodes after them are visited."""
     import numpy as np
 
     from .ops import registry
 
-    shapes: list[tuple[int, ...]] = []
-    for node in graph:
+    shapes, params = (list(known[0]), list(known[1])) if known else ([], [])
+    get, normalise, output_shape = registry.get, registry.normalise_params, registry.output_shape
+    for node in graph.nodes[len(shapes):]:
         try:
             if node.op == "literal":
-                shape = tuple(np.shape(node.value))
+                shape, p = tuple(np.shape(node.value)), None
             elif node.is_leaf:
-                shape = tuple(int(s) for s in leaf_shapes[node.name])
+                shape, p = tuple(int(s) for s in leaf_shapes[node.name]), None
             else:
-                shape = registry.output_shape(registry.get(node.op), [shapes[a] for a in node.args],
-                                              _params(node, shapes))
+                prim = get(node.op)
+                args = [shapes[a] for a in node.args]
+                key = None if node.params else (node.op, tuple(args))
+                known_call = _CALLS.get(key) if key else None
+                if known_call is not None and known_call[0] is prim:
+                    _, p, shape = known_call
+                else:
+                    p = normalise(prim, node.params, [len(s) for s in args], 0, args[0] if args else ())
+                    shape = output_shape(prim, args, p)
+                    if key:
+                        if len(_CALLS) >= _CALLS_MAX:
+                            _CALLS.clear()
+                        _CALLS[key] = (prim, p, shape)
         except Exception:  # noqa: BLE001 - a shape that does not fit: the forward pass says which
-            return shapes, node.id
+            return shapes, params, node.id
         shapes.append(shape)
-    return shapes, None
+        params.append(p)
+    return shapes, params, None
 
 
 def _params(node: Node, shapes: Sequence[tuple[int, ...]]) -> dict:
@@ -85,21 +117,34 @@ def node_cost(node: Node, shapes: Sequence[tuple[int, ...]]) -> int:
 
 
 def check_graph(graph: Graph, shapes: Sequence[tuple[int, ...]], *, element_limit: int,
-                cost_limit: int = DEFAULT_COST_LIMIT, file: str | None = None, case: str | None = None) -> None:
-    """Refuse a node over the element limit, or a graph over the cost limit (a LimitError)."""
-    total = 0
-    for node in graph.nodes[:len(shapes)]:
+                cost_limit: int = DEFAULT_COST_LIMIT, file: str | None = None, case: str | None = None,
+                params: Sequence[dict | None] | None = None, start: int = 0, total: int = 0) -> int:
+    """Refuse a node over the element limit, or a graph over the cost limit (a LimitError).
+
+    ``params`` are the nodes' normalised parameters (from :func:`shapes_and_params`); ``start`` and
+    ``total`` continue a check of the graph's first ``start`` nodes, whose cost was ``total``.
+    Returns the cost of the nodes checked, ``total`` included."""
+    from .ops import registry
+
+    get, output_cost, prod = registry.get, registry.output_cost, math.prod
+    for node in graph.nodes[start:len(shapes)]:
         if node.is_leaf:
             continue
-        size = math.prod(shapes[node.id])
-        where = dict(file=file, case=case, step=node.step, line=node.line or None, col=node.col or None)
+        shape = shapes[node.id]
+        size = prod(shape)
         if size > element_limit:
-            raise LimitError(f"{node.label} would have shape {shapes[node.id]}, {size:,} elements; the limit "
-                             f"is {element_limit:,} per array (--element-limit raises it)", **where)
-        total += node_cost(node, shapes)
+            raise LimitError(f"{node.label} would have shape {shape}, {size:,} elements; the limit "
+                             f"is {element_limit:,} per array (--element-limit raises it)", **_where(node, file, case))
+        p = _params(node, shapes) if params is None else params[node.id]
+        total += output_cost(get(node.op), shape, [shapes[a] for a in node.args], p)
         if total > cost_limit:
             raise LimitError(f"one forward pass would need about {total:,} multiply-adds by {node.label}; the "
-                             f"limit is {cost_limit:,} (--cost-limit raises it)", **where)
+                             f"limit is {cost_limit:,} (--cost-limit raises it)", **_where(node, file, case))
+    return total
+
+
+def _where(node: Node, file: str | None, case: str | None) -> dict:
+    return dict(file=file, case=case, step=node.step, line=node.line or None, col=node.col or None)
 
 
 #: seconds between further alarms once a deadline has passed and its block has not ended

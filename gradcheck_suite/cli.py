@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .contract import DEFAULT_THRESHOLD, DTYPES, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, FORMATS, MODES, ORDERS
+from .contract import DEFAULT_JOBS, DEFAULT_THRESHOLD, DTYPES, JOBS_AUTO, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, FORMATS, MODES, ORDERS
 from .errors import GradcheckError
 
 __all__ = ["main", "build_parser", "positive_int", "DEFAULT_PATHS", "PLUGIN_COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_ERROR",
@@ -77,6 +77,16 @@ def _whole_number(text: str, minimum: int, words: str) -> int:
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1 (also used by the plug-in commands)."""
     return _whole_number(text, 1, "at least 1")
+
+
+def _jobs(text: str) -> int | str:
+    """argparse type of ``--jobs``: a whole number of at least 1, or ``auto``."""
+    if text.strip().lower() == JOBS_AUTO:
+        return JOBS_AUTO
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or {JOBS_AUTO})") from None
 
 
 def _positive_float(text: str) -> float:
@@ -161,8 +171,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--format", dest="formats", type=_comma_list(FORMATS, "format"),
                      default=None, metavar="LIST", help="comma list of csv,html,junit,md,json (default: all)")
     run.add_argument("--seed", type=_seed, default=None, help="run seed added to every generated input (default 0)")
-    run.add_argument("--jobs", "-j", type=positive_int, default=None, metavar="N",
-                     help="check cases in N parallel processes (default 1)")
+    run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                     help=f"check cases in N worker processes; {JOBS_AUTO}: one per core, none on a one-core "
+                          f"machine; 1: in this process (default {DEFAULT_JOBS})")
     run.add_argument("--shard", type=_shard, metavar="K/N", help="check only shard K of N (stable split by name)")
     run.add_argument("--mode", choices=MODES, default=None,
                      help="full Jacobians, random projections, or auto by --threshold (default: each case's own)")
@@ -272,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: (argument, config key, built-in default)
 _CONFIGURABLE = (("paths", "paths", None), ("dtype", "dtypes", None), ("out", "out", "reports"),
                  ("formats", "formats", None), ("threshold", "threshold", None), ("mode", "mode", None),
-                 ("seed", "seed", 0), ("jobs", "jobs", 1), ("time_limit", "time_limit", None))
+                 ("seed", "seed", 0), ("jobs", "jobs", DEFAULT_JOBS), ("time_limit", "time_limit", None))
 
 
 def _settle(args: argparse.Namespace) -> None:
@@ -302,21 +313,40 @@ def _settle(args: argparse.Namespace) -> None:
 
 
 def _versions() -> dict[str, str]:
+    """The versions the reports record; torch's from its installed metadata, so that the main process
+    of a run with worker processes (which never computes a gradient) does not import torch for it."""
     import numpy
-    import torch
 
-    return {"gradcheck-suite": __version__, "numpy": numpy.__version__, "torch": torch.__version__,
+    return {"gradcheck-suite": __version__, "numpy": numpy.__version__, "torch": _installed("torch"),
             "python": platform.python_version()}
+
+
+def _installed(distribution: str) -> str:
+    """The installed version of ``distribution`` (as ``torch.__version__`` says it: ``2.13.0+cpu``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    module = sys.modules.get(distribution)
+    if module is not None:  # already imported: the module's own word
+        return str(module.__version__)
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``run``: check the cases, write the reports, print the summary."""
+    from .harness.workers import pool_size, start_workers
+
+    formats = _flatten([args.formats]) if args.formats else list(FORMATS)
+    if pool_size(args.jobs) or args.time_limit:
+        start_workers(timed=bool(args.time_limit))  # first: the workers' server imports torch meanwhile
     from . import api
     from .gate import decide
     from .report import Report, progress_bar, render_summary, write_reports
+    from .report.answer_key import Sections
 
     paths = args.paths or list(DEFAULT_PATHS)
-    formats = _flatten([args.formats]) if args.formats else list(FORMATS)
     meta: dict[str, Any] = {
         "seed": args.seed, "paths": paths, "versions": _versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -335,12 +365,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("element_limit", args.element_limit), ("threshold", args.threshold))
                if v is not None}
     options["load_options"] = _load_options(args)
+    # each case's answer-key section is built where the case is checked (in parallel with workers)
+    after = Sections() if "html" in formats else None
+    # … and what the answer key's pages need here is imported while the workers check
+    meanwhile = (lambda: importlib.import_module("gradcheck_suite.explain.html")) if "html" in formats else None
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
                              seed=args.seed, mode=args.mode, jobs=args.jobs,
                              shard=args.shard, time_limit=args.time_limit, progress=progress,
-                             plugins=args.plugin_specs, tolerances=args.tolerances, order=args.order, **options)
+                             plugins=args.plugin_specs, tolerances=args.tolerances, order=args.order,
+                             after=after, meanwhile=meanwhile, **options)
             incomplete = bool(getattr(result, "incomplete", False))
         except KeyboardInterrupt as exc:
             if args.debug:
@@ -354,6 +389,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         arrays=getattr(result, "arrays", None) or {},
         meta=meta,
         incomplete=incomplete,
+        key_sections=getattr(result, "per_case", None) or {},
     )
     note = ""
     if not len(report.table) and not incomplete:

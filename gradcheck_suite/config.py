@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .contract import DTYPES, FORMATS, MODES, TOLERANCE_KINDS as KINDS
+from .contract import DTYPES, FORMATS, JOBS_AUTO, MODES, TOLERANCE_KINDS as KINDS
 from .errors import GradcheckError, suggest
 
 __all__ = ["Config", "ConfigError", "find_config", "read_config", "TABLE", "KEYS"]
@@ -45,7 +45,7 @@ KEYS = {
     "threshold": "a whole number ≥ 1",
     "mode": f"one of {list(MODES)}",
     "seed": "a whole number ≥ 0",
-    "jobs": "a whole number ≥ 1",
+    "jobs": f"a whole number ≥ 1 or {JOBS_AUTO!r}",
     "time_limit": "seconds per case (> 0)",
     "plugins": "a list of plugin modules or .py files",
     "tolerances": "a table: dtype → kind (analytic, fd, expect) → {rtol, atol}",
@@ -68,7 +68,7 @@ class Config:
     threshold: int | None = None
     mode: str | None = None
     seed: int | None = None
-    jobs: int | None = None
+    jobs: int | str | None = None
     time_limit: float | None = None
     plugins: list[str] = field(default_factory=list)
     tolerances: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
@@ -158,6 +158,8 @@ def _parse(table: Mapping[str, Any], path: Path) -> Config:
             if value not in MODES:
                 raise bad(key, value)
             cfg.mode = value
+        elif key == "jobs" and value == JOBS_AUTO:
+            cfg.jobs = JOBS_AUTO
         elif key in ("threshold", "jobs"):
             setattr(cfg, key, whole(key, value, 1))
         elif key == "seed":

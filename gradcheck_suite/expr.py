@@ -103,6 +103,8 @@ COMPARISONS: dict[type, tuple[str, str]] = {
 CONTROL_CHARACTERS = UNSAFE_CHARACTERS
 #: a line break with the blanks around it (a sub-expression's source is kept on one line)
 _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+#: the characters the bracket check of an expression looks at
+_BRACKET_SCAN = re.compile(r"[()\[\]{}'\"#\n]")
 
 #: the largest finite float: a larger integer literal is the case's mistake, not a primitive's
 _FLOAT_MAX = 1.7976931348623157e308
@@ -213,6 +215,10 @@ class _Builder:
             self.line_starts.append(self.line_starts[-1] + len(line) + 1)
         self.count = 0
         self.root: ast.AST | None = None
+        # one ASCII line (most expressions): an AST position on line 2 of the wrapped text is then
+        # the index of a character of ``text``, and its file position is a sum (see _add, _source)
+        self.one_line = "\n" not in text and text.isascii()
+        self.line0, self.col0 = origin.locate(0, 0)
 
     # ---- locations ------------------------------------------------------------
 
@@ -248,6 +254,8 @@ class _Builder:
 
     def _source(self, node: ast.AST) -> str:
         """The text of a sub-expression (like ast.get_source_segment, without its per-call scan)."""
+        if self.one_line and node.lineno == 2 and getattr(node, "end_lineno", None) == 2:
+            return self.text[node.col_offset:node.end_col_offset]
         if getattr(node, "end_lineno", None) is None:
             return ""
         text = self.wrapped[self._char(node.lineno, node.col_offset):
@@ -270,6 +278,8 @@ class _Builder:
         would be refused as a method call; the dunder is what the reader must be told about.
         (:func:`ast.walk` is iterative: no recursion limit.)
         """
+        if "__" not in self.text and self.text.isascii():  # (the parser folds other characters to '_' too)
+            return
         found = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id.startswith("__"):
@@ -291,34 +301,41 @@ class _Builder:
                 "(split it into several steps)", kind=LimitError)
         # control characters (even in a comment) would reach terminals and reports through
         # messages that quote the text: ESC sequences, carriage returns, bidi overrides
-        for k, line in enumerate(self.lines):
-            bad = CONTROL_CHARACTERS.search(line)
-            if bad:
-                raise self.origin.error(f"control character U+{ord(bad.group()):04X} is not allowed in an "
-                                        "expression", k, bad.start())
-        # brackets: balanced, and not nested beyond the limit (Python's parser gives up at 200)
+        bad = CONTROL_CHARACTERS.search(text)  # (never a line break: the first hit is the first line's)
+        if bad:
+            k = text.count("\n", 0, bad.start())
+            c = bad.start() - (text.rfind("\n", 0, bad.start()) + 1)
+            raise self.origin.error(f"control character U+{ord(bad.group()):04X} is not allowed in an "
+                                    "expression", k, c)
+        # brackets: balanced, and not nested beyond the limit (Python's parser gives up at 200); only
+        # the characters that matter are visited: brackets, quotes, '#' and line breaks
         opened: list[tuple[str, int, int]] = []
         quote = ""
-        for k, line in enumerate(self.lines):
-            for c, ch in enumerate(line):
-                if quote:
-                    if ch == quote:
-                        quote = ""
-                    continue
-                if ch in "'\"":
-                    quote = ch
-                elif ch == "#":
-                    break
-                elif ch in "([{":
-                    opened.append((ch, k, c))
-                    if len(opened) > limits.max_brackets:
-                        raise self.origin.error(
-                            f"brackets nest more than {limits.max_brackets} deep; "
-                            "split the expression into several steps", k, c, kind=LimitError)
-                elif ch in ")]}":
-                    if not opened or "([{".index(opened[-1][0]) != ")]}".index(ch):
-                        raise self.origin.error(f"unmatched {ch!r}", k, c)
-                    opened.pop()
+        comment = False
+        k = start = 0
+        for m in _BRACKET_SCAN.finditer(text):
+            ch, at = m.group(), m.start()
+            if ch == "\n":
+                k, start, comment = k + 1, at + 1, False
+            elif comment:
+                continue
+            elif quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#":
+                comment = True
+            elif ch in "([{":
+                opened.append((ch, k, at - start))
+                if len(opened) > limits.max_brackets:
+                    raise self.origin.error(
+                        f"brackets nest more than {limits.max_brackets} deep; "
+                        "split the expression into several steps", k, at - start, kind=LimitError)
+            else:
+                if not opened or "([{".index(opened[-1][0]) != ")]}".index(ch):
+                    raise self.origin.error(f"unmatched {ch!r}", k, at - start)
+                opened.pop()
         if opened:
             ch, k, c = opened[-1]
             raise self.origin.error(f"{ch!r} is never closed", k, c)
@@ -342,28 +359,35 @@ class _Builder:
             raise self.origin.error(f"unreadable expression: {exc}") from None
 
     def _walk(self, root: ast.AST) -> int:
-        """Post-order over the tensor sub-expressions with an explicit stack."""
+        """Post-order over the tensor sub-expressions with an explicit stack.
+
+        The stack holds visits ``(node, depth, compare_ok)`` and finishes ``(finish, n)``: a finish
+        builds its node from the ids of its ``n`` children, the last ``n`` results."""
         results: list[int] = []
-        stack: list[tuple[str, Any]] = [("visit", (root, 1, False))]
+        stack: list[tuple] = [(root, 1, False)]
+        max_depth = self.limits.max_depth
         while stack:
-            what, item = stack.pop()
-            if what == "finish":
+            item = stack.pop()
+            if len(item) == 2:  # a finish
                 finish, n = item
-                args = results[len(results) - n:] if n else []
-                if n:
-                    del results[len(results) - n:]
+                args = results[-n:]
+                del results[-n:]
                 results.append(finish(args))
                 continue
             node, depth, compare_ok = item
-            if depth > self.limits.max_depth:
+            if depth > max_depth:
                 raise self._error(
-                    f"expression nests deeper than {self.limits.max_depth:,} levels (each operator, call "
+                    f"expression nests deeper than {max_depth:,} levels (each operator, call "
                     "or subscript is one level; a sum of n terms is n − 1 levels): split it into steps",
                     node, kind=LimitError)
             children, finish = self._plan(node, compare_ok)
-            stack.append(("finish", (finish, len(children))))
+            if not children:  # a leaf of the walk: built at once, as its finish would be next
+                results.append(finish([]))
+                continue
+            stack.append((finish, len(children)))
+            depth += 1
             for child, child_compare_ok in reversed(children):
-                stack.append(("visit", (child, depth + 1, child_compare_ok)))
+                stack.append((child, depth, child_compare_ok))
         return results[0]
 
     # ---- making nodes ---------------------------------------------------------
@@ -382,8 +406,11 @@ class _Builder:
 
     def _add(self, op: str, args: list[int], params: dict[str, Any], node: ast.AST, name: str,
              value: Any = None) -> int:
-        k, c = self._text_position(node.lineno, node.col_offset, True)
-        line, col = self.origin.locate(k, c)
+        if self.one_line and node.lineno == 2:
+            line, col = self.line0, self.col0 + min(node.col_offset, len(self.text))
+        else:
+            k, c = self._text_position(node.lineno, node.col_offset, True)
+            line, col = self.origin.locate(k, c)
         created = self.graph.add(op, tuple(args), params=params, name=name, step=self.origin.label,
                                  source=self._source(node), line=line, col=col, value=value)
         return created.id

@@ -8,7 +8,7 @@ finite-difference reference all evaluate this same object.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 __all__ = ["Node", "Graph", "LEAF_OPS"]
@@ -65,6 +65,27 @@ class Graph:
         node = Node(id=len(self.nodes), op=op, args=tuple(args), **kw)
         self.nodes.append(node)
         return node
+
+    def copy(self) -> "Graph":
+        """A graph to extend: the same nodes (shared: a node is never changed once made, whoever
+        needs another makes a new one) in a list and tables of its own."""
+        return Graph(nodes=list(self.nodes), inputs=dict(self.inputs), constants=dict(self.constants),
+                     steps=dict(self.steps), output=self.output)
+
+    def tail(self, start: int) -> tuple["Graph", list[int]]:
+        """The nodes from ``start`` on and the output, as a graph of their own: each earlier node
+        they read (the output too, when it is one) becomes a ``constant`` leaf named ``#<id>``.
+        Returns that graph and the ids of those earlier nodes, in order (their values are the
+        leaves to evaluate it with).  How a claim of a case is evaluated without its case again."""
+        read = sorted({a for node in self.nodes[start:] for a in node.args if a < start}
+                      | ({self.output} if self.output < start else set()))
+        new_id = {old: i for i, old in enumerate(read)}
+        tail = Graph(nodes=[Node(id=i, op="constant", name=f"#{old}") for i, old in enumerate(read)])
+        for node in self.nodes[start:]:
+            new_id[node.id] = len(tail.nodes)
+            tail.nodes.append(replace(node, id=new_id[node.id], args=tuple(new_id[a] for a in node.args)))
+        tail.output = new_id[self.output]
+        return tail, read
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)

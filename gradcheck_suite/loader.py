@@ -13,12 +13,12 @@ satisfies the schema, and the refusals agree (``tests/test_loader.py``).
 After the checks every node of each case's graph is
 bounded from its static shapes (the element and cost limits, :mod:`gradcheck_suite.budget`),
 and the graph is evaluated once in float64 so that shape mismatches are reported at load
-time, all within the load time limit.  Finding and reading the files (the folder walk, the
+time, all within the load time limit; a claim of ``expect`` extends the case's graph, and only
+its own nodes are bounded and evaluated again (from the values of the steps it reads).  Finding and reading the files (the folder walk, the
 size limit, links and FIFOs) is :mod:`gradcheck_suite.files`.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import keyword
@@ -35,7 +35,7 @@ import numpy as np
 import yaml
 
 from . import engine
-from .budget import DEFAULT_COST_LIMIT, OutOfTime, check_graph, deadline, static_shapes, warm_up
+from .budget import DEFAULT_COST_LIMIT, OutOfTime, check_graph, deadline, shapes_and_params, warm_up
 from .case import MAX_DIMENSIONS, Case, ValueSpec
 from .contract import DTYPES, MODES, ORDERS
 from .errors import CaseError, GradcheckError, LimitError, SkippedPath, suggest
@@ -82,6 +82,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)$")
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_STR = _YAML + "str"
 
 
 @dataclass
@@ -253,6 +254,10 @@ class _Document:
         self.limits = limits
         self.cost_limit = cost_limit
         self.constructor = yaml.constructor.SafeConstructor()
+        self.builders = {"int": self.constructor.construct_yaml_int,
+                         "float": self.constructor.construct_yaml_float,
+                         "bool": self.constructor.construct_yaml_bool,
+                         "null": self.constructor.construct_yaml_null}
 
     def error(self, message: str, node: yaml.Node | None = None, *, kind: type[CaseError] = CaseError,
               **where: Any) -> CaseError:
@@ -335,8 +340,11 @@ class _Document:
         """Check every tag below ``node`` and refuse aliases of lists and mappings (iteratively)."""
         seen: set[int] = set()
         stack = [node]
+        scalar, scalar_tags = yaml.ScalarNode, _SCALAR_TAGS
         while stack:
             n = stack.pop()
+            if type(n) is scalar and n.tag in scalar_tags:  # (the common case, without a call)
+                continue
             self.check_tag(n, **where)
             if isinstance(n, yaml.ScalarNode):
                 continue
@@ -358,16 +366,16 @@ class _Document:
 
     def scalar(self, node: yaml.ScalarNode, **where: Any) -> Any:
         """The value of a scalar node (str, int, float, bool or None)."""
-        self.check_tag(node, **where)
-        tag = node.tag[len(_YAML):]
-        if tag == "str" and node.style is None and _YAML12_FLOAT.match(node.value):
-            return float(node.value)  # YAML 1.1 reads 1.0e6 as text; YAML 1.2 and people read a number
-        if tag in ("str", "timestamp"):
+        tag = node.tag
+        if tag == _STR:
+            if node.style is None and _YAML12_FLOAT.match(node.value):
+                return float(node.value)  # YAML 1.1 reads 1.0e6 as text; YAML 1.2 and people read a number
             return node.value
-        build = {"int": self.constructor.construct_yaml_int,
-                 "float": self.constructor.construct_yaml_float,
-                 "bool": self.constructor.construct_yaml_bool,
-                 "null": self.constructor.construct_yaml_null}[tag]
+        self.check_tag(node, **where)
+        tag = tag[len(_YAML):]
+        if tag == "timestamp":
+            return node.value
+        build = self.builders[tag]
         try:
             return build(node)
         except (ValueError, yaml.YAMLError):
@@ -375,6 +383,8 @@ class _Document:
 
     def plain(self, node: yaml.Node, **where: Any) -> Any:
         """The whole subtree as Python values (tags checked; aliases of collections refused)."""
+        if isinstance(node, yaml.ScalarNode):  # (most: a generator's init, mean, seed ...)
+            return self.scalar(node, **where)
         seen: set[int] = set()
 
         def convert(n: yaml.Node) -> Any:
@@ -563,11 +573,15 @@ class _CaseReader:
         order = self._order(keys)
 
         graph = self._graph(inputs, constants, steps, output)
-        self._bound(graph, {n: s.value_shape for n, s in {**inputs, **constants}.items()})  # before any value
+        leaf_shapes = {n: s.value_shape for n, s in {**inputs, **constants}.items()}
+        bound = self._bound(graph, leaf_shapes)  # before any value
+        claims = self._claims(graph, expect)
         leaves = {n: s.materialise() for n, s in inputs.items()}
         leaves.update({n: s.materialise() for n, s in constants.items()})
-        ev = self._evaluate(graph, leaves, bounded=True)
-        expect_graphs = self._expect_graphs(graph, ev, expect, inputs, steps, leaves, keys)
+        # the values the claims read from the case's graph are kept for them (see _claim_value)
+        read = {a for _, _, claim in claims if isinstance(claim, tuple) for a in claim[2]}
+        ev = self._evaluate(graph, leaves, keep=set(graph.inputs.values()) | {graph.output} | read)
+        expect_graphs = self._expect_graphs(graph, ev, claims, bound, leaf_shapes, leaves, keys)
         return Case(
             name=self.name, file=doc.file, line=self.node.start_mark.line + 1,
             inputs=inputs, constants=constants,
@@ -857,19 +871,21 @@ class _CaseReader:
         graph.output = graph.steps[output]
         return graph
 
-    def _bound(self, graph: Graph, leaf_shapes: dict) -> None:
-        """Every node within the element limit, the pass within the cost limit (from shapes only)."""
-        shapes, _ = static_shapes(graph, leaf_shapes)
-        check_graph(graph, shapes, element_limit=self.doc.element_limit, cost_limit=self.doc.cost_limit,
-                    file=self.doc.file, case=self.name)
+    def _bound(self, graph: Graph, leaf_shapes: dict, known: tuple | None = None) -> tuple:
+        """Every node within the element limit, the pass within the cost limit (from shapes only).
 
-    def _evaluate(self, graph: Graph, leaves: dict, bounded: bool = False) -> engine.Evaluation:
-        """Bound every node from the static shapes (unless ``bounded`` already), then one float64 pass so
-        that shape mismatches are reported now, naming the step.  Only the inputs' and the output's
-        values are kept (the rest is dropped as soon as it is used)."""
-        if not bounded:
-            self._bound(graph, {n: np.shape(v) for n, v in leaves.items()})
-        keep = set(graph.inputs.values()) | {graph.output}
+        Returns what a claim's graph, which extends this one, continues from: the shapes and
+        parameters found and the cost so far (``known``, for a claim's graph, is its case's)."""
+        shapes, params, _ = shapes_and_params(graph, leaf_shapes, known[:2] if known else None)
+        total = check_graph(graph, shapes, element_limit=self.doc.element_limit, cost_limit=self.doc.cost_limit,
+                            file=self.doc.file, case=self.name, params=params,
+                            start=len(known[0]) if known else 0, total=known[2] if known else 0)
+        return shapes, params, total
+
+    def _evaluate(self, graph: Graph, leaves: dict, keep: set[int]) -> engine.Evaluation:
+        """One float64 pass (the graph is bounded already) so that shape mismatches are reported now,
+        naming the step.  Only the values of the nodes in ``keep`` are kept (the rest is dropped as
+        soon as it is used)."""
         try:
             return engine.evaluate(graph, leaves, np.float64, keep=keep)
         except GradcheckError as exc:
@@ -881,22 +897,51 @@ class _CaseReader:
             raise self.error(f"evaluating the case failed ({type(exc).__name__}: {exc}); "
                              "this is probably a bug in a primitive", self.node) from None
 
-    def _expect_graphs(self, graph: Graph, ev: engine.Evaluation, expect: dict, inputs: dict, steps: dict,
+    def _claims(self, graph: Graph, expect: dict) -> list[tuple[str, yaml.Node, tuple | CaseError]]:
+        """Each claim of ``expect`` parsed into a copy of the case's graph, in order, with the
+        :meth:`~gradcheck_suite.graph.Graph.tail` of its own nodes: (claim graph, tail, the ids of
+        the case's nodes it reads).  The first claim that does not parse ends the list with its
+        error, which is raised in its turn, after the case's own pass and the claims before it
+        (:meth:`_expect_graphs`): the order of the messages is the order of the checks."""
+        names = {**graph.inputs, **graph.constants, **graph.steps}
+        claims: list[tuple[str, yaml.Node, tuple | CaseError]] = []
+        for name, (text, vn) in expect.items():
+            claim = graph.copy()
+            origin = self.doc.origin(vn, case=self.name, key=f"expect.{name}")
+            try:
+                claim.output = parse_expression(text, claim, names, origin=origin, limits=self.doc.limits)
+            except CaseError as exc:
+                claims.append((name, vn, exc))
+                break
+            claims.append((name, vn, (claim, *claim.tail(len(graph)))))
+        return claims
+
+    def _claim_value(self, claim: Graph, tail: Graph, read: list[int], ev: engine.Evaluation, bound: tuple,
+                     leaf_shapes: dict, leaves: dict) -> np.ndarray:
+        """The claimed derivative's value: the claim's own nodes bounded after the case's (the cost
+        adds up over both) and evaluated from the values of the case's nodes they read — the value
+        of evaluating the whole claim graph, without evaluating the case twice."""
+        self._bound(claim, leaf_shapes, known=bound)
+        values = [ev.values[a] for a in read]
+        if any(v is None or v.dtype != np.float64 for v in values):  # (a bool value would become float)
+            return self._evaluate(claim, leaves, keep=set(claim.inputs.values()) | {claim.output}).output
+        return self._evaluate(tail, {tail[i].name: v for i, v in enumerate(values)}, keep={tail.output}).output
+
+    def _expect_graphs(self, graph: Graph, ev: engine.Evaluation, claims: list, bound: tuple, leaf_shapes: dict,
                        leaves: dict, keys: dict) -> dict[str, Graph]:
-        if not expect:
+        if not claims:
             return {}
         out_value = ev.values[graph.output]
         if out_value.size != 1:
             raise self.error(f"'expect' claims a gradient, which needs a scalar output; the output "
                              f"{graph.nodes[graph.output].name!r} has shape {tuple(out_value.shape)}",
                              keys["expect"][0], key="expect")
-        names = {**graph.inputs, **graph.constants, **graph.steps}
         graphs = {}
-        for name, (text, vn) in expect.items():
-            claim = copy.deepcopy(graph)
-            origin = self.doc.origin(vn, case=self.name, key=f"expect.{name}")
-            claim.output = parse_expression(text, claim, names, origin=origin, limits=self.doc.limits)
-            value = self._evaluate(claim, leaves).output
+        for name, vn, claim in claims:
+            if isinstance(claim, CaseError):
+                raise claim
+            claim, tail, read = claim
+            value = self._claim_value(claim, tail, read, ev, bound, leaf_shapes, leaves)
             want = ev.values[graph.inputs[name]].shape
             try:
                 fits = np.broadcast_shapes(value.shape, want) == want
@@ -907,4 +952,3 @@ class _CaseReader:
                                  f"has shape {tuple(want)}", vn, key=f"expect.{name}")
             graphs[name] = claim
         return graphs
-

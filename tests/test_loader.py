@@ -112,6 +112,70 @@ def test_expect_graphs_extend_a_copy_of_the_case_graph():
     assert claim.steps == case.graph.steps and len(case.graph) == n  # the case graph is untouched
 
 
+def test_a_claim_is_evaluated_from_the_values_of_the_steps_it_reads():
+    # the claim's own nodes run on the kept values of y and u (the case is not evaluated again):
+    # a claim of the wrong shape is still found, and a claim reading a bool step still evaluates
+    errors = load("""
+        name: claims
+        inputs: {x: [0.3, 0.4]}
+        steps:
+          u: 2 * x
+          y: sum(sigmoid(u))
+        expect:
+          x: y * (1 - y) * concat([u, u])
+    """)[1]
+    assert [str(e) for e in errors] == ["t.yaml:8:6: case 'claims', key 'expect.x': the claimed derivative has "
+                                        "shape (4,), but input 'x' has shape (2,)"]
+    case = one("""
+        name: mask
+        inputs: {x: [0.3, -0.4]}
+        steps:
+          m: greater(x, 0)
+          y: sum(where(m, x, 0))
+        expect:
+          x: where(m, 1, 0)
+    """)
+    assert case.expect_graphs["x"].nodes[-1].op == "where"
+
+
+def test_a_claim_is_checked_after_the_case_it_claims_about():
+    # a case with a shape mismatch and a claim that does not parse: the mismatch is the message
+    # (the case is checked first); with the case right, the claim's own error
+    bad_case = """
+        name: order
+        inputs: {x: [1.0, 2.0], w: [1.0, 2.0, 3.0]}
+        steps:
+          y: sum(x * w)
+        expect:
+          x: w +
+    """
+    (error,) = load(bad_case)[1]
+    assert "x * w failed on arguments of shapes (2,), (3,)" in str(error)
+    (error,) = load(bad_case.replace("x * w", "x * x"))[1]
+    assert str(error).startswith("t.yaml:7:9: case 'order', key 'expect.x': invalid syntax")
+    # the first claim's error comes before the second claim's
+    (error,) = load(bad_case.replace("x * w", "x * x").replace("x: w +", "x: '[1, 2, 3]'\n" + " " * 10 + "w: w +"))[1]
+    assert "the claimed derivative has shape (3,), but input 'x' has shape (2,)" in str(error)
+
+
+def test_the_cost_of_a_claim_adds_to_its_cases():
+    # the case alone fits the cost limit, the case and its claim together do not
+    text = """
+        name: costly
+        inputs: {x: {shape: [20, 20]}}
+        steps:
+          y: sum(x @ x)
+        expect:
+          x: x @ x @ x
+    """
+    # x @ x costs 8,000 (+ 401 for the sum): the case and a claim of two products fit 30,000
+    assert load(text, cost_limit=30_000)[1] == []
+    # three products (24,000) would fit alone, not after the case's 8,401
+    (error,) = load(text.replace("x @ x @ x", "x @ x @ x @ x"), cost_limit=30_000)[1]
+    assert isinstance(error, LimitError) and "about 32,401 multiply-adds by x @ x @ x @ x" in str(error)
+    assert str(error).startswith("t.yaml:7:6: case 'costly', step 'expect.x': ")
+
+
 def test_several_cases_in_one_file():
     cases, errors = load("""
         cases:

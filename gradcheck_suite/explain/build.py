@@ -49,7 +49,7 @@ def _kind(graph: Graph, node: Node) -> str:
     return "step" if graph.steps.get(node.name) == node.id else "inner"
 
 
-def _forward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace) -> list[ForwardRow]:
+def _forward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, show=show) -> list[ForwardRow]:
     users = graph.consumers()
     needed = graph.ancestors(graph.output)
     rows = []
@@ -99,7 +99,7 @@ def _formula(prim: registry.Primitive, graph: Graph, node: Node, k: int) -> str:
 
 
 def _backward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, full: bool = False,
-              taught: Mapping[tuple[str, str], str] | None = None):
+              taught: Mapping[tuple[str, str], str] | None = None, show=show):
     from .matrix_form import matrix_vjp_text
 
     taught = taught or {}
@@ -133,7 +133,7 @@ def _backward(graph: Graph, ev: engine.Evaluation, trace: engine.Trace, full: bo
     return rows, locals_
 
 
-def _path_sums(graph: Graph, trace: engine.Trace, locals_: Mapping, output: str) -> list[PathSum]:
+def _path_sums(graph: Graph, trace: engine.Trace, locals_: Mapping, output: str, show=show) -> list[PathSum]:
     incoming: dict[int, list[tuple[int, int]]] = {}
     for (j, k) in trace.contributions:
         incoming.setdefault(graph[j].args[k], []).append((j, k))
@@ -149,6 +149,22 @@ def _path_sums(graph: Graph, trace: engine.Trace, locals_: Mapping, output: str)
                  for j, k in paths]
         sums.append(PathSum(node.name, output, terms, show(trace.upstream[node.id], derivative=True)))
     return sums
+
+
+class _ShowOnce:
+    """:func:`show` once per array and kind: an upstream gradient is in the forward table, the
+    backward table and the path sums, a contribution in the last two (the same text each time;
+    formatting was a third of building the model).  Keeps each array, so its id stays its own."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[int, bool], tuple[Any, Shown]] = {}
+
+    def __call__(self, value: Any, *, derivative: bool = False) -> Shown:
+        key = (id(value), derivative)
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not value:
+            hit = self._memo[key] = (value, show(value, derivative=derivative))
+        return hit[1]
 
 
 def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", title: str = "",
@@ -180,9 +196,10 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         seed_text = lab["seed_vector"].format(o=output_name, shape="×".join(map(str, out.shape)))
     symbolic = _symbolic(graph, ev, trace, closed)
     taught = {(n, a): t.split(" = ", 1)[1] for n, a, t in symbolic.locals}
-    forward = _forward(graph, ev, trace)
-    backward, locals_ = _backward(graph, ev, trace, full, taught)
-    gradients = {n: show(g, derivative=True) for n, g in grads.items()}
+    once = _ShowOnce()  # the trace's arrays appear in several sections: each is formatted once
+    forward = _forward(graph, ev, trace, once)
+    backward, locals_ = _backward(graph, ev, trace, full, taught, once)
+    gradients = {n: once(g, derivative=True) for n, g in grads.items()}
     chain_list, chain_note = chains.jacobian_chains(graph, ev, leaves)
     needed = graph.ancestors(graph.output)
     route_list = routes.route_rows(table, case)
@@ -195,7 +212,7 @@ def explain_graph(graph: Graph, leaves: Mapping[str, Any], *, case: str = "", ti
         inputs=list(graph.inputs), constants=list(graph.constants),
         steps=list((steps or {}).items()), output=output_name, output_shape=tuple(out.shape),
         forward=forward, backward=backward, backward_seed=seed_text,
-        path_sums=_path_sums(graph, trace, locals_, output_name), gradients=gradients,
+        path_sums=_path_sums(graph, trace, locals_, output_name, once), gradients=gradients,
         chains=chain_list, chain_note=chain_note,
         closed_form=(_closed_form(graph, ev, grads) if closed else
                      ClosedForm(note=f"Not computed here: `gradcheck-suite explain {case}` shows the closed form.")),

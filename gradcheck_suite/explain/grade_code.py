@@ -370,7 +370,7 @@ def grade_submissions(subs: Sequence[Submission], code: CodeAssignment, cases: M
         return [grade_submission(s, code, needed) for s in subs]
     from concurrent.futures import ProcessPoolExecutor
 
-    from ..harness.run import _context, watch_parent
+    from ..harness.workers import context, watch_parent
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=watch_parent) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context(), initializer=watch_parent) as pool:
         return list(pool.map(grade_submission, subs, [code] * len(subs), [needed] * len(subs)))

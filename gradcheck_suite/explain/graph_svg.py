@@ -94,6 +94,8 @@ def layout(rows: list[ForwardRow]) -> Layout:
 
     def sweep(levels, neighbours):
         for lvl in levels:
+            if len(order[lvl]) < 2:
+                continue  # nothing to reorder (most layers of most graphs)
             pos = {v: i for i, v in enumerate(order[lvl - 1 if neighbours is up else lvl + 1])}
             def bary(v, i):
                 ns = [pos[n] for n in neighbours.get(v, []) if n in pos]
@@ -116,6 +118,11 @@ def layout(rows: list[ForwardRow]) -> Layout:
 
     def settle(lvl, neighbours):
         vs = order[lvl]
+        if len(vs) == 1:  # alone in its layer: it goes where its neighbours want it (the same sums as below)
+            v = vs[0]
+            ns = [x[n] for n in neighbours.get(v, [])]
+            x[v] = (sum(ns) / len(ns) if ns else x[v]) + 0.0
+            return
         want = []
         for v in vs:
             ns = [x[n] for n in neighbours.get(v, [])]

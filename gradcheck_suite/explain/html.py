@@ -11,10 +11,10 @@ case's exercise sheet on at most two pages.  Headings and labels come from
 from __future__ import annotations
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import graph_svg, stepsize, wording
-from .model import Explanation
+from .model import Explanation, Shown
 
 __all__ = ["render_html", "render_book", "html_fragment", "notebook_html", "anchor", "CSS", "CSP"]
 
@@ -57,14 +57,6 @@ CSS = """
 """ % {"fonts": wording.CJK_FONT_STACK}
 
 _TEMPLATE = r"""
-{%- macro num(s, full=True) -%}
-{%- if s is none -%}<span class="note">—</span>
-{%- elif s.blank -%}<span class="blank" title="fill in">______</span>
-{%- elif s.grid is not none -%}<table class="grid num{{ ' deriv' if s.derivative }}">{% for row in s.grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
-{%- else -%}<span class="num{{ ' deriv' if s.derivative }}">{{ s.compact }}</span>
-{%- if full and s.elided %}<details><summary>{{ L.entries }}</summary><pre>{{ s.full }}</pre></details>{% endif -%}
-{%- endif -%}
-{%- endmacro -%}
 {%- macro blank() -%}<span class="blank" title="fill in">______</span>{%- endmacro -%}
 <section class="answer-key" id="{{ anchor }}" lang="{{ 'zh-Hans' if ex.lang == 'zh' else 'en' }}">
 <h{{ h }}>{{ W.heading(ex) }}</h{{ h }}>
@@ -81,18 +73,18 @@ _TEMPLATE = r"""
 {% if ex.inner_nodes %}<p class="note">{{ L.inner_note.format(names=ex.inner_nodes|join(", ")) }}</p>{% endif %}
 {%- elif key == "forward" %}
 <table><tr><th>{{ L.step }}</th><th>{{ L.expression }}</th><th>{{ L.shape }}</th><th>{{ L.value }}</th></tr>
-{% for r in ex.forward %}<tr><td><code>{{ r.name }}</code></td><td>{% if r.kind in ("step", "inner") %}<code>{{ r.expression }}</code>{% else %}{{ W.kind_label(ex, r.kind) }}{% endif %}</td><td>{{ r.value.shape_text if r.value.shape else L.scalar }}</td><td>{{ num(r.value) }}</td></tr>
+{% for r in ex.forward %}<tr><td><code>{{ r.name }}</code></td><td>{% if r.kind in ("step", "inner") %}<code>{{ r.expression }}</code>{% else %}{{ W.kind_label(ex, r.kind) }}{% endif %}</td><td>{{ r.value.shape_text if r.value.shape else L.scalar }}</td><td>{{ r.value|num }}</td></tr>
 {% endfor %}</table>
 {%- elif key == "backward" %}
 <p>{{ L.start }}: <code>{{ ex.backward_seed }}</code></p>
 <table><tr><th>{{ L.node }}</th><th>{{ L.upstream }} <code>{{ W.partial(seed, L.node_word) }}</code></th><th>{{ L.to }}</th><th>{{ L.local }}</th><th>{{ L.its_value }}</th><th></th><th>{{ L.contribution }}</th></tr>
-{% for row in ex.backward %}{% for t in row.terms %}<tr>{% if loop.first %}<td rowspan="{{ row.terms|length }}"><code>{{ row.expression }}</code></td><td rowspan="{{ row.terms|length }}">{{ num(row.upstream) }}</td>{% endif %}<td><code>{{ t.arg_name }}</code></td><td><code>{{ t.formula }}</code>{% if t.taught and t.taught not in t.formula %}<br><span class="note">{{ L.local_forward }}:</span> <code>{{ t.taught }}</code>{% endif %}{% if t.matrix %}<br><code>δ{{ t.arg_name }} ← {{ t.matrix }}</code>{% endif %}</td><td>{% if t.local is none %}<span class="note">{{ L.full_jacobians }}</span>{% else %}{{ num(t.local) }}{% endif %}</td><td>{{ W.product_symbol(t) }}</td><td>{{ num(t.contribution) }}</td></tr>
+{% for row in ex.backward %}{% for t in row.terms %}<tr>{% if loop.first %}<td rowspan="{{ row.terms|length }}"><code>{{ row.expression }}</code></td><td rowspan="{{ row.terms|length }}">{{ row.upstream|num }}</td>{% endif %}<td><code>{{ t.arg_name }}</code></td><td><code>{{ t.formula }}</code>{% if t.taught and t.taught not in t.formula %}<br><span class="note">{{ L.local_forward }}:</span> <code>{{ t.taught }}</code>{% endif %}{% if t.matrix %}<br><code>δ{{ t.arg_name }} ← {{ t.matrix }}</code>{% endif %}</td><td>{% if t.local is none %}<span class="note">{{ L.full_jacobians }}</span>{% else %}{{ t.local|num }}{% endif %}</td><td>{{ W.product_symbol(t) }}</td><td>{{ t.contribution|num }}</td></tr>
 {% endfor %}{% endfor %}</table>
 {% if ex.path_sums %}<p>{{ L.paths_intro }}</p><ul>
 {% for ps in ex.path_sums %}<li><code>{{ W.path_sum_symbolic(ps) }}</code><br><code class="{{ 'deriv' if not ex.blank }}">{{ W.path_sum_numbers(ps) }}</code></li>
 {% endfor %}</ul>{% endif %}
 <table><tr><th>{{ L.gradient }}</th><th>{{ L.value }}</th></tr>
-{% for n, g in ex.gradients.items() %}<tr><td><code>{{ W.partial(seed, n) }}</code></td><td>{{ num(g) }}</td></tr>{% endfor %}</table>
+{% for n, g in ex.gradients.items() %}<tr><td><code>{{ W.partial(seed, n) }}</code></td><td>{{ g|num }}</td></tr>{% endfor %}</table>
 {%- elif key == "symbolic" %}
 {% if ex.symbolic.locals %}<ul class="steps">{% for n, a, t in ex.symbolic.locals %}<li><code>{{ t }}</code></li>{% endfor %}</ul>{% endif %}
 {% for r in ex.symbolic.rows %}{% if r.note %}<p class="note"><code>{{ W.partial(r.output, r.input) }}</code>: {{ r.note }}</p>{% else %}
@@ -108,19 +100,19 @@ _TEMPLATE = r"""
 {%- elif key == "jacobian" %}
 {% for ch in ex.chains %}<p><strong><code>{{ W.chain_symbolic(ch) }}</code></strong></p>
 <table><tr><th>{{ L.jac }}</th><th>{{ L.shape }}</th><th>{{ L.entries }}</th></tr>
-{% for f in ch.factors %}<tr><td><code>{{ W.jacobian_name(f.of, f.wrt) }}</code>{% if f.formula %} = <code class="deriv">{{ f.formula }}</code>{% endif %}</td><td>{{ f.rows }}×{{ f.cols }}</td><td>{{ num(f.matrix) }}</td></tr>{% endfor %}
-<tr><td>{{ L.product }}</td><td></td><td>{{ num(ch.product) }}</td></tr>
-{% if not ex.blank %}<tr><td>{{ L.full_jacobian }} <code>{{ W.jacobian_name(ch.output, ch.input) }}</code></td><td></td><td>{{ num(ch.full) }}</td></tr>{% endif %}</table>
-{% if not ex.blank %}<p class="{{ 'pass' if ch.agree else 'fail' }}">{{ L.agree if ch.agree else L.differ }} ({{ L.max_diff }} {{ W.route_error(ch.max_abs_diff) }}).</p>{% endif %}
+{% for f in ch.factors %}<tr><td><code>{{ W.jacobian_name(f.of, f.wrt) }}</code>{% if f.formula %} = <code class="deriv">{{ f.formula }}</code>{% endif %}</td><td>{{ f.rows }}×{{ f.cols }}</td><td>{{ f.matrix|num }}</td></tr>{% endfor %}
+<tr><td>{{ L.product }}</td><td></td><td>{{ ch.product|num }}</td></tr>
+{% if not ex.blank %}<tr><td>{{ L.full_jacobian }} <code>{{ W.jacobian_name(ch.output, ch.input) }}</code></td><td></td><td>{{ ch.full|num }}</td></tr>{% endif %}</table>
+{% if not ex.blank %}<p class="{{ 'pass' if ch.agree else 'fail' }}">{{ L.agree if ch.agree else L.differ }} ({{ L.max_diff }} {{ ch.max_abs_diff|error }}).</p>{% endif %}
 {% endfor %}{% if ex.flatten_note %}<p class="note">{{ ex.flatten_note }}</p>{% endif %}{% if ex.chain_note %}<p class="note">{{ W.chain_note(ex) }}</p>{% endif %}
 {%- elif key == "closed" %}
 {% if ex.closed_form.rows %}<p>{% if ex.closed_form.function_mathml %}<math display="block"><mrow><mi>{{ ex.output }}</mi><mo>=</mo>{{ Markup(ex.closed_form.function_mathml) }}</mrow></math>{% else %}<code>{{ ex.output }} = {{ ex.closed_form.function_text }}</code>{% endif %}</p>
 <table><tr><th>{{ L.derivative }}</th><th>{{ L.simplified }}</th><th>{{ L.at_point }}</th><th>{{ L.chain_rule }}</th>{% if not ex.blank %}<th>{{ L.difference }}</th>{% endif %}</tr>
-{% for r in ex.closed_form.rows %}<tr><td><code>{{ W.partial(ex.output, r.input) }}</code></td><td>{% if ex.blank %}{{ blank() }}{% elif r.mathml %}<math>{{ Markup(r.mathml) }}</math>{% else %}<code class="deriv">{{ r.text }}</code>{% endif %}</td><td>{{ num(r.value) }}</td><td>{{ num(r.chain_rule) }}</td>{% if not ex.blank %}<td>{{ W.route_error(r.abs_diff) }}</td>{% endif %}</tr>{% endfor %}</table>
+{% for r in ex.closed_form.rows %}<tr><td><code>{{ W.partial(ex.output, r.input) }}</code></td><td>{% if ex.blank %}{{ blank() }}{% elif r.mathml %}<math>{{ Markup(r.mathml) }}</math>{% else %}<code class="deriv">{{ r.text }}</code>{% endif %}</td><td>{{ r.value|num }}</td><td>{{ r.chain_rule|num }}</td>{% if not ex.blank %}<td>{{ r.abs_diff|error }}</td>{% endif %}</tr>{% endfor %}</table>
 {% else %}<p class="note">{{ ex.closed_form.note }}</p>{% endif %}
 {%- elif key == "routes" %}
 {% if ex.routes %}<table><tr><th>{{ L.dtype }}</th><th>{{ L.input }}</th><th>{{ L.check }}</th><th>{{ L.status }}</th><th>{{ L.max_abs }}</th><th>{{ L.max_rel }}</th><th>{{ L.fd_est }}</th><th>{{ L.element }}</th><th>{{ L.actual }}</th><th>{{ L.expected }}</th></tr>
-{% for r in ex.routes %}<tr><td>{{ r.dtype }}</td><td><code>{{ r.input }}</code></td><td>{{ W.route_label(r, ex.lang) }}</td><td class="{{ r.status }}">{{ r.status }}</td><td>{{ W.route_error(r.max_abs_err) }}</td><td>{{ W.route_error(r.max_rel_err) }}</td><td>{{ W.route_error(r.fd_err_est) }}</td><td><code>{{ r.element or "—" }}</code></td><td>{{ num(r.actual) }}</td><td>{{ num(r.expected) }}</td></tr>
+{% for r in ex.routes %}<tr><td>{{ r.dtype }}</td><td><code>{{ r.input }}</code></td><td>{{ W.route_label(r, ex.lang) }}</td><td class="{{ r.status }}">{{ r.status }}</td><td>{{ r.max_abs_err|error }}</td><td>{{ r.max_rel_err|error }}</td><td>{{ r.fd_err_est|error }}</td><td><code>{{ r.element or "—" }}</code></td><td>{{ r.actual|num }}</td><td>{{ r.expected|num }}</td></tr>
 {% endfor %}</table><p class="note">{{ L.routes_element }}</p>{% else %}<p class="note">{{ ex.routes_note }}</p>{% endif %}
 {%- elif key == "claims" %}
 {% if ex.claims %}<table><tr><th>{{ L.derivative }}</th><th>{{ L.claim }}</th><th>{{ L.verdict }}</th><th>{{ L.where }}</th></tr>
@@ -128,10 +120,10 @@ _TEMPLATE = r"""
 {% endfor %}</table>{% else %}<p class="note">{{ L.no_claims }}</p>{% endif %}
 {%- elif key == "hessian" %}
 {% for b in hessian_blocks %}{% if b[0] == "table" %}<table><tr>{% for head in b[1] %}<th>{{ head }}</th>{% endfor %}</tr>
-{% for r in b[2] %}<tr>{% for c in r %}<td>{% if c is string %}<code>{{ c }}</code>{% else %}{{ num(c) }}{% endif %}</td>{% endfor %}</tr>
+{% for r in b[2] %}<tr>{% for c in r %}<td>{% if c is string %}<code>{{ c }}</code>{% else %}{{ c|num }}{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% elif b[0] == "codes" %}<ul>{% for line in b[1] %}<li><code class="{{ 'deriv' if not ex.blank }}">{{ line }}</code></li>{% endfor %}</ul>
-{% elif b[0] == "value" %}<p>{{ b[1] }}</p>{{ num(b[2]) }}
+{% elif b[0] == "value" %}<p>{{ b[1] }}</p>{{ b[2]|num }}
 {% elif b[0] == "heading" %}<p><strong>{{ b[1] }}</strong></p>
 {% elif b[0] == "note" %}<p class="note">{{ b[1] }}</p>
 {% else %}<p>{{ b[1] }}</p>
@@ -172,7 +164,33 @@ _BOOK = r"""<!DOCTYPE html>
 {% endfor %}
 </body></html>
 """
+@jinja2.pass_context
+def _num(context, s: Shown | None) -> Markup:
+    """The cell of one shown value (the ``num`` filter): a span, a grid for a small matrix, the blank
+    on the sheet, and "every element" folded under an array whose compact form leaves some out.
+    A filter in Python rather than a template macro: it is applied to every value on the page (tens
+    of thousands in a library's key), where a macro call cost ten times as much."""
+    if s is None:
+        return _NONE
+    if s.blank:
+        return _BLANK
+    deriv = " deriv" if s.derivative else ""
+    if s.grid is not None:
+        rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in s.grid)
+        return Markup(f'<table class="grid num{deriv}">{rows}</table>')
+    cell = f'<span class="num{deriv}">{escape(s.compact)}</span>'
+    if s.elided:
+        cell += (f"<details><summary>{escape(context['L']['entries'])}</summary><pre>{escape(s.full)}</pre>"
+                 "</details>")
+    return Markup(cell)
+
+
+_NONE = Markup('<span class="note">—</span>')
+_BLANK = Markup('<span class="blank" title="fill in">______</span>')
+
+
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
+_ENV.filters.update(num=_num, error=wording.route_error)
 _FRAGMENT = _ENV.from_string(_TEMPLATE)
 _DOCUMENT = _ENV.from_string(_PAGE)
 _BOOK_DOCUMENT = _ENV.from_string(_BOOK)

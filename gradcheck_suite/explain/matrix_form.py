@@ -13,6 +13,8 @@ matrices along a single chain of nodes: J_u(v) = diag(1 − u²)·A for u = tanh
 """
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,13 +109,42 @@ def matrix_vjp_text(op: str, k: int, names: list[str], shapes: list[tuple[int, .
         return f"{d} − softmax({me})·Σ{d}"
     if op == "softmax":
         return f"{out} ⊙ ({d} − ⟨{d}, {out}⟩)"
-    form = local_derivative_form(op)
-    if form is not None and len(names) == 1 and _elementwise(op):
-        local = form(sp.Symbol(out), sp.Symbol(me))[0]
-        if local == 1:
-            return d
-        return f"{d} ⊙ {_paren(teach_text(local))}"
+    if len(names) == 1 and _elementwise(op):
+        local = _unary_local(op, out, me)
+        if local is not None:
+            return d if local == "1" else f"{d} ⊙ {_paren(local)}"
     return None
+
+
+def _unary_local(op: str, out: str, arg: str) -> str | None:
+    """The taught local derivative of the elementwise ``out = op(arg)`` in those names (None when the
+    primitive declares none).
+
+    sympy builds and prints it once per primitive and per order of the two names: its canonical
+    order of factors and terms compares two symbols by their names only, so the text written with
+    two stand-in names in the same order, the stand-ins then replaced, is the text sympy writes for
+    the real names (``tests/explain/test_taught_forms.py`` checks it for every primitive).  Names
+    that are not plain identifiers are written by sympy directly.
+    """
+    if out == arg or not (_PLAIN.match(out) and _PLAIN.match(arg)):
+        return _unary_local_text(op, out, arg)
+    first, second = _STAND_INS if out < arg else _STAND_INS[::-1]
+    text = _unary_local_text(op, first, second)
+    return None if text is None else text.replace(first, out).replace(second, arg)
+
+
+#: names of two symbols, in sympy's (string) order, that no case name contains
+_STAND_INS = ("Ψa", "Ψb")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
+
+
+@functools.lru_cache(maxsize=1024)
+def _unary_local_text(op: str, out: str, arg: str) -> str | None:
+    form = local_derivative_form(op)
+    if form is None:
+        return None
+    local = form(sp.Symbol(out), sp.Symbol(arg))[0]
+    return "1" if local == 1 else teach_text(local)
 
 
 def _cross_entropy(graph: Graph, ev: Any, lines: dict[int, MatrixLine]) -> None:
@@ -191,10 +222,10 @@ def jacobian_text(op: str, k: int, names: list[str], shapes: list[tuple[int, ...
         return "I"                              # the same elements in the same (row-major) order
     if op == "sum" and len(names) == 1 and not out_shape:
         return "𝟏ᵀ"
-    form = local_derivative_form(op)
-    if form is not None and len(names) == 1 and _elementwise(op):
-        local = form(sp.Symbol(out), sp.Symbol(names[0]))[0]
-        return "I" if local == 1 else f"diag({teach_text(local)})"
+    if len(names) == 1 and _elementwise(op):
+        local = _unary_local(op, out, names[0])
+        if local is not None:
+            return "I" if local == "1" else f"diag({local})"
     return None
 
 

@@ -59,23 +59,80 @@ def format_number(x: Any, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
-def _small_text(a: np.ndarray) -> str:
-    """The compact text of a small 1-D or 2-D array, as numpy's array2string writes it (without its
-    per-call set-up, which is most of the answer key's formatting time)."""
-    if a.dtype == np.bool_:
-        def fmt(v): return str(bool(v))
-    elif a.dtype.kind == "f":
-        def fmt(v): return format_number(v, 4)
+def _formatter(a: np.ndarray, digits: int, *, grid: bool = False):
+    """How each element of ``a`` is written (what :func:`format_number` writes for a float): a function
+    of the element as ``tolist`` gives it, without format_number's checks and conversions per call."""
+    kind = a.dtype.kind
+    if kind == "b":
+        return str
+    if kind in "iu" and not grid:
+        return str
+    spec = f".{digits}g"
+    return lambda v: "0" if v == 0 else format(float(v), spec)
+
+
+def _small_text(cells: list, ndim: int) -> str:
+    """The compact text of a small 1-D or 2-D array from its formatted elements (nested like the array)."""
+    if ndim == 1:
+        return "[" + ", ".join(cells) + "]"
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in cells) + "]"
+
+
+def _nested_text(x: list, shape: tuple[int, ...], hang: str, width: int, fmt, summary: bool) -> str:
+    """numpy's ``array2string`` layout (separator ", ", two edge items, its wrapping rule for
+    ``width``) of the nested list ``x``, each element written by ``fmt``: the same text, with the
+    elements formatted in one pass instead of numpy's per-element dispatch (which took most of the
+    answer key's formatting time).  ``shape`` is the array's (``x`` holds only the edges of a summary)."""
+    cut = summary and 4 < shape[0]  # numpy: 2 * edgeitems < length
+    items = x[:2] + x[-2:] if cut else x
+    if len(shape) == 1:
+        words = [fmt(v) for v in items]
+        if cut:
+            words.insert(2, "...")
+        text, line, limit, prefix = "", hang, width - 1, len(hang)
+        last = len(words) - 1
+        for i, word in enumerate(words):
+            if len(line) + len(word) > limit and len(line) > prefix:
+                text += line.rstrip() + "\n"
+                line = hang
+            line += word if i == last else word + ", "
+        text += line
     else:
-        fmt = str
-    if a.ndim == 1:
-        return "[" + ", ".join(map(fmt, a.tolist())) + "]"
-    return "[" + ", ".join("[" + ", ".join(map(fmt, row)) + "]" for row in a.tolist()) + "]"
+        inner, sep = hang + " ", "," + "\n" * (len(shape) - 1)
+        parts = [_nested_text(v, shape[1:], inner, width - 1, fmt, summary) for v in items]
+        if cut:
+            parts.insert(2, "...")
+        text = hang + (sep + hang).join(parts)
+    return "[" + text[len(hang):] + "]"
 
 
 def _array_text(a: np.ndarray, *, compact: bool) -> str:
-    if compact and 0 < a.size <= COMPACT_THRESHOLD and a.ndim <= 2 and a.dtype.kind in "biuf":
-        return _small_text(a)
+    """An array (ndim ≥ 1) as the page prints it: ``compact`` on one line with at most
+    :data:`COMPACT_THRESHOLD` elements shown (two at each end of a longer axis), otherwise every element,
+    ten significant digits, lines of at most 100 characters, as ``np.array2string`` lays them out."""
+    if a.size == 0 or a.dtype.kind not in "biuf":
+        return _numpy_text(a, compact=compact)
+    fmt = _formatter(a, 4 if compact else 10)
+    if compact and a.size <= COMPACT_THRESHOLD and a.ndim <= 2:
+        rows = a.tolist()
+        return _small_text([fmt(v) for v in rows] if a.ndim == 1 else [[fmt(v) for v in r] for r in rows], a.ndim)
+    summary = compact and a.size > COMPACT_THRESHOLD
+    text = _nested_text(_edges(a) if summary else a.tolist(), a.shape, " ", sys.maxsize if compact else 100,
+                        fmt, summary)
+    return text.replace("\n", "") if compact else text
+
+
+def _edges(a: np.ndarray) -> list:
+    """``a.tolist()`` of only the elements a summary shows (two at each end of every longer axis)."""
+    for axis, n in enumerate(a.shape):
+        if n > 4:
+            a = np.concatenate([a[(slice(None),) * axis + (slice(0, 2),)], a[(slice(None),) * axis + (slice(-2, None),)]],
+                               axis=axis)
+    return a.tolist()
+
+
+def _numpy_text(a: np.ndarray, *, compact: bool) -> str:
+    """numpy's own layout, for what :func:`_array_text` does not write itself (empty or other dtypes)."""
     if a.dtype == np.bool_:
         fmt = {"bool": lambda v: str(bool(v))}
     else:
@@ -147,11 +204,16 @@ def show(value: Any, *, derivative: bool = False) -> Shown:
         text = format_number(a.item())
         full = repr(float(a)) if a.dtype.kind == "f" else str(a.item())
         return Shown(text, full, (), derivative)
-    compact = _array_text(a, compact=True)
-    full = np.array(a)  # a copy: formatted only if a renderer asks for every element
     grid = None
     if a.ndim == 2 and a.shape[0] <= GRID_LIMIT and a.shape[1] <= GRID_LIMIT and a.dtype != np.bool_:
-        grid = tuple(tuple(format_number(v, 4) for v in row) for row in a)
+        fmt = _formatter(a, 4, grid=True)
+        cells = [[fmt(v) for v in row] for row in a.tolist()]
+        grid = tuple(map(tuple, cells))
+        small = 0 < a.size <= COMPACT_THRESHOLD and a.dtype.kind == "f"
+        compact = _small_text(cells, 2) if small else _array_text(a, compact=True)  # the same cells
+    else:
+        compact = _array_text(a, compact=True)
+    full = np.array(a)  # a copy: formatted only if a renderer asks for every element
     return Shown(compact, full, tuple(a.shape), derivative, grid=grid)
 
 

@@ -7,14 +7,14 @@ module only selects and formats rows; it computes nothing.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from ..errors import GradcheckError
 from .model import RouteRow, Shown, show
 
-__all__ = ["harness_table", "route_rows", "note", "ROUTE_CHECKS"]
+__all__ = ["harness_table", "route_rows", "records", "note", "ROUTE_CHECKS"]
 
 #: the checks of the "three routes" section, in the order shown
 ROUTE_CHECKS = ("hand_vs_torch", "hand_vs_fd", "torch_vs_fd", "expect_vs_torch")
@@ -64,16 +64,29 @@ def _element(v: Any) -> str:
     return "" if text in ("", "nan", "None", "()") else text
 
 
+def records(table: Any) -> list[Mapping[str, Any]]:
+    """The rows of a harness table as plain dicts: a DataFrame's rows, or ``table`` itself when it is
+    already a sequence of row mappings (the answer key of a run splits the table once, not per case).
+
+    One conversion of the whole frame: iterating a DataFrame row by row, or selecting a case's rows
+    from it, costs a pandas object per column and was most of the time of this section.
+    """
+    if hasattr(table, "columns"):
+        columns = list(table.columns)
+        return [dict(zip(columns, values)) for values in table.to_numpy(dtype=object).tolist()]
+    return list(table)
+
+
 def route_rows(table: Any, case: str) -> list[RouteRow]:
-    """The harness rows of ``case`` (every check, the three routes first)."""
+    """The harness rows of ``case`` (every check, the three routes first); ``table`` is a DataFrame
+    or a sequence of row mappings (see :func:`records`)."""
     if table is None or len(table) == 0:
         return []
-    rows = table[table["case"] == case] if "case" in table.columns and case else table
     order = {c: i for i, c in enumerate(ROUTE_CHECKS)}
     out = []
-    columns = list(rows.columns)
-    for values in rows.itertuples(index=False, name=None):  # plain tuples: iterrows builds a Series per row
-        r = dict(zip(columns, values))
+    for r in records(table):
+        if case and r.get("case", case) != case:
+            continue
         out.append(RouteRow(
             dtype=str(r.get("dtype", "")), input=str(r.get("input", "")), check=str(r.get("check", "")),
             status=str(r.get("status", "")), max_abs_err=_float(r.get("max_abs_err")),

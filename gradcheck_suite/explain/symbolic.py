@@ -15,6 +15,7 @@ nothing here evaluates a number.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,8 +189,7 @@ def _definitions(graph: Graph, needed: set[int]) -> tuple[dict[int, sp.Expr], di
         if node.id not in needed:
             continue
         if node.op == "literal":
-            sym[node.id] = sp.nsimplify(float(node.value)) if float(node.value).is_integer() else \
-                sp.Float(float(node.value), 6)
+            sym[node.id] = _literal(float(node.value))
             continue
         if node.is_leaf:
             sym[node.id] = _symbol(node.name)
@@ -202,12 +202,42 @@ def _definitions(graph: Graph, needed: set[int]) -> tuple[dict[int, sp.Expr], di
         params = dict(registry.get(node.op).params)
         params.update(node.params)
         try:
-            define[node.id] = form(*[sym[a] for a in node.args], **params)
+            define[node.id] = _defined(node.op, tuple(sym[a] for a in node.args), params)
         except (TypeError, ValueError) as exc:
             return {}, {}, f"{node.name}: {exc}"
         # a named step (and the output) keeps its name; a node inside a step is its definition
         sym[node.id] = _symbol(node.name) if (node.id in steps or node.id == graph.output) else define[node.id]
     return sym, define, ""
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal(value: float) -> sp.Expr:
+    """A literal as the symbols write it (an integer exactly, otherwise six digits)."""
+    return sp.nsimplify(value) if value.is_integer() else sp.Float(value, 6)
+
+
+def _defined(op: str, args: tuple, params: dict[str, Any]) -> sp.Expr:
+    """``op`` applied to ``args`` in sympy (:func:`.facts.sympy_form`), kept per (op, args, params):
+    building the expression asks sympy's assumptions, which cost milliseconds a node, and the same
+    small definitions come back from case to case."""
+    try:
+        key = (op, args, tuple(sorted(params.items())))
+        hash(key)
+    except TypeError:  # a parameter that is a list: nothing to keep
+        return sympy_form(op)(*args, **params)
+    return _defined_cached(*key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _defined_cached(op: str, args: tuple, params: tuple) -> sp.Expr:
+    return sympy_form(op)(*args, **dict(params))
+
+
+@functools.lru_cache(maxsize=4096)
+def _taught_locals(op: str, out: sp.Expr, args: tuple) -> tuple[tuple[sp.Expr, str], ...]:
+    """The local derivatives of ``out = op(*args)`` as sympy expressions and as the page writes them,
+    kept per (op, symbols): sympy's printing costs more than everything else in a scalar step."""
+    return tuple((e, teach_text(e)) for e in (sp.sympify(d) for d in local_derivative_form(op)(out, *args)))
 
 
 def _inverses(graph: Graph, needed: set[int], sym: dict[int, sp.Expr], define: dict[int, sp.Expr],
@@ -292,13 +322,12 @@ def symbolic_backward(graph: Graph, ev: Any, *, compose: bool = True) -> Symboli
             return SymbolicBackward(note=f"no symbolic backward pass: the primitive {node.op!r} has no "
                                          "symbolic local derivative")
         out_sym = _symbol(node.name) if (node.id in steps or node.id == graph.output) else define[node.id]
-        derivs = form(out_sym, *[sym[a] for a in node.args])
+        derivs = _taught_locals(node.op, out_sym, tuple(sym[a] for a in node.args))
         for k, a in enumerate(node.args):
             if not ev.requires_grad[a]:
                 continue
-            local[(node.id, k)] = sp.sympify(derivs[k])
-            result.locals.append((node.name, graph[a].name,
-                                  f"∂{node.name}/∂{graph[a].name} = {teach_text(local[(node.id, k)])}"))
+            local[(node.id, k)], text = derivs[k]
+            result.locals.append((node.name, graph[a].name, f"∂{node.name}/∂{graph[a].name} = {text}"))
     if not compose:
         result.note = "not computed here: gradcheck-suite explain CASE writes the backward pass in symbols"
         return result

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..case import Case
 from ..contract import CHECKS as CONTRACT_CHECKS
@@ -25,8 +24,8 @@ from ..contract import DEFAULT_THRESHOLD, HESSIAN_ENTRIES
 from . import kinks, projections
 from .point import Point
 from .routes import Derivative, Route, TorchGraphRoute, x_size_ok
-from .verdict import (CHECK_ORDER, COLUMNS, BlockedComparison, Comparison, compare, first_nonfinite, index_text,
-                      make_row, num)
+from .table import CaseResult, sort_table, sorted_rows
+from .verdict import BlockedComparison, Comparison, compare, first_nonfinite, index_text, make_row, num
 
 __all__ = ["Check", "DECLARED", "CaseResult", "check_case", "check_point", "judge", "sort_table", "sorted_rows",
            "ARRAY_LIMIT", "PROBES", "x_size_ok"]
@@ -37,7 +36,6 @@ ARRAY_LIMIT = 400
 PROBES = 6
 #: largest input for which a failing projection falls back to the full Jacobian
 FALLBACK_LIMIT = 100_000
-_DTYPE_ORDER = {"float64": 0, "float32": 1}
 
 
 @dataclass(frozen=True)
@@ -76,63 +74,6 @@ DECLARED = (
 )
 if not {c.name for c in DECLARED} <= set(CONTRACT_CHECKS):  # pragma: no cover - a developer's slip
     raise ImportError("a declared check is missing from contract.CHECKS")
-
-
-class CaseResult:
-    """The rows of one case (all requested dtypes) and the arrays kept for the report.
-
-    ``table`` is the case's rows as a DataFrame in the contract's order, built on first
-    use: a run of many cases gathers the plain ``rows`` (a DataFrame per case and
-    ``to_dict`` back took a third of the library's run time).
-    """
-
-    def __init__(self, case: Case, table: pd.DataFrame | None = None,
-                 arrays: dict[tuple[str, str, str], dict[str, Any]] | None = None, *,
-                 rows: list[dict[str, Any]] | None = None) -> None:
-        if table is None and rows is None:
-            raise ValueError("CaseResult needs a table or rows")
-        self.case = case
-        self.arrays = {} if arrays is None else arrays
-        self._table = table
-        self._rows = rows
-
-    @property
-    def table(self) -> pd.DataFrame:
-        if self._table is None:
-            self._table = pd.DataFrame(self._rows, columns=COLUMNS)
-        return self._table
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows as dicts, in table order."""
-        if self._rows is None:
-            self._rows = self._table.to_dict("records")
-        return self._rows
-
-    def __repr__(self) -> str:
-        return f"CaseResult(case={self.case.name!r}, rows={len(self.rows)}, arrays={len(self.arrays)})"
-
-
-def sorted_rows(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int]] | None = None
-                ) -> list[dict[str, Any]]:
-    """The rows in the contract's row order (case, file, dtype, input, check)."""
-    order = {c: i for i, c in enumerate(CHECK_ORDER)}
-    input_order = input_order or {}
-
-    def key(r: dict[str, Any]):
-        inputs = input_order.get(r["case"], {})
-        return (r["case"], r["file"], _DTYPE_ORDER.get(r["dtype"], 9), r["dtype"],
-                -1 if r["input"] == "" else inputs.get(r["input"], len(inputs)), r["input"],
-                order.get(r["check"], 99), r["message"])
-
-    return sorted(rows, key=key)
-
-
-def sort_table(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int]] | None = None) -> pd.DataFrame:
-    """The rows as a DataFrame in the contract's column and row order."""
-    return pd.DataFrame(sorted_rows(rows, input_order), columns=COLUMNS).reset_index(drop=True)
-
-
 
 
 def check_case(case: Case, *, dtypes: list[str] | None = None, seed: int = 0, mode: str | None = None,

@@ -1,21 +1,18 @@
 """Many cases: selection, shards, parallel processes, time limits, progress — one table.
 
-Cases run in this process (``jobs=1``), in a pool of worker processes (``jobs>1``,
-results identical to a serial run: every number depends only on the case and the
-seed), or — when ``time_limit`` is set — each in its own worker process that is
+Cases run in this process (``jobs=1``), in a pool of worker processes (``jobs>1`` or
+``auto``: :mod:`.workers`; results identical to a serial run: every number depends only
+on the case and the seed), or — when ``time_limit`` is set — each in its own worker process that is
 terminated when it runs out of time.  Without ``time_limit`` a case still stops after
 :data:`DEFAULT_TIME_LIMIT` seconds: a cheap in-process alarm (no process per case),
 so that one pathological case cannot hang the gate; it interrupts Python code between
-numpy calls, while the explicit limit's process can be killed anywhere.  Workers come from a *forkserver* that imported
-the package before torch did any work, so no thread pool is forked mid-flight.
+numpy calls, while the explicit limit's process can be killed anywhere.
 """
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,10 +26,12 @@ from ..case import Case
 from ..contract import DEFAULT_THRESHOLD
 from ..errors import EvalError, GradcheckError, SkippedPath
 from ..shard import in_shard
-from .checks import CaseResult, check_case, sort_table, sorted_rows
+from .table import CaseResult, sort_table, sorted_rows
+from .workers import context, init_worker, pool_size, start_workers, usable_cores, watch_parent
 from .verdict import COLUMNS, make_row
 
-__all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers", "DEFAULT_TIME_LIMIT"]
+__all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers", "pool_size", "usable_cores",
+           "DEFAULT_TIME_LIMIT"]
 
 #: seconds a case may take when no time limit is given (generous: the slowest bundled case takes ~1 s)
 DEFAULT_TIME_LIMIT = 600.0
@@ -47,6 +46,8 @@ class RunResult:
     errors: list[GradcheckError] = field(default_factory=list)
     arrays: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     incomplete: bool = False
+    #: case name → what ``run_cases(after=...)`` returned for the case (where it was checked)
+    per_case: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -82,8 +83,17 @@ def load_error_rows(errors: Iterable[GradcheckError], seed: int) -> list[dict[st
                      seed=seed) for err in errors]
 
 
-def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None, order=None, *,
-          alarm: bool = True) -> CaseResult:
+def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None, order=None, after=None,
+          total: int = 0, *, alarm: bool = True) -> CaseResult:
+    result = _check(case, dtypes, seed, mode, threshold, plugins, tolerances, order, alarm)
+    if after is not None:
+        result.after = after(result, total)
+    return result
+
+
+def _check(case: Case, dtypes, seed, mode, threshold, plugins, tolerances, order, alarm: bool) -> CaseResult:
+    from .checks import check_case  # torch: in the process that checks, never in a pool's main process
+
     limit = DEFAULT_TIME_LIMIT
     try:
         if plugins:  # a worker process loads what the parent loaded (idempotent in the parent itself)
@@ -114,25 +124,6 @@ def _error_result(case: Case, dtypes, seed, message: str) -> CaseResult:
     return CaseResult(case, rows=sorted_rows(rows))
 
 
-def watch_parent() -> None:
-    """Exit this worker process as soon as the run that started it is gone (a daemon thread).
-
-    The worker's parent process keeps a pipe to it open; when that process dies, even by
-    SIGKILL, the pipe reaches end-of-file and the worker stops at once instead of
-    finishing a case nobody will read.  (The forkserver cannot do this for us: the
-    workers hold its "alive" pipe themselves, so it outlives its parent as long as they do.)
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None or parent.sentinel is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="gradcheck-watch-parent", daemon=True).start()
-
-
 def _timed_entry(conn, args) -> None:
     watch_parent()
     try:
@@ -141,31 +132,10 @@ def _timed_entry(conn, args) -> None:
         conn.close()
 
 
-def _context():
-    ctx = multiprocessing.get_context("forkserver")
-    # what every worker needs, imported once in the server (torch imports sympy lazily on the
-    # first backward pass with an explicit seed: 1-2 s that would count against a time limit)
-    ctx.set_forkserver_preload(["gradcheck_suite.harness.run", "gradcheck_suite.ops.table",
-                                "torch.fx.experimental.symbolic_shapes"])
-    return ctx
-
-
-def start_workers() -> None:
-    """Start the forkserver now, so that it imports torch while the caller loads its cases.
-
-    The server is a fresh interpreter: its imports (2-3 s) would otherwise come after
-    loading, before the first case.  Calling this more than once is harmless.
-    """
-    _context()
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
-
-
 def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, limit: float,
                 done: Callable[[Case, CaseResult], None]) -> None:
     """Each case in its own process, at most ``jobs`` at once, terminated after ``limit`` seconds."""
-    ctx = _context()
+    ctx = context(timed=True)
     queue = list(cases)
     live: dict[Any, tuple[Case, Any, float]] = {}
     try:
@@ -206,10 +176,23 @@ def _with_limit(cases: list[Case], args: Callable[[Case], tuple], jobs: int, lim
 
 
 def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtypes: list[str] | None = None,
-              seed: int = 0, mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int = 1,
+              seed: int = 0, mode: str | None = None, threshold: int = DEFAULT_THRESHOLD, jobs: int | str = 1,
               time_limit: float | None = None, progress: Callable[..., None] | None = None,
-              plugins: Sequence[str] = (), tolerances: Mapping | None = None, order: int | None = None) -> RunResult:
-    """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`."""
+              plugins: Sequence[str] = (), tolerances: Mapping | None = None, order: int | None = None,
+              after: Callable[[CaseResult, int], Any] | None = None,
+              meanwhile: Callable[[], Any] | None = None) -> RunResult:
+    """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`.
+
+    ``after(result, cases)`` — a picklable function of a case's :class:`CaseResult` and the run's
+    number of cases — is per-case work worth spreading over the workers (a renderer's, e.g. the
+    answer key's page): it runs in the worker that checked the case, right after its checks, and
+    what it returns is kept in ``RunResult.per_case[case name]``.  Only in a pool of two or more
+    workers: with one process there is nothing to spread, and under ``time_limit`` each case has a
+    fresh process that would import what ``after`` needs again; the caller then does the work
+    itself for the cases missing from ``per_case``.  ``meanwhile()`` runs once in this process
+    while a pool's workers check (after every case is handed out), e.g. to import what the
+    caller needs next.
+    """
     results: dict[str, CaseResult] = {}
     total = len(cases)
 
@@ -218,17 +201,24 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         if progress is not None:
             progress(len(results), total, case.name)
 
+    workers = pool_size(jobs, len(cases))
+    spread = after if workers >= 2 and not time_limit else None
+
     def args(case: Case) -> tuple:
-        return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None, order)
+        return (case, dtypes, seed, mode, threshold, tuple(plugins), dict(tolerances or {}) or None, order,
+                spread, total)
 
     try:
         if time_limit:
-            _with_limit(cases, args, max(1, jobs), float(time_limit), done)
-        elif jobs > 1 and len(cases) > 1:
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=watch_parent)
+            _with_limit(cases, args, max(1, workers), float(time_limit), done)
+        elif workers:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=init_worker,
+                                       initargs=(workers,))
             broken: list[Case] = []
             try:
                 futures = {pool.submit(_work, *args(c)): c for c in cases}
+                if meanwhile is not None:
+                    meanwhile()
                 for future in _as_completed(futures):
                     try:
                         result = future.result()
@@ -236,11 +226,14 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
                         broken.append(futures[future])
                         continue
                     done(futures[future], result)
-            finally:  # on Ctrl-C: drop the cases not started, do not wait for the rest
+            except KeyboardInterrupt:  # Ctrl-C: drop the cases not started, stop the running ones
+                _stop(pool)
+                raise
+            finally:
                 pool.shutdown(wait=False, cancel_futures=True)
             if broken:  # each again in a process of its own: the one that dies again gets the error row
                 position = {c.name: i for i, c in enumerate(cases)}  # (``order`` is the derivative order)
-                _with_limit(sorted(broken, key=lambda c: position[c.name]), args, jobs, DEFAULT_TIME_LIMIT, done)
+                _with_limit(sorted(broken, key=lambda c: position[c.name]), args, workers, DEFAULT_TIME_LIMIT, done)
         else:
             for case in cases:
                 done(case, _work(*args(case)))
@@ -248,6 +241,16 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         exc.partial = _gather(cases, results, errors, seed, incomplete=True)  # type: ignore[attr-defined]
         raise
     return _gather(cases, results, errors, seed)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: cancel the cases not started and terminate the workers, so that the
+    interpreter's exit does not wait for a case still running (the executor keeps its processes
+    in ``_processes``; Python 3.14's ``terminate_workers`` does the same)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()
 
 
 def _death(exitcode: int | None) -> str:
@@ -272,10 +275,13 @@ def _gather(cases: list[Case], results: dict[str, CaseResult], errors: Sequence[
             incomplete: bool = False) -> RunResult:
     rows: list[dict[str, Any]] = load_error_rows(errors, seed)
     arrays: dict = {}
+    per_case: dict[str, Any] = {}
     finished = [c for c in cases if c.name in results]
     for case in finished:
         rows.extend(results[case.name].rows)
         arrays.update(results[case.name].arrays)
+        if results[case.name].after is not None:
+            per_case[case.name] = results[case.name].after
     order = {c.name: {n: i for i, n in enumerate(c.graph.inputs)} for c in finished}
     table = sort_table(rows, order) if rows else pd.DataFrame(columns=COLUMNS)
-    return RunResult(table, finished, list(errors), arrays, incomplete)
+    return RunResult(table, finished, list(errors), arrays, incomplete, per_case)

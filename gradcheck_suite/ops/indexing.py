@@ -312,11 +312,15 @@ def _take_along_axis_jvp(t, ans, x, index, axis, nb=0):
 
 
 def _torch_take_along_axis(x, index, axis, nb=0):
-    """torch.gather after broadcasting x and index outside the axis (torch.gather does not broadcast)."""
+    """torch.gather after broadcasting x and index outside the axis (torch.gather does not broadcast).
+
+    The common shape is numpy's broadcast of the two shapes (tuples of ints): torch.broadcast_shapes
+    would import sympy on its first call (about 1 s, paid by the torch reference of the first case
+    that uses take_along_axis)."""
     a = _one_axis(axis) % x.dim()
     idx = index.long()
-    shape = list(torch.broadcast_shapes(x.shape[:a] + (1,) + x.shape[a + 1:],
-                                        idx.shape[:a] + (1,) + idx.shape[a + 1:]))
+    shape = list(np.broadcast_shapes(tuple(x.shape[:a]) + (1,) + tuple(x.shape[a + 1:]),
+                                     tuple(idx.shape[:a]) + (1,) + tuple(idx.shape[a + 1:])))
     x_shape, idx_shape = list(shape), list(shape)
     x_shape[a], idx_shape[a] = x.shape[a], idx.shape[a]
     return torch.gather(x.expand(x_shape), a, idx.expand(idx_shape))

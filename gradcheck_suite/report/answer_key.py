@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES
 from .results import Report, anchor_id, unique_safe_name, worst_status
 
-__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget"]
+__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget", "Sections"]
 
 #: the index page report.html's header links to (each case's card links to its own page)
 FILE_NAME = ANSWER_KEY_FILE
@@ -79,16 +79,20 @@ def render_answer_key(report: Report) -> dict[str, str]:
     """
     from ..explain.html import CSP, CSS
 
-    groups = {name: rows for name, rows in report.table.groupby("case", sort=False)} if len(report.table) else {}
+    from ..explain.routes import records
+
+    groups: dict[str, list] = {}
+    for row in records(report.table):  # one conversion of the table, not a DataFrame per case
+        groups.setdefault(row["case"], []).append(row)
     names = list(report.cases)
     end = time.monotonic() + time_budget(len(names))
-    tasks = [(report.cases[name], groups.get(name, report.table.iloc[:0]), end) for name in names]
-    sections = [_section(*t) for t in tasks]  # in worker processes it took longer (docs/performance.md, B6)
+    tasks = [(report.cases[name], groups.get(name, []), end) for name in names]
+    sections = [report.key_sections.get(name) or _section(*t) for name, t in zip(names, tasks)]
     entries, pages = [], {}
     for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
         rows = tasks[i][1]
         entries.append({"name": name, "title": getattr(report.cases[name], "title", "") or "",
-                        "status": worst_status(rows["status"]) if len(rows) else "", "href": link_of(name),
+                        "status": worst_status(r["status"] for r in rows) if rows else "", "href": link_of(name),
                         "note": bool(why)})
         neighbours = {"previous": names[i - 1] if i else None, "next": names[i + 1] if i + 1 < len(names) else None}
         pages[page_of(name)] = _CASE_PAGE.render(
@@ -100,10 +104,32 @@ def render_answer_key(report: Report) -> dict[str, str]:
     return {ANSWER_KEY_FILE: index, **pages}
 
 
+class Sections:
+    """The answer-key section of each case built where the case was checked — in a run's worker
+    processes, in parallel — as ``run_cases(after=Sections())``; :func:`render_answer_key` then
+    only lays the pages out (``Report.key_sections``).  The run's time budget counts from when
+    this object was made (the monotonic clock is the machine's, the same in every process)."""
+
+    #: what the workers import once (in the forkserver) to build sections
+    preload = ("gradcheck_suite.explain", "gradcheck_suite.report.answer_key")
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self, result, cases: int) -> tuple[str, str]:
+        from .results import conform
+
+        return _section(result.case, conform(result.table), self.start + time_budget(cases))
+
+
 def _section(case, rows, end: float) -> tuple[str, str]:
-    """(why the case gets no answer key, "") or ("", its section's HTML); ``end`` on the monotonic clock."""
+    """(why the case gets no answer key, "") or ("", its section's HTML); ``end`` on the monotonic clock.
+    ``rows`` are the case's harness rows: a DataFrame (a worker's table) or row mappings."""
     from ..budget import OutOfTime, deadline
     from ..explain import explain_case, html_fragment
+    from ..explain.routes import records
+
+    rows = records(rows)
 
     why = _why_not(case, rows, end - time.monotonic())
     if why:
@@ -159,7 +185,7 @@ def _why_not(case, rows, time_left: float) -> str:
     """Why a case gets no answer key in the run's pages ("" when it gets one)."""
     if time_left <= 0:
         return f"the answer key of this run used up its time ({PAGE_TIME_BUDGET:g} s + {PER_CASE_TIME:g} s a case)"
-    if len(rows) and ((rows["check"] == "evaluate") & (rows["status"] == "error")).any():
+    if any(r["check"] == "evaluate" and r["status"] == "error" for r in rows):
         return "the case could not be evaluated in this run (see its error row)"
     from ..budget import static_shapes
 

@@ -21,6 +21,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -67,13 +68,10 @@ def write_set(out_dir: str | os.PathLike, files: Mapping[str, str | bytes], stal
     entries = list(dict.fromkeys(_entry(name) for name in files))
     with _locked(out):
         for old in out.glob(STAGING_PREFIX + "*"):  # left by a killed run (we hold the lock)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_tree(old)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         try:
-            for name, data in files.items():
-                if "/" in name:
-                    (staging / name).parent.mkdir(parents=True, exist_ok=True)
-                _write_file(staging / name, data)
+            _write_all(staging, files)
             with _signals_held():
                 for entry in entries:
                     _replace(staging / entry, out / entry, staging / (".old-" + entry))
@@ -81,7 +79,7 @@ def write_set(out_dir: str | os.PathLike, files: Mapping[str, str | bytes], stal
                     if name not in entries:
                         _remove(out / name)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)  # with the old set moved aside into it
     return [out / entry for entry in entries]
 
 
@@ -104,11 +102,58 @@ def _replace(new: Path, target: Path, aside: Path) -> None:
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        _remove_tree(path)
     else:
         try:
             os.unlink(path)
         except FileNotFoundError:
+            pass
+
+
+#: threads that write a set's files and remove the old set's: each waits for the disk (an fsync, an
+#: unlink that discards blocks: a few ms each, no CPU), so they overlap — the library's 550 answer-key
+#: pages took 2.6 s to write and 2.0 s to remove one after the other, 0.3 s and 0.2 s in 8 threads
+WRITE_THREADS = 8
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a folder and everything in it (errors ignored, as ``shutil.rmtree(ignore_errors=True)``);
+    the files of its top two levels are unlinked side by side first."""
+    files: list[str] = []
+    try:
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    files += [e.path for e in inner if not e.is_dir(follow_symlinks=False)]
+            else:
+                files.append(entry.path)
+    except OSError:
+        pass
+    if len(files) > 1:
+        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(files)),
+                                thread_name_prefix="gradcheck-remove") as pool:
+            list(pool.map(_unlink, files))
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _unlink(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def _write_all(staging: Path, files: Mapping[str, str | bytes]) -> None:
+    """Every file into the staging folder, each on disk before this returns (or the first error)."""
+    for name in files:
+        if "/" in name:
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+    if len(files) <= 1:
+        for name, data in files.items():
+            _write_file(staging / name, data)
+        return
+    with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(files)), thread_name_prefix="gradcheck-write") as pool:
+        for _ in pool.map(lambda item: _write_file(staging / item[0], item[1]), files.items()):
             pass
 
 

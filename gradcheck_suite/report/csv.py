@@ -31,17 +31,15 @@ def render_csv(report: Report) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in report.table.itertuples(index=False, name=None):
-        writer.writerow([_cell(col, v) for col, v in zip(COLUMNS, row)])
+    writer.writerows(zip(*(_column(report.table[col].tolist(), col) for col in COLUMNS)))
     return buf.getvalue()
 
 
-def _cell(column: str, value) -> str:
-    if column in FLOAT_COLUMNS and value == value:  # NaN falls through to ""
-        return number_text(value)
+def _column(values: list, column: str) -> list[str]:
+    """One column's cells, formatted column by column (no row objects)."""
     if column in FLOAT_COLUMNS:
-        return cell_text(value)
-    return neutralise(cell_text(value))
+        return [number_text(v) if v == v else "" for v in values]  # NaN: ""
+    return [neutralise(v if type(v) is str else cell_text(v)) for v in values]
 
 
 def neutralise(text: str) -> str:

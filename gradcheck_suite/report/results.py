@@ -39,7 +39,10 @@ class Report:
     name to its parsed :class:`~gradcheck_suite.case.Case`; ``arrays`` maps
     ``(case, dtype, input)`` to ``{"ours", "torch", "fd", "abs_err"}`` arrays for small
     inputs; ``meta`` holds the run's facts (seed, versions, paths, options);
-    ``incomplete`` is true when the run was interrupted before every case finished.
+    ``incomplete`` is true when the run was interrupted before every case finished;
+    ``key_sections`` maps a case name to its answer-key section when it was built where the
+    case was checked (:class:`~gradcheck_suite.report.answer_key.Sections`), the others are
+    built when the answer key is rendered.
     """
 
     table: pd.DataFrame
@@ -47,6 +50,7 @@ class Report:
     arrays: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
     incomplete: bool = False
+    key_sections: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.table = conform(self.table)

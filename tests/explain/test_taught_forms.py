@@ -139,3 +139,21 @@ def test_shape_ops_and_reductions_get_no_elementwise_formula(step):
         assert not all(f.formula for f in ch.factors), [f.formula for f in ch.factors]
     lines = dict(ex.symbolic.matrix)
     assert not any(t in ("δy.1 = δy.2", "δx = δy.1") for t in lines)
+
+
+def _unary_elementwise() -> list[str]:
+    from gradcheck_suite.ops import registry
+
+    return sorted(p.name for p in registry.all_primitives()
+                  if p.category == "elementwise" and len(p.args) == 1 and p.taught_derivative is not None)
+
+
+@pytest.mark.parametrize("op", _unary_elementwise())
+def test_a_unary_local_derivative_written_once_reads_the_same_for_any_names(op):
+    """The matrix form writes an elementwise step's local derivative from a text sympy printed once
+    with stand-in names: it must be the text sympy prints for the real names, in either order."""
+    from gradcheck_suite.explain.matrix_form import _unary_local, _unary_local_text
+
+    pairs = [("y", "x"), ("a", "b"), ("h.1", "h"), ("u10", "u2"), ("out", "arg"), ("Z", "z"), ("s_1", "S")]
+    for out, arg in pairs + [(b, a) for a, b in pairs]:
+        assert _unary_local(op, out, arg) == _unary_local_text(op, out, arg), (op, out, arg)

@@ -129,14 +129,17 @@ cases:
     inputs: {x: 1.0}
     expr: sin(x)
 """)
-    real = run_module.check_case
+    from gradcheck_suite.harness import checks as checks_module
+
+    real = checks_module.check_case
 
     def check_case(case, **kw):  # a case that would never finish
         if case.name == "hangs":
             time.sleep(60)
         return real(case, **kw)
 
-    monkeypatch.setattr(run_module, "check_case", check_case)
+    # the run imports check_case where it checks (never in a pool's main process)
+    monkeypatch.setattr(checks_module, "check_case", check_case)
     monkeypatch.setattr(run_module, "DEFAULT_TIME_LIMIT", 0.5)
     started = time.monotonic()
     result = api.run([path])  # serial, in this process: the alarm interrupts the sleeping case

@@ -1,0 +1,137 @@
+"""Worker processes by default (``--jobs auto``): how many, what the main process does without
+torch, answer-key sections built in the workers, and the same reports as one process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gradcheck_suite import api
+from gradcheck_suite.contract import DEFAULT_JOBS, JOBS_AUTO
+from gradcheck_suite.harness import workers
+
+LIBRARY = """
+cases:
+  - name: a_sigmoid
+    inputs: {x: {shape: [3], seed: 1}, w: {shape: [3]}}
+    expr: sum(sigmoid(w * x))
+  - name: b_matrix
+    inputs: {A: {shape: [3, 3]}, v: {shape: [3]}}
+    expr: tanh(A @ v)
+  - name: c_broken
+    inputs: {x: [-1.0]}
+    expr: sum(log(x))
+"""
+
+
+@pytest.mark.parametrize("cores, cases, expected", [
+    (2, 549, 2), (2, 1, 1), (8, 3, 3), (1, 549, 0), (2, 0, 0), (2, None, 2), (1, None, 0),
+])
+def test_auto_takes_one_worker_per_core_at_most_one_per_case_none_on_one_core(monkeypatch, cores, cases,
+                                                                              expected):
+    monkeypatch.setattr(workers, "usable_cores", lambda: cores)
+    assert workers.pool_size(JOBS_AUTO, cases) == expected
+
+
+@pytest.mark.parametrize("jobs, cases, expected", [(1, 10, 0), (2, 10, 2), (4, 2, 2), (3, 1, 0), (2, None, 2)])
+def test_a_number_of_jobs_is_that_many_workers_for_more_than_one_case(jobs, cases, expected):
+    assert workers.pool_size(jobs, cases) == expected
+
+
+def test_the_command_line_default_is_auto_and_the_api_default_one_process():
+    import inspect
+
+    assert DEFAULT_JOBS == JOBS_AUTO
+    assert inspect.signature(api.run).parameters["jobs"].default == 1
+
+
+@pytest.mark.parametrize("jobs", [0, -1, "two", 1.5, True])
+def test_the_api_refuses_a_bad_number_of_jobs(tmp_path, jobs):
+    with pytest.raises(ValueError, match="jobs must be a whole number"):
+        api.run([tmp_path], jobs=jobs)
+
+
+_MAIN = """
+import sys
+from gradcheck_suite.cli import main
+code = main(sys.argv[1:])
+print("TORCH-IN-MAIN-PROCESS", "torch" in sys.modules)
+sys.exit(code)
+"""
+
+
+def _run(tmp_path: Path, out: str, *jobs: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _MAIN, "run", "lib.yaml", "--out", out, "-q", *jobs],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def test_with_workers_the_main_process_never_imports_torch_and_writes_the_same_reports(tmp_path):
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    pooled = _run(tmp_path, "pooled", "--jobs", "2")
+    single = _run(tmp_path, "single", "--jobs", "1")
+    assert pooled.returncode == single.returncode == 2, pooled.stdout + pooled.stderr  # c_broken: an error row
+    assert "TORCH-IN-MAIN-PROCESS False" in pooled.stdout
+    assert "TORCH-IN-MAIN-PROCESS True" in single.stdout  # the same question can say yes
+    a = pd.read_csv(tmp_path / "pooled" / "results.csv").drop(columns=["time_hand_s", "time_torch_s", "time_fd_s"])
+    b = pd.read_csv(tmp_path / "single" / "results.csv").drop(columns=["time_hand_s", "time_torch_s", "time_fd_s"])
+    pd.testing.assert_frame_equal(a, b)
+    pages = sorted(p.relative_to(tmp_path / "pooled") for p in (tmp_path / "pooled" / "answer-key").iterdir())
+    assert [p.name for p in pages] == ["a_sigmoid.html", "b_matrix.html", "c_broken.html"]
+    for page in pages:  # built in the workers, byte for byte what one process builds
+        assert (tmp_path / "pooled" / page).read_text() == (tmp_path / "single" / page).read_text()
+    assert "Answer key: b_matrix" in (tmp_path / "pooled" / "answer-key" / "b_matrix.html").read_text()
+    assert "could not be evaluated" in (tmp_path / "pooled" / "answer-key" / "c_broken.html").read_text()
+
+
+def test_sections_are_built_where_the_case_is_checked(tmp_path):
+    from gradcheck_suite.report.answer_key import Sections
+
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, after=Sections())
+    assert set(result.per_case) == {"a_sigmoid", "b_matrix", "c_broken"}
+    why, fragment = result.per_case["b_matrix"]
+    assert why == "" and 'class="answer-key"' in fragment
+    why, fragment = result.per_case["c_broken"]
+    assert "could not be evaluated" in why and fragment == ""
+    assert api.run([tmp_path / "lib.yaml"], jobs=1).per_case == {}  # nothing asked, nothing kept
+    # one process: nothing to spread; the answer key builds its sections when it is rendered
+    assert api.run([tmp_path / "lib.yaml"], jobs=1, after=Sections()).per_case == {}
+
+
+def test_jobs_auto_in_the_teams_configuration_and_on_the_command_line(tmp_path, capsys):
+    from gradcheck_suite.cli import main
+    from gradcheck_suite.config import ConfigError, read_config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.gradcheck-suite]\njobs = "auto"\n')
+    assert read_config(tmp_path / "pyproject.toml").jobs == JOBS_AUTO
+    (tmp_path / "pyproject.toml").write_text('[tool.gradcheck-suite]\njobs = "many"\n')
+    with pytest.raises(ConfigError, match="jobs = 'many': expected a whole number ≥ 1 or 'auto'"):
+        read_config(tmp_path / "pyproject.toml")
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error
+        main(["run", str(tmp_path), "--jobs", "lots"])
+    assert stop.value.code == 2
+    assert "--jobs/-j: 'lots' is not a whole number (or auto)" in capsys.readouterr().err
+
+
+def _torch_threads(result, cases):  # an ``after`` function: runs in the worker that checked the case
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_pool_workers_share_the_cores_among_their_torch_threads(tmp_path):
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, after=_torch_threads)
+    assert set(result.per_case.values()) == {max(1, workers.usable_cores() // 2)}
+
+
+def test_meanwhile_runs_once_in_this_process_while_a_pool_checks(tmp_path):
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    calls: list[int] = []
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=lambda: calls.append(len(calls)))
+    assert calls == [0] and len(set(result.table["case"])) == 3
+    api.run([tmp_path / "lib.yaml"], jobs=1, meanwhile=lambda: calls.append(len(calls)))
+    assert calls == [0]  # in one process nothing runs meanwhile
