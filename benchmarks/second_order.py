@@ -9,7 +9,12 @@ torch function, each side in its own process, in the same run:
   excluded on both sides), median of ``--reps`` processes; the peak resident set of each
   process (``wait4``);
 * the peer runs under a memory cap (``--cap-mb``, default 3072: the machine is shared) and
-  a time cap; a peer killed by either is reported as such, never as a number.
+  a time cap; a peer killed by either is reported as such, never as a number;
+* every size in ``--sizes`` is checked in auto mode (projected Hessians above the thresholds),
+  every size in ``--full-sizes`` also with ``mode: full`` (every Hessian column by every route that
+  computes it whole, what gradgradcheck computes); the ``ours`` column and the note name the mode,
+  and the peer measured at a size serves both rows.  gradgradcheck needs ~5.7 GiB at 10^4: measure
+  the full 10^4 row with ``--cap-mb 7000`` (and the 4·10^4 row, where it runs out, with the default).
 
 Writes the same columns as ``benchmarks/run.py`` (``benchmarks/second_order.csv``).
 """
@@ -35,7 +40,7 @@ from run import COLUMNS  # noqa: E402  (the benchmark table's columns, in one pl
 SIZES = (1_000, 10_000, 40_000)
 TARGETS = {1_000: "ratio ≤ 0.2", 10_000: "ratio ≤ 0.2", 40_000: "< 5 s, < 2 GiB; gradgradcheck out of memory"}
 #: sizes also measured with full Hessian columns forced (``--mode full``: what gradgradcheck computes)
-FULL_SIZES = (1_000,)
+FULL_SIZES = (1_000, 10_000)
 
 
 def _side(which: str, n: int, mode: str = "auto") -> None:
@@ -142,12 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     runs = [(int(s), "auto") for s in args.sizes.split(",") if s] + \
         [(int(s), "full") for s in args.full_sizes.split(",") if s]
+    peers: dict[int, list[dict]] = {}  # the peer at a size serves the auto row and the full row
     for n, mode in runs:
         load = _load()
         ours = [_child("ours", n, args.cap_mb, args.time_cap, mode) for _ in range(args.reps)]
-        peer = [_child("peer", n, args.cap_mb, args.time_cap)]
-        if peer[0]["seconds"] is not None and args.reps > 1:
-            peer += [_child("peer", n, args.cap_mb, args.time_cap) for _ in range(args.reps - 1)]
+        if n not in peers:
+            peer = peers[n] = [_child("peer", n, args.cap_mb, args.time_cap)]
+            if peer[0]["seconds"] is not None and args.reps > 1:
+                peer += [_child("peer", n, args.cap_mb, args.time_cap) for _ in range(args.reps - 1)]
+        peer = peers[n]
         o = statistics.median(r["seconds"] for r in ours if r["seconds"] is not None) \
             if all(r["seconds"] is not None for r in ours) else None
         p = statistics.median(r["seconds"] for r in peer) if all(r["seconds"] is not None for r in peer) else None
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                      "ratio": f"{ratio:.3g}" if ratio is not None else "", "target": "ratio ≤ 0.2" if mode == "full" else TARGETS.get(n, ""),
                      "met": met, "ours_rss_mb": f"{ours_rss:.0f}", "peer_rss_mb": f"{max(r['rss'] for r in peer):.0f}",
                      "reps": args.reps, "load": f"{load:.2f}",
-                     "note": f"ours: {ours[0]['outcome']}; peer: {peer[0]['outcome']}{bound}"})
+                     "note": f"mode {mode}; ours: {ours[0]['outcome']}; peer: {peer[0]['outcome']}{bound}"})
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     with open(args.csv, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)

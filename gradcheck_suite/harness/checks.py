@@ -12,6 +12,7 @@ to it adds ``subject_forward``, ``subject_vs_hand``, ``subject_vs_torch``,
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -24,7 +25,7 @@ from . import kinks, projections
 from .point import Point
 from .routes import Derivative, Route, TorchGraphRoute, x_size_ok
 from .table import CaseResult, sort_table, sorted_rows
-from .verdict import compare, first_nonfinite, index_text, make_row, num
+from .verdict import BlockedComparison, Comparison, compare, first_nonfinite, index_text, make_row, num
 
 __all__ = ["Check", "DECLARED", "CaseResult", "check_case", "check_point", "judge", "sort_table", "sorted_rows",
            "ARRAY_LIMIT", "PROBES", "x_size_ok"]
@@ -195,16 +196,55 @@ class _Checker:
     def full(self, name: str, common: dict[str, Any], mode: str, note: str = "",
              specs: list[Check] | None = None) -> None:
         specs = self.applicable(name) if specs is None else specs
-        pairs = [(spec, *self.derivatives(spec, name)) for spec in specs]  # every route first: the times
-        base = dict(common, mode=mode, **self.point.timing)
+        blocked = {spec.name: self.blocked(spec, name) for spec in specs}  # Hessians too large to keep whole
+        pairs = [(spec, *self.derivatives(spec, name)) for spec in specs if blocked[spec.name] is None]
+        base = dict(common, mode=mode, **self.point.timing)  # every route first: the times
         pre = f"{note}; full Jacobian: " if note else ""
+        for spec in specs:
+            if blocked[spec.name] is not None:
+                self.row(**judge_blocked(self, spec, name, blocked[spec.name], base, pre))
         for spec, actual, reference in pairs:
             self.row(**judge(self, spec, name, actual, reference, base, pre))
         self.keep_arrays(name)
 
+    def blocked(self, spec: Check, name: str) -> BlockedComparison | None:
+        """A second-order check whose columns have more than ``hessians.BLOCKED_ENTRIES`` entries, computed
+        and compared block by block by both routes (None: the whole arrays, as every other check).
+        Anything but numbers (a route that skips or fails) goes the whole-array way, which reports it."""
+        from . import hessians
+
+        a, r = self.routes[spec.actual], self.routes[spec.reference]
+        if spec.order != 2 or not (hasattr(a, "block") and hasattr(r, "block")) or spec.tolerance != "analytic":
+            return None
+        if self.point.values[name].size * int(np.prod(a.out_shape(name))) <= hessians.BLOCKED_ENTRIES:
+            return None
+        if a.unsupported(name) or r.unsupported(name):
+            return None
+        p = self.point
+        shape = a.columns_shape(name)
+        fixed = None
+        while True:
+            comparison = BlockedComparison(shape, lambda reference: p.tolerance_of(spec.tolerance, reference), fixed)
+            spent = {a.timing_column: 0.0, r.timing_column: 0.0}
+            for start, stop in a.blocks(name):
+                got = []
+                for route in (a, r):
+                    t0 = time.perf_counter()
+                    got.append(route.block(name, start, stop))
+                    spent[route.timing_column] += time.perf_counter() - t0
+                    if isinstance(got[-1], Derivative) or got[-1].shape != got[0].shape:
+                        return None
+                comparison.add(start, got[0], got[1])
+            if not comparison.overflow:
+                break
+            fixed = comparison.current()  # too many candidates: again, the tolerance now known
+        for column, seconds in spent.items():
+            p.timing[column] = seconds + p.forward_time.get(column, 0.0)
+        return comparison
+
     def derivatives(self, spec: Check, name: str) -> tuple[Derivative, Derivative]:
         a, r = self.routes[spec.actual], self.routes[spec.reference]
-        skipped = a.unsupported(name) or r.unsupported(name)
+        skipped = a.unsupported(name) or r.unsupported(name) or (r.too_large(name) if spec.order == 2 else None)
         if skipped is not None:
             return skipped, Derivative()
         actual = a.full(name)
@@ -298,9 +338,7 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
             continue
         bad = first_nonfinite(arr)
         if bad is not None:
-            return dict(row, status="error", worst_index=index_text(bad[0]), message=pre + (
-                f"{spec.name} for input {name!r}: {label} is not finite at {index_text(bad[0])} ({num(bad[1])}); "
-                "non-finite gradients never pass"))
+            return _nonfinite_row(row, spec, name, label, bad, pre)
     if tuple(np.shape(a)) != tuple(np.shape(r)):
         return dict(row, status="fail", message=pre + f"{spec.name} failed for input {name!r}: {labels[0]} has "
                                                       f"shape {np.shape(a)}, {labels[1]} {np.shape(r)}")
@@ -309,23 +347,16 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
     rounding = checker.rounding(name, r_route.rounding_from) \
         if spec.tolerance != "analytic" and spec.actual != "subject_ggrad" else 0.0
     tol = p.tolerance_of(spec.tolerance, r, rounding)
-    c = compare(a, r, tol, fde, nondiff)
+    c = compare(a, r, tol, fde, nondiff) if spec.order == 1 else _compare_whole(a, r, tol, fde, nondiff)
     if actual.also is not None and c.passed:
         c_also = compare(actual.also[0], r, tol, fde, nondiff)
         if not c_also.passed:  # the VJP rules agree but a JVP rule does not
             a, c, labels = actual.also[0], c_also, (actual.also[1], labels[1])
-    nums = dict(max_abs_err=c.max_abs_err, max_rel_err=c.max_rel_err, atol=tol.atol, rtol=tol.rtol,
-                fd_err_est=c.fd_err if fde is not None else float("nan"),  # at the worst element
-                worst_index=index_text(c.worst_index), actual=c.actual, expected=c.expected)
+    nums, failed = _compared_row(row, spec, name, c, tol, fde is not None, labels, _jacobian_words(p, a_route, name),
+                                 pre)
+    if failed is not None:
+        return failed
     words = _jacobian_words(p, a_route, name)
-    if not c.passed:
-        where = index_text(c.worst_index)
-        err_note = f" + FD error estimate {c.fd_err:.3g}" if fde is not None else ""
-        count = f" ({c.n_bad} of {c.n_compared} elements out of tolerance)" if c.n_compared > 1 else ""
-        return dict(row, status="fail", **nums, message=pre + (
-            f"{spec.name} failed for input {name!r} at {where}{words(c.worst_index)}: {labels[0]} {num(c.actual)} "
-            f"vs {labels[1]} {num(c.expected)}, |err| {abs(c.actual - c.expected):.3g} > tol {c.bound:.3g} "
-            f"(atol {tol.atol:.3g} + rtol {tol.rtol:.3g}·|{labels[1]}|{err_note}){count}"))
     if nondiff is not None and nondiff.any():
         idx = tuple(int(i) for i in np.argwhere(nondiff)[0]) if nondiff.ndim else ()
         where = index_text(idx)
@@ -340,6 +371,65 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
             f"{int(nondiff.sum())} element(s) at kinks skipped"
             + (f"; the other {c.n_compared} agree" if c.n_compared else "") + f"; {enforced}"))
     return dict(row, status="pass", **nums, message=pre.rstrip(": ") if pre else "")
+
+
+def _compare_whole(a: np.ndarray, r: np.ndarray, tol: Any, fd_err: np.ndarray | None,
+                   exclude: np.ndarray | None) -> Comparison:
+    """:func:`compare` of a second-order check's whole arrays (up to millions of entries) as one block of a
+    :class:`BlockedComparison` with the tolerance known: the same comparison, in cache-sized pieces."""
+    def flat(x):
+        return None if x is None else np.asarray(x).reshape(-1, 1)
+    size = int(np.size(r))
+    blocked = BlockedComparison((1, size), None, tol)
+    blocked.add(0, flat(a), flat(r), flat(fd_err if fd_err is None else np.broadcast_to(fd_err, np.shape(r))),
+                flat(exclude))
+    c = blocked.result()
+    if c.worst_index is not None:
+        c.worst_index = tuple(int(i) for i in np.unravel_index(c.worst_index[1], np.shape(r)))
+    return c
+
+
+def _nonfinite_row(row: dict[str, Any], spec: Check, name: str, label: str, bad: tuple[tuple[int, ...], float],
+                   pre: str) -> dict[str, Any]:
+    return dict(row, status="error", worst_index=index_text(bad[0]), message=pre + (
+        f"{spec.name} for input {name!r}: {label} is not finite at {index_text(bad[0])} ({num(bad[1])}); "
+        "non-finite gradients never pass"))
+
+
+def _compared_row(row: dict[str, Any], spec: Check, name: str, c: Comparison, tol: Any, has_fd: bool,
+                  labels: tuple[str, str], words: Callable, pre: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The numbers of a comparison's row, and the whole row if it failed (None: it did not)."""
+    nums = dict(max_abs_err=c.max_abs_err, max_rel_err=c.max_rel_err, atol=tol.atol, rtol=tol.rtol,
+                fd_err_est=c.fd_err if has_fd else float("nan"),  # at the worst element
+                worst_index=index_text(c.worst_index), actual=c.actual, expected=c.expected)
+    if c.passed:
+        return nums, None
+    where = index_text(c.worst_index)
+    err_note = f" + FD error estimate {c.fd_err:.3g}" if has_fd else ""
+    count = f" ({c.n_bad} of {c.n_compared} elements out of tolerance)" if c.n_compared > 1 else ""
+    return nums, dict(row, status="fail", **nums, message=pre + (
+        f"{spec.name} failed for input {name!r} at {where}{words(c.worst_index)}: {labels[0]} {num(c.actual)} "
+        f"vs {labels[1]} {num(c.expected)}, |err| {abs(c.actual - c.expected):.3g} > tol {c.bound:.3g} "
+        f"(atol {tol.atol:.3g} + rtol {tol.rtol:.3g}·|{labels[1]}|{err_note}){count}"))
+
+
+def judge_blocked(checker: _Checker, spec: Check, name: str, comparison: BlockedComparison, base: dict[str, Any],
+                  pre: str = "") -> dict[str, Any]:
+    """The row of a second-order check judged block by block (:meth:`_Checker.blocked`): what :func:`judge`
+    gives for the whole arrays (an analytic check: no kinks, no FD error, no rounding allowance)."""
+    a_route, r_route = checker.routes[spec.actual], checker.routes[spec.reference]
+    row = dict(check=spec.name, **base, method="")
+    labels = (a_route.label, r_route.label)
+    for key, label in zip(("actual", "reference"), labels):
+        if key in comparison.nonfinite:
+            flat, value = comparison.nonfinite[key]
+            index = tuple(int(i) for i in np.unravel_index(flat, comparison.shape))
+            return _nonfinite_row(row, spec, name, label, (index, value), pre)
+    tol = comparison.current()
+    c = comparison.result()
+    nums, failed = _compared_row(row, spec, name, c, tol, False, labels,
+                                 _jacobian_words(checker.point, a_route, name), pre)
+    return failed if failed is not None else dict(row, status="pass", **nums, message=pre.rstrip(": ") if pre else "")
 
 
 def _jacobian_words(point: Point, route: Route, name: str) -> Callable[[tuple[int, ...] | None], str]:

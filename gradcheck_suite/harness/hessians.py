@@ -25,7 +25,7 @@ Hessian, are ``nondiff`` on that route: relu'' at 0 is a distribution, never a f
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from ..ops import registry
 from ..reference import fd
 from . import kinks
 from .point import Point
-from .routes import Derivative, Route, _Evaluation, opaque_fd
+from .routes import Derivative, Route, _Evaluation, _from_fd
 
 __all__ = ["hessian_routes", "HessianRoute", "TorchHessianRoute", "GradientFDRoute", "SecondDifferenceRoute",
            "FD2_PAIRS", "GRAD_FD_ENTRIES", "cotangent"]
@@ -47,6 +47,12 @@ FD2_PAIRS = 200_000
 #: elements per input element: above this many columns × N entries (48 bytes each, 192 MB) they are not
 #: computed in full mode and the row is a skip (judged by probes uᵀHv in projected and auto mode)
 GRAD_FD_ENTRIES = 4_000_000
+#: above this many entries of an input's Hessian columns (where the FD routes skip in full mode), the
+#: check of ours against torch computes both in blocks of columns and judges them block by block
+#: (:class:`~.verdict.BlockedComparison`): no route keeps the whole n·N array
+BLOCKED_ENTRIES = GRAD_FD_ENTRIES
+#: bytes of one block of columns (directions × N): small enough to stay in cache, large enough for few passes
+BLOCK_BYTES = 16 * 2**20
 
 
 def cotangent(point: Point) -> np.ndarray:
@@ -93,6 +99,51 @@ class _SecondOrder(Route):
     def element_words(self, name: str, index: tuple[int, ...] | None) -> str:
         return _element_words(self.point, name, index)
 
+    def too_large(self, name: str) -> Derivative | None:
+        """A ``skip`` when the whole columns are too costly for this route (judged by probes instead)."""
+        return None
+
+    def blocks(self, name: str) -> list[tuple[int, int]]:
+        """The column ranges (elements of input ``name``) of :meth:`block`: the same for every route, so a
+        route's whole columns are its blocks put together and a blocked check sees the very same numbers."""
+        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
+        largest = max([total] + [int(np.size(v)) for v in getattr(self.point.ev, "values", [])])
+        width = max(1, min(n, BLOCK_BYTES // max(1, 8 * largest)))
+        return [(start, min(n, start + width)) for start in range(0, n, width)]
+
+    def _unit(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Unit directions ``e_start .. e_(stop-1)`` of input ``name`` (k + its shape)."""
+        x = self.point.values[name]
+        seeds = np.zeros((stop - start, x.size), dtype=x.dtype)
+        seeds[np.arange(stop - start), np.arange(start, stop)] = 1
+        return seeds.reshape((stop - start,) + x.shape)
+
+    def joined(self, parts: Mapping[str, np.ndarray], k: int) -> np.ndarray:
+        """Per input (k + its shape) → (k, N), the inputs in the case's order."""
+        if len(self.point.inputs) == 1:
+            return parts[self.point.inputs[0]].reshape(k, -1)
+        return np.concatenate([parts[y].reshape(k, -1) for y in self.point.inputs], axis=1)
+
+    def block(self, name: str, start: int, stop: int) -> np.ndarray | Derivative:
+        """Columns ``start .. stop`` of input ``name`` laid out (k, N); a Derivative with the problem if the
+        route fails (what :meth:`full` would report)."""
+        try:
+            return self._block(name, start, stop)
+        except Exception as exc:
+            return self._failure(exc)
+
+    def _compute(self, name: str) -> Derivative:
+        """The whole columns: the blocks put together, (N,) + x.shape."""
+        parts = []
+        for start, stop in self.blocks(name):
+            got = self.block(name, start, stop)
+            if isinstance(got, Derivative):
+                return got
+            parts.append(got)
+        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
+        value = np.concatenate(parts, axis=0) if parts else np.zeros((0, total), dtype=self.point.np_dtype)
+        return Derivative(np.ascontiguousarray(value.reshape(n, total).T).reshape(self.columns_shape(name)))
+
     def split(self, u: np.ndarray) -> dict[str, np.ndarray]:
         """(K, N) → input name → K + input shape."""
         out, offset = {}, 0
@@ -118,17 +169,16 @@ class HessianRoute(_SecondOrder):
     def missing_jvp(self, name: str) -> list[str]:
         return []
 
-    def _compute(self, name: str) -> Derivative:
+    def _block(self, name: str, start: int, stop: int) -> np.ndarray:
         p = self.point
-        try:
-            cols = second_order.hessian(p.ev, name, cotangent=self.w.astype(p.np_dtype))
-        except registry.RuleError as exc:
+        _, hv = second_order.hvp(p.ev, {name: self._unit(name, start, stop)}, cotangent=self.w.astype(p.np_dtype),
+                                 wrt=list(p.inputs))
+        return self.joined(hv, stop - start)
+
+    def _failure(self, exc: Exception) -> Derivative:
+        if isinstance(exc, registry.RuleError):
             return Derivative(problem=f"our second-order rule is broken: {exc}")
-        except Exception as exc:
-            return Derivative(problem=f"our engine failed in second order: {p.located(exc)}", status="error")
-        n = p.values[name].size
-        value = np.concatenate([cols[y].reshape(-1, n) for y in p.inputs], axis=0)
-        return Derivative(value.reshape(self.columns_shape(name)))
+        return Derivative(problem=f"our engine failed in second order: {self.point.located(exc)}", status="error")
 
     def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
         p = self.point
@@ -163,17 +213,36 @@ class TorchHessianRoute(_SecondOrder):
             grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, inputs)]
         return _Evaluation(torch.cat([g.reshape(-1) for g in grads]), {name: tev.inputs[name]})
 
-    def _compute(self, name: str) -> Derivative:
+    def _input_gradient(self, name: str) -> _Evaluation:
+        """``∂s/∂name`` (flat, with its graph) as a function of every input: its VJPs along the unit
+        directions of ``name`` are the columns ``∂²s/∂(every input)∂name`` (computed once per input)."""
+        import torch
+
         from ..reference import torch_ref
 
-        p = self.point
-        try:
-            value = torch_ref.jacobian(self._gradient_graph(name), [name])[name]
-        except Exception as exc:
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            status = "skip" if "not implemented" in text.lower() else "error"
-            return Derivative(problem=f"torch double backward failed: {text}", status=status)
-        return Derivative(value.reshape(self.columns_shape(name)))
+        cache = self.__dict__.setdefault("_gradients", {})
+        if name not in cache:
+            p = self.point
+            tev = torch_ref.replay(p.graph, p.values, p.dtype)
+            x = tev.inputs[name]
+            w = torch.from_numpy(np.array(self.w, dtype=np.float64)).to(tev.output.dtype)
+            g = torch.autograd.grad(tev.output, x, w, create_graph=True, allow_unused=True)[0] \
+                if tev.output.requires_grad else None
+            cache[name] = _Evaluation(torch.zeros_like(x).reshape(-1) if g is None else g.reshape(-1),
+                                      {n: tev.inputs[n] for n in p.inputs})
+        return cache[name]
+
+    def _block(self, name: str, start: int, stop: int) -> np.ndarray:
+        from ..reference import torch_ref
+
+        k = stop - start
+        seeds = self._unit(name, start, stop).reshape(k, -1)
+        return self.joined(torch_ref.vjp(self._input_gradient(name), seeds, list(self.point.inputs)), k)
+
+    def _failure(self, exc: Exception) -> Derivative:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        status = "skip" if "not implemented" in text.lower() else "error"
+        return Derivative(problem=f"torch double backward failed: {text}", status=status)
 
     def vjp(self, name: str, u: np.ndarray) -> np.ndarray:
         from ..reference import torch_ref
@@ -324,15 +393,26 @@ class GradientFDRoute(_FDSecondOrder):
         ev = engine.evaluate(p.graph, p.values64, np.float64)
         return gradients, 2 * int(sum(np.size(v) for v in ev.values))
 
-    def _compute(self, name: str) -> Derivative:
+    def too_large(self, name: str) -> Derivative | None:
         n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
         if n * total > GRAD_FD_ENTRIES:
             return Derivative(problem=f"the full Hessian by differences of our gradient needs {n}·{total} entries "
                                       f"(more than {GRAD_FD_ENTRIES}, six gradients each); this input is judged by "
                                       "projections uᵀHv only (mode: projected)", status="skip")
+        return None
+
+    def _compute(self, name: str) -> Derivative:
+        too_large = self.too_large(name)
+        if too_large is not None:
+            return too_large
+        p = self.point
         batched, per_copy = self._batched(name)
-        return opaque_fd(self.point, self._function(name), name, self.columns_shape(name),
-                         "finite differences of our gradient", batched=batched, per_copy=per_copy)
+        try:  # the one-sided differences only where a kink is near: they are for the kink test alone
+            result = fd.derivative_of(self._function(name), p.values64[name], batched=batched, per_copy=per_copy,
+                                      sides=bool(self.near_kinks()))
+        except Exception as exc:
+            return Derivative(problem=f"finite differences of our gradient failed: {p.located(exc)}", status="error")
+        return _from_fd(result, p.values[name].ndim, self.columns_shape(name))
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
         return fd.directional_of(self._function(name), self.point.values64[name], v)
@@ -350,13 +430,19 @@ class SecondDifferenceRoute(_FDSecondOrder):
     #: projected mode asks this route for ``uᵀHv`` directly (see projections._against_fd)
     projects_pairs = True
 
-    def _compute(self, name: str) -> Derivative:
-        p = self.point
-        n, total = p.values[name].size, int(np.sum(_sizes(p)))
+    def too_large(self, name: str) -> Derivative | None:
+        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
         if n * total > FD2_PAIRS:
             return Derivative(problem=f"the full Hessian by second differences needs {n}·{total} pairs (more than "
                                       f"{FD2_PAIRS}); this input is judged by projections uᵀHv only "
                                       "(mode: projected)", status="skip")
+        return None
+
+    def _compute(self, name: str) -> Derivative:
+        p = self.point
+        too_large = self.too_large(name)
+        if too_large is not None:
+            return too_large
         try:
             r = fd.hessian_columns(p.graph, p.values64, list(p.inputs), name, self.w)
         except Exception as exc:

@@ -229,8 +229,10 @@ class _Central:
 
 
 def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.ndarray,
-             steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0, order: int = 1) -> _Central:
-    """Richardson-extrapolated central and one-sided differences for ``rows``.
+             steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0, order: int = 1,
+             sides: bool = True) -> _Central:
+    """Richardson-extrapolated central and one-sided differences for ``rows`` (``sides=False``: no
+    one-sided ones, ``forward``/``backward`` are None — nobody looks for a kink).
 
     ``order=2``: second differences ``(f(x+h) − 2f(x) + f(x−h))/h²`` from the same
     evaluations (their error is also even in h, so the same extrapolation applies), and
@@ -241,19 +243,23 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
     deltas = np.stack([hs, -hs], axis=-1).reshape(-1)                         # (R*3*2,)
     out = evaluate(np.repeat(rows, 2 * nf), deltas).reshape(len(rows), nf, 2, -1)
     plus, minus = out[:, :, 0], out[:, :, 1]                                  # (R, 3, m)
-    finite = np.isfinite(out.reshape(len(rows), -1)).all(axis=1)
     h = hs[:, :, None]
     with np.errstate(all="ignore"):
         if order == 2:
             d = (plus - 2 * f0[None, None, :] + minus) / (h * h)
         else:
-            d = (plus - minus) / (2 * h)                                      # D(h), D(h/2), D(h/4)
+            d = np.subtract(plus, minus)
+            d /= 2 * h                                                        # D(h), D(h/2), D(h/4)
         r1 = (4 * d[:, 1] - d[:, 0]) / 3                                      # cancels the h² term
         r2 = (4 * d[:, 2] - d[:, 1]) / 3
-        scale = np.maximum(np.maximum(np.abs(f0)[None, :], np.abs(out).max(axis=(1, 2))), magnitude)
+        top = np.maximum(out.max(axis=(1, 2)), -out.min(axis=(1, 2)))        # max |out| without |out|
+        finite = np.isfinite(top).all(axis=1)                                 # a NaN or ±inf shows in top
+        scale = np.maximum(np.maximum(np.abs(f0)[None, :], top), magnitude)
         roundoff = 10 * EPS * scale / steps[:, None] ** order
         spread = 2 * np.abs(r2 - r1)
-        if order == 2:
+        if not sides:
+            forward = backward = None
+        elif order == 2:
             f = f0[None, :]
             fwd_d = [(plus[:, k - 1] - 2 * plus[:, k] + f) / (h[:, k] * h[:, k]) for k in (1, 2)]
             bwd_d = [(minus[:, k - 1] - 2 * minus[:, k] + f) / (h[:, k] * h[:, k]) for k in (1, 2)]
@@ -270,11 +276,11 @@ def _central(evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.
 
 
 def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnitude: float = 0.0,
-                order: int = 1):
+                order: int = 1, sides: bool = True):
     """Adaptive Richardson over every row: shrink for the domain, refine for truncation
-    (``order=2``: second differences, see :func:`_central`)."""
+    (``order=2``: second differences; ``sides``: one-sided estimates too, see :func:`_central`)."""
     rows = np.arange(n_rows)
-    best = _central(evaluate, rows, steps.copy(), f0, magnitude, order)
+    best = _central(evaluate, rows, steps.copy(), f0, magnitude, order, sides)
     used = steps.copy()
     # the domain: shrink the step of rows whose perturbed values are not finite
     shrink = steps.copy()
@@ -283,7 +289,7 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnit
         if bad.size == 0:
             break
         shrink[bad] *= 0.1
-        again = _central(evaluate, bad, shrink[bad], f0, magnitude, order)
+        again = _central(evaluate, bad, shrink[bad], f0, magnitude, order, sides)
         _take(best, again, bad, np.ones(bad.size, dtype=bool))
         used[bad] = np.where(again.finite, shrink[bad], used[bad])
     # truncation: redo rows whose spread is well above round-off with smaller steps
@@ -292,7 +298,7 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnit
                               & (best.spread > 1e-13 * np.abs(best.value).max(axis=1, initial=0.0)))
         if poor.size == 0:
             break
-        again = _central(evaluate, poor, used[poor] * factor, f0, magnitude, order)
+        again = _central(evaluate, poor, used[poor] * factor, f0, magnitude, order, sides)
         better = again.finite & (again.error.max(axis=1, initial=0.0) < best.error[poor].max(axis=1, initial=0.0))
         _take(best, again, poor, better)
         used[poor[better]] = used[poor[better]] * factor
@@ -304,7 +310,8 @@ def _richardson(evaluate, n_rows: int, steps: np.ndarray, f0: np.ndarray, magnit
 def _take(best: _Central, again: _Central, rows: np.ndarray, mask: np.ndarray) -> None:
     sel, src = rows[mask], np.flatnonzero(mask)
     for field in ("value", "error", "forward", "backward", "spread", "roundoff", "finite"):
-        getattr(best, field)[sel] = getattr(again, field)[src]
+        if getattr(best, field) is not None:
+            getattr(best, field)[sel] = getattr(again, field)[src]
 
 
 def _complex_step(evaluate_c, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -450,11 +457,14 @@ def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb,
     or, given ``batched`` (copies B + x.shape → outputs B × m), ``chunk`` copies per call."""
     def evaluate(rows: np.ndarray, deltas: np.ndarray) -> np.ndarray:
         if batched is not None:
-            parts = []
+            out = None  # filled chunk by chunk: no list of parts to join
             for start in range(0, len(rows), chunk):
                 with perturb.copies(rows[start:start + chunk], deltas[start:start + chunk]) as copies:
-                    parts.append(np.array(batched(copies), dtype=np.float64).reshape(len(copies), -1))
-            return np.concatenate(parts) if parts else np.zeros((0, 0))
+                    part = np.asarray(batched(copies), dtype=np.float64).reshape(len(copies), -1)
+                    if out is None:
+                        out = np.empty((len(rows), part.shape[1]))
+                    out[start:start + len(copies)] = part
+            return out if out is not None else np.zeros((0, 0))
         with perturb.copies(rows, deltas) as copies:
             outs = [np.asarray(f(np.array(c)), dtype=np.float64).reshape(-1) for c in copies]
         return np.stack(outs) if outs else np.zeros((0, 0))
@@ -462,7 +472,8 @@ def _opaque(f: Callable[[np.ndarray], np.ndarray], perturb: Perturb,
 
 
 def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *,
-                  batched: Callable[[np.ndarray], np.ndarray] | None = None, per_copy: int = 0) -> FDResult:
+                  batched: Callable[[np.ndarray], np.ndarray] | None = None, per_copy: int = 0,
+                  sides: bool = True) -> FDResult:
     """Richardson derivative of an opaque ``f`` (one float64 array in, one array out) at ``x0``.
 
     For code that is not ours (no complex step: arbitrary code need not be complex-safe);
@@ -477,10 +488,10 @@ def derivative_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *,
     chunk = max(1, CHUNK_BYTES // max(1, (per_copy or x0.size + f0.size) * 8))
     evaluate = _opaque(f, _unit_perturb(x0), batched, chunk)
     value, error, fwd, bwd, used = _richardson(evaluate, x0.size, default_step(x0).reshape(-1), f0.reshape(-1),
-                                               magnitude)
+                                               magnitude, sides=sides)
     shape = x0.shape + f0.shape
     return FDResult(value.reshape(shape), error.reshape(shape), "richardson", used.reshape(x0.shape),
-                    fwd.reshape(shape), bwd.reshape(shape))
+                    None if fwd is None else fwd.reshape(shape), None if bwd is None else bwd.reshape(shape))
 
 
 def directional_of(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, directions: np.ndarray) -> FDResult:

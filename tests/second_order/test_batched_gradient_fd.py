@@ -82,8 +82,13 @@ def test_the_batched_differences_equal_one_gradient_per_copy(load_case, monkeypa
         assert fast.status == slow.status and fast.method == slow.method
         scale = max(1.0, float(np.abs(slow.value).max()))
         np.testing.assert_allclose(fast.value, slow.value, rtol=1e-7, atol=1e-9 * scale)
-        np.testing.assert_allclose(fast.forward, slow.forward, rtol=1e-7, atol=1e-9 * scale)
-        np.testing.assert_allclose(fast.backward, slow.backward, rtol=1e-7, atol=1e-9 * scale)
+        # the one-sided estimates serve the kink test only: computed where a kink is near, else none
+        assert (fast.forward is not None) == bool(route.near_kinks()) == (name == "kink")
+        if fast.forward is not None:
+            np.testing.assert_allclose(fast.forward, slow.forward, rtol=1e-7, atol=1e-9 * scale)
+            np.testing.assert_allclose(fast.backward, slow.backward, rtol=1e-7, atol=1e-9 * scale)
+        else:
+            assert slow.forward is None and slow.backward is None
 
 
 def test_a_pass_the_rules_cannot_batch_is_not_used(load_case):
