@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_ROWS = [
     ("B1", "library", "gradcheck-suite run (all reports)"),
     ("B1", "library", "gradcheck-suite run --format csv,junit,md,json"),
-    ("B1", "library", "gradcheck-suite run --jobs 2"),
+    ("B1", "library", "gradcheck-suite run --jobs 1"),
     ("B2", "tanh_wx", "full three-way check"),
     ("B2", "tanh_wx", "projected check"),
     ("B2", "tanh_mlp", "full three-way check"),
@@ -28,6 +28,7 @@ EXPECTED_ROWS = [
     ("B3", "big_tensors", "engine.gradient (reverse pass)"),
     ("B3", "big_tensors", "engine forward + reverse"),
     ("B4", "01_sigmoid_affine.yaml", "gradcheck-suite run (one case, all reports)"),
+    ("B4", "01_sigmoid_affine.yaml", "gradcheck-suite run --jobs 1 (one case, all reports)"),
     ("B4", "--help", "gradcheck-suite --help"),
     ("B4", "ops", "gradcheck-suite ops"),
     ("B4", "list cases/seed", "gradcheck-suite list cases/seed"),
