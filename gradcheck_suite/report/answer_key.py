@@ -117,9 +117,9 @@ class Sections:
         self.start = time.monotonic()
 
     def __call__(self, result, cases: int) -> tuple[str, str]:
-        from .results import conform
+        from .results import conform_rows  # the case's rows as the main process's table has them
 
-        return _section(result.case, conform(result.table), self.start + time_budget(cases))
+        return _section(result.case, conform_rows(result.rows), self.start + time_budget(cases))
 
 
 def _section(case, rows, end: float) -> tuple[str, str]:

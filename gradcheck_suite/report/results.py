@@ -23,7 +23,7 @@ import pandas as pd
 
 __all__ = [
     "COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS", "STATUSES", "CHECKS", "STATUS_ORDER",
-    "Report", "conform", "cell_text", "status_counts", "worst_status", "exit_code",
+    "Report", "conform", "conform_rows", "cell_text", "status_counts", "worst_status", "exit_code",
     "anchor_id", "safe_name", "case_groups", "bound_share", "seconds",
 ]
 
@@ -69,6 +69,51 @@ def conform(table: pd.DataFrame | None) -> pd.DataFrame:
     for col in ("case", "file", "dtype", "input", "check", "status", "method", "mode", "message"):
         out[col] = out[col].map(lambda v: "" if _missing(v) else str(v)).astype(object)
     return out
+
+
+#: the columns :func:`conform` writes as text
+_TEXT = ("case", "file", "dtype", "input", "check", "status", "method", "mode", "message")
+
+
+def conform_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Row dicts as the rows of :func:`conform`'s table read back (``to_numpy(dtype=object)``), without
+    a DataFrame: every column of :data:`COLUMNS` (an absent one NaN), floats as float (NaN when
+    missing or not a number), the seed an int (``pd.NA`` when missing), text as str ("" when
+    missing), None elsewhere NaN.  For one case's rows in a worker process, where building and conforming a DataFrame
+    cost more than the answer-key section it feeds (tests hold the two equal)."""
+    out = []
+    for row in rows:
+        item: dict[str, Any] = {}
+        for col in COLUMNS:
+            if col not in row:
+                value = "" if col in _TEXT else pd.NA if col == "seed" else math.nan
+            else:
+                value = row[col]
+                if col in FLOAT_COLUMNS:
+                    value = _number(value)
+                elif col == "seed":
+                    value = pd.NA if _missing(value) else int(value)
+                elif col in _TEXT:
+                    value = "" if _missing(value) else str(value)
+                elif value is None:  # shape, worst_index: pandas reads None back as NaN
+                    value = math.nan
+            item[col] = value
+        out.append(item)
+    return out
+
+
+def _number(value: Any) -> float:
+    """A cell as ``pd.to_numeric(errors="coerce")`` then float64 reads it."""
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return math.nan
+    return math.nan
 
 
 def _missing(value: Any) -> bool:
