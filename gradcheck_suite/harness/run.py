@@ -17,9 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..budget import OutOfTime, deadline
 from ..case import Case
@@ -29,6 +27,9 @@ from ..shard import in_shard
 from .table import CaseResult, sort_table, sorted_rows
 from .workers import context, init_worker, pool_size, start_workers, usable_cores, watch_parent
 from .verdict import COLUMNS, make_row
+
+if TYPE_CHECKING:  # pandas only where a table is made: a worker process hands on plain rows
+    import pandas as pd
 
 __all__ = ["RunResult", "run_cases", "select", "load_error_rows", "start_workers", "pool_size", "usable_cores",
            "DEFAULT_TIME_LIMIT"]
@@ -283,5 +284,10 @@ def _gather(cases: list[Case], results: dict[str, CaseResult], errors: Sequence[
         if results[case.name].after is not None:
             per_case[case.name] = results[case.name].after
     order = {c.name: {n: i for i, n in enumerate(c.graph.inputs)} for c in finished}
-    table = sort_table(rows, order) if rows else pd.DataFrame(columns=COLUMNS)
+    if rows:
+        table = sort_table(rows, order)
+    else:
+        import pandas as pd
+
+        table = pd.DataFrame(columns=COLUMNS)
     return RunResult(table, finished, list(errors), arrays, incomplete, per_case)

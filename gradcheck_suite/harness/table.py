@@ -6,12 +6,13 @@ write the reports while the workers start.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..case import Case
 from .verdict import CHECK_ORDER, COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CaseResult", "sorted_rows", "sort_table"]
 
@@ -40,6 +41,8 @@ class CaseResult:
 
     @property
     def table(self) -> pd.DataFrame:
+        import pandas as pd  # only where a table is asked for: a worker hands on plain rows
+
         if self._table is None:
             self._table = pd.DataFrame(self._rows, columns=COLUMNS)
         return self._table
@@ -72,4 +75,6 @@ def sorted_rows(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int
 
 def sort_table(rows: list[dict[str, Any]], input_order: dict[str, dict[str, int]] | None = None) -> pd.DataFrame:
     """The rows as a DataFrame in the contract's column and row order."""
+    import pandas as pd
+
     return pd.DataFrame(sorted_rows(rows, input_order), columns=COLUMNS).reset_index(drop=True)

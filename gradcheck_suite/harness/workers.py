@@ -40,8 +40,9 @@ def pool_size(jobs: int | str, cases: int | None = None) -> int:
     return min(jobs, jobs if cases is None else cases) if jobs > 1 and many else 0
 
 
-#: what every worker needs, imported once in the forkserver (the harness imports torch lazily)
-PRELOAD = ("torch", "gradcheck_suite.harness.checks", "gradcheck_suite.ops.table")
+#: what every worker needs, imported once in the forkserver (the harness imports torch lazily; a
+#: worker makes no DataFrame, so pandas is not among them)
+PRELOAD = ("torch", "gradcheck_suite.harness.run", "gradcheck_suite.harness.checks", "gradcheck_suite.ops.table")
 #: … and under a time limit also what torch imports lazily on the first backward pass with an
 #: explicit seed (sympy: 0.3-2 s that would count against the first case's limit; without a limit a
 #: worker imports it when a case needs it, and a one-case run of a scalar output never does)
