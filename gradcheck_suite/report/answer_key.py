@@ -110,9 +110,6 @@ class Sections:
     only lays the pages out (``Report.key_sections``).  The run's time budget counts from when
     this object was made (the monotonic clock is the machine's, the same in every process)."""
 
-    #: what the workers import once (in the forkserver) to build sections
-    preload = ("gradcheck_suite.explain", "gradcheck_suite.report.answer_key")
-
     def __init__(self) -> None:
         self.start = time.monotonic()
 
