@@ -11,7 +11,7 @@ current folder upwards that has the table.  Command-line options override it::
     threshold = 5000                      # inputs above it are checked by projections
     mode = "auto"
     seed = 0
-    jobs = 2
+    jobs = "auto"                         # the default: a worker process per core; or a number
     time_limit = 120                      # seconds per case
     plugins = ["mylib.grad_subjects", "tests/grad_plugin.py"]
 
