@@ -13,9 +13,9 @@ import multiprocessing.connection
 import os
 import threading
 
-from ..contract import JOBS_AUTO
+from ..contract import AUTO_MAX_WORKERS, JOBS_AUTO
 
-__all__ = ["pool_size", "usable_cores", "context", "start_workers", "watch_parent", "init_worker", "PRELOAD",
+__all__ = ["pool_size", "usable_cores", "AUTO_MAX_WORKERS", "context", "start_workers", "watch_parent", "init_worker", "PRELOAD",
            "TIMED_PRELOAD"]
 
 
@@ -29,12 +29,12 @@ def usable_cores() -> int:
 
 def pool_size(jobs: int | str, cases: int | None = None) -> int:
     """How many worker processes check ``cases`` cases for ``jobs`` (a number or ``auto``);
-    0: in this process.  ``auto`` takes one per usable core, at most one per case, and none on a
-    one-core machine; a number takes that many when there is more than one case.  ``cases``
-    None: before the cases are known (may the run use workers at all?)."""
+    0: in this process.  ``auto`` takes one per usable core (at most :data:`AUTO_MAX_WORKERS`), at
+    most one per case, and none on a one-core machine; a number takes that many when there is more
+    than one case.  ``cases`` None: before the cases are known (may the run use workers at all?)."""
     many = cases is None or cases > 1
     if jobs == JOBS_AUTO:
-        cores = usable_cores()
+        cores = min(usable_cores(), AUTO_MAX_WORKERS)
         return 0 if cores < 2 or cases == 0 else min(cores, cores if cases is None else cases)
     jobs = int(jobs or 1)
     return min(jobs, jobs if cases is None else cases) if jobs > 1 and many else 0

@@ -29,6 +29,7 @@ cases:
 
 @pytest.mark.parametrize("cores, cases, expected", [
     (2, 549, 2), (2, 1, 1), (8, 3, 3), (1, 549, 0), (2, 0, 0), (2, None, 2), (1, None, 0),
+    (64, 549, workers.AUTO_MAX_WORKERS), (64, None, workers.AUTO_MAX_WORKERS), (64, 3, 3),
 ])
 def test_auto_takes_one_worker_per_core_at_most_one_per_case_none_on_one_core(monkeypatch, cores, cases,
                                                                               expected):
