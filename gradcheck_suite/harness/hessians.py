@@ -282,6 +282,22 @@ class _FDSecondOrder(_SecondOrder):
     rounding_from = "hess_torch"
     #: how much further than one first-order central difference (harness/kinks.py) the stencil reaches
     reach_factor = 1.0
+    #: full columns are refused (a skip: projections judge the input) above :attr:`limit` ``unit``, and
+    #: the skip's message says what they would take: "the full Hessian ``how`` needs n·N ``unit`` …"
+    unit, how, cost = "entries", "", ""
+
+    @property
+    def limit(self) -> int:
+        """The most ``unit`` this route computes full columns for (a module constant, read when asked)."""
+        raise NotImplementedError
+
+    def too_large(self, name: str) -> Derivative | None:
+        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
+        if n * total > self.limit:
+            return Derivative(problem=f"the full Hessian {self.how} needs {n}·{total} {self.unit} (more than "
+                                      f"{self.limit}{self.cost}); this input is judged by projections uᵀHv only "
+                                      "(mode: projected)", status="skip")
+        return None
 
     def __init__(self, point: Point, w: np.ndarray, reference: Route | None = None) -> None:
         super().__init__(point, w)
@@ -337,6 +353,11 @@ class GradientFDRoute(_FDSecondOrder):
     """Finite differences (Richardson) of our own gradient of ``s = wᵀf``, in float64."""
 
     name, label = "hess_grad_fd", "finite differences of our gradient"
+    unit, how, cost = "entries", "by differences of our gradient", ", six gradients each"
+
+    @property
+    def limit(self) -> int:
+        return GRAD_FD_ENTRIES
     kink_words = ("the one-sided differences of the gradient disagree here (the gradient jumps: its derivative "
                   "is a distribution)")
 
@@ -393,14 +414,6 @@ class GradientFDRoute(_FDSecondOrder):
         ev = engine.evaluate(p.graph, p.values64, np.float64)
         return gradients, 2 * int(sum(np.size(v) for v in ev.values))
 
-    def too_large(self, name: str) -> Derivative | None:
-        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
-        if n * total > GRAD_FD_ENTRIES:
-            return Derivative(problem=f"the full Hessian by differences of our gradient needs {n}·{total} entries "
-                                      f"(more than {GRAD_FD_ENTRIES}, six gradients each); this input is judged by "
-                                      "projections uᵀHv only (mode: projected)", status="skip")
-        return None
-
     def _compute(self, name: str) -> Derivative:
         too_large = self.too_large(name)
         if too_large is not None:
@@ -423,20 +436,17 @@ class SecondDifferenceRoute(_FDSecondOrder):
 
     #: steps ε^(1/6) instead of ε^(1/3), two coordinates at once (polarization)
     reach_factor = 2.0 * fd.EPS ** (1 / 6 - 1 / 3)
+    unit, how = "pairs", "by second differences"
+
+    @property
+    def limit(self) -> int:
+        return FD2_PAIRS
 
     name, label = "hess_fd2", "second differences of the forward"
     kink_words = ("the one-sided and central second differences disagree here (the second derivative is a "
                   "distribution at a kink)")
     #: projected mode asks this route for ``uᵀHv`` directly (see projections._against_fd)
     projects_pairs = True
-
-    def too_large(self, name: str) -> Derivative | None:
-        n, total = self.point.values[name].size, int(np.sum(_sizes(self.point)))
-        if n * total > FD2_PAIRS:
-            return Derivative(problem=f"the full Hessian by second differences needs {n}·{total} pairs (more than "
-                                      f"{FD2_PAIRS}); this input is judged by projections uᵀHv only "
-                                      "(mode: projected)", status="skip")
-        return None
 
     def _compute(self, name: str) -> Derivative:
         p = self.point

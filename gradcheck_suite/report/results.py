@@ -58,6 +58,10 @@ class Report:
             self.cases = {c.name: c for c in self.cases}
 
 
+#: the columns :func:`conform` and :func:`conform_rows` write as text
+_TEXT = ("case", "file", "dtype", "input", "check", "status", "method", "mode", "message")
+
+
 def conform(table: pd.DataFrame | None) -> pd.DataFrame:
     """The table with exactly :data:`COLUMNS`, in order (missing ones empty), index 0..n-1."""
     if table is None:
@@ -66,13 +70,9 @@ def conform(table: pd.DataFrame | None) -> pd.DataFrame:
     for col in FLOAT_COLUMNS:
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").astype("Int64")
-    for col in ("case", "file", "dtype", "input", "check", "status", "method", "mode", "message"):
+    for col in _TEXT:
         out[col] = out[col].map(lambda v: "" if _missing(v) else str(v)).astype(object)
     return out
-
-
-#: the columns :func:`conform` writes as text
-_TEXT = ("case", "file", "dtype", "input", "check", "status", "method", "mode", "message")
 
 
 def conform_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
