@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -190,9 +191,9 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
     what it returns is kept in ``RunResult.per_case[case name]``.  Only in a pool of two or more
     workers: with one process there is nothing to spread, and under ``time_limit`` each case has a
     fresh process that would import what ``after`` needs again; the caller then does the work
-    itself for the cases missing from ``per_case``.  ``meanwhile()`` runs once in this process
-    while a pool's workers check (after every case is handed out), e.g. to import what the
-    caller needs next.
+    itself for the cases missing from ``per_case``.  ``meanwhile()`` runs once in this process, in a
+    thread, while a pool's workers start and check, e.g. to import what the caller needs next (the
+    run waits for it before it returns, and raises what it raised).
     """
     results: dict[str, CaseResult] = {}
     total = len(cases)
@@ -213,13 +214,13 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         if time_limit:
             _with_limit(cases, args, max(1, workers), float(time_limit), done)
         elif workers:
+            # before the pool: its first submit waits until the workers' server has imported torch
+            finish_meanwhile = _aside(meanwhile)
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=init_worker,
                                        initargs=(workers,))
             broken: list[Case] = []
             try:
                 futures = {pool.submit(_work, *args(c)): c for c in cases}
-                if meanwhile is not None:
-                    meanwhile()
                 for future in _as_completed(futures):
                     try:
                         result = future.result()
@@ -232,6 +233,7 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
                 raise
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
+            finish_meanwhile()
             if broken:  # each again in a process of its own: the one that dies again gets the error row
                 position = {c.name: i for i, c in enumerate(cases)}  # (``order`` is the derivative order)
                 _with_limit(sorted(broken, key=lambda c: position[c.name]), args, workers, DEFAULT_TIME_LIMIT, done)
@@ -242,6 +244,30 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
         exc.partial = _gather(cases, results, errors, seed, incomplete=True)  # type: ignore[attr-defined]
         raise
     return _gather(cases, results, errors, seed)
+
+
+def _aside(work: Callable[[], Any] | None) -> Callable[[], None]:
+    """Start ``work()`` in a thread of this process; the function returned waits for it to end and
+    raises what it raised.  (A daemon thread: an interrupted run does not wait for it.)"""
+    if work is None:
+        return lambda: None
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="gradcheck-meanwhile", daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        thread.join()
+        if failed:
+            raise failed[0]
+
+    return finish
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

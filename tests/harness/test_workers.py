@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,7 @@ def test_the_api_refuses_a_bad_number_of_jobs(tmp_path, jobs):
 
 _MAIN = """
 import sys
+import threading
 from gradcheck_suite.cli import main
 code = main(sys.argv[1:])
 print("TORCH-IN-MAIN-PROCESS", "torch" in sys.modules)
@@ -136,3 +138,23 @@ def test_meanwhile_runs_once_in_this_process_while_a_pool_checks(tmp_path):
     assert calls == [0] and len(set(result.table["case"])) == 3
     api.run([tmp_path / "lib.yaml"], jobs=1, meanwhile=lambda: calls.append(len(calls)))
     assert calls == [0]  # in one process nothing runs meanwhile
+
+
+def test_meanwhile_runs_beside_the_pool_not_before_it(tmp_path):
+    # meanwhile waits for the first case's result: it can only come while meanwhile still runs
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    first = threading.Event()
+    seen: list[bool] = []
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=lambda: seen.append(first.wait(120)),
+                     progress=lambda done, total, name: first.set())
+    assert seen == [True] and len(set(result.table["case"])) == 3
+
+
+def test_what_meanwhile_raises_reaches_the_caller(tmp_path):
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+
+    def broken() -> None:
+        raise LookupError("meanwhile failed")
+
+    with pytest.raises(LookupError, match="meanwhile failed"):
+        api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=broken)
