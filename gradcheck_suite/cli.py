@@ -530,21 +530,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # ---- ops ----------------------------------------------------------------------------
 
 
-def _symbolic_text(prim) -> str:
-    """The primitive's symbolic form written with its argument names, or why it has none."""
-    if not callable(prim.symbolic):
-        return prim.symbolic
-    import sympy as sp  # only here: 0.2 s of start-up the other commands never pay
-
-    names = [f"{prim.args[0]}{i}" for i in (1, 2)] if prim.variadic else list(prim.args)
-    try:
-        return str(prim.symbolic(sp, *[sp.Symbol(n, real=True) for n in names], **prim.params))
-    except (TypeError, ValueError) as exc:  # pragma: no cover - the registry tests evaluate every form
-        return f"declared, not shown ({exc})"
-
-
-def _ops_facts(prim) -> list[tuple[str, str]]:
-    """Everything the registration of ``prim`` declares, as (label, text) pairs."""
+def _ops_facts(prim, symbolic: str) -> list[tuple[str, str]]:
+    """Everything the registration of ``prim`` declares, as (label, text) pairs (``symbolic``: its
+    symbolic form's text, :func:`gradcheck_suite.ops.symbolic_text.symbolic_texts`)."""
     from . import second_order
     from .ops.lazy_torch import counterpart_name
 
@@ -565,22 +553,24 @@ def _ops_facts(prim) -> list[tuple[str, str]]:
         ("broadcasts", "yes" if prim.broadcasts else "no"),
         ("domain", "; ".join(f"{a}: {d.describe()}" for a, d in zip(args, prim.domain))),
         ("probes", f"{len(prim.probes)} call(s) for the mutation tester"),
-        ("symbolic", _symbolic_text(prim)),
+        ("symbolic", symbolic),
     ]
 
 
 def cmd_ops(args: argparse.Namespace) -> int:
     """``ops``: every primitive with everything its registration declares."""
     from .ops import all_primitives
+    from .ops.symbolic_text import symbolic_texts
 
     prims = [p for p in all_primitives() if not args.category or p.category == args.category]
     if args.category and not prims:
         raise GradcheckError(f"no primitive has the category {args.category!r}")
+    texts = symbolic_texts(all_primitives())  # sympy writes them once; later runs read them from a cache
     out: list[str] = []
     category = None
     cell = lambda s: s.replace("|", "\\|")  # noqa: E731
     for prim in prims:
-        facts = _ops_facts(prim)
+        facts = _ops_facts(prim, texts[prim.name])
         if prim.category != category:
             category = prim.category
             if args.ops_format == "md":

@@ -110,6 +110,9 @@ DEFAULT_JOBS = JOBS_AUTO
 #: server's), and beyond a few the main process's reading and writing is what the run waits for (the
 #: bundled library: 2.2 s of it against 7.5 s of checking spread over the workers)
 AUTO_MAX_WORKERS = 8
+#: environment variable naming the folder where ``gradcheck-suite ops`` keeps the primitives' symbolic
+#: texts between runs (empty: no cache; unset: the user's cache folder — ops/symbolic_text.py)
+CACHE_ENV = "GRADCHECK_SUITE_CACHE"
 #: dtypes a case or a subject may be checked in
 DTYPES = ("float64", "float32")
 #: kinds of tolerance a check uses (defaults per dtype in harness/tolerances.py; a team's
