@@ -1,4 +1,4 @@
 """``python -m gradcheck_suite``: the same command line as ``gradcheck-suite``."""
-from .cli import main
+from .cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -7,6 +7,7 @@ loader and the registry.
 from __future__ import annotations
 
 import csv
+import gc
 import importlib.util
 import os
 import re
@@ -280,6 +281,15 @@ def test_console_script_and_module_agree(tmp_path):
     b = gradcheck("--help", cwd=tmp_path)
     assert a.returncode == b.returncode == 0
     assert a.stdout == b.stdout and "exit codes:" in a.stdout
+
+
+def test_the_command_returns_mains_code_and_leaves_the_exit_no_collection_to_do(tmp_path):
+    code = ("import gc, sys\nfrom gradcheck_suite.cli import entry\n"
+            "sys.argv = ['gradcheck-suite', 'list', 'nowhere']\ncode = entry()\n"
+            "print(code, gc.get_freeze_count() > 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.stdout.split()[-2:] == ["2", "True"], done.stderr  # the missing path: a usage error, code 2
+    assert cli.main(["list", str(tmp_path / "nowhere")]) == 2 and gc.get_freeze_count() == 0  # main() alone: nothing frozen
 
 
 def test_usage_error_exits_2(tmp_path):
