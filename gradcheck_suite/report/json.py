@@ -30,10 +30,9 @@ FORMAT_VERSION = 1
 
 def render_json(report: Report) -> str:
     """The JSON text of the table and the run metadata."""
-    rows = [
-        {col: _value(col, v) for col, v in zip(COLUMNS, row)}
-        for row in report.table.itertuples(index=False, name=None)
-    ]
+    table = report.table
+    rows = [dict(zip(COLUMNS, values))  # column by column, no row objects
+            for values in zip(*(_column(table[col].tolist(), col) for col in COLUMNS))]
     verdict = verdict_of(report)
     doc = {
         "format": "gradcheck-suite/results",
@@ -53,16 +52,27 @@ def render_json(report: Report) -> str:
     return head[:-2] + ',\n "results": [' + ("\n  " + body + "\n ]" if rows else "]") + "\n}\n"
 
 
-def _value(column: str, value: Any) -> Any:
+def _column(values: list, column: str) -> list:
+    """A column's cells as JSON values (the common cells — a finite float, a string — taken as they are)."""
     if column in FLOAT_COLUMNS:
-        x = float(value)
-        if math.isnan(x):
-            return None
-        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+        return [v if type(v) is float and v - v == 0.0 else _number(v) for v in values]  # v - v: 0 iff finite
     if column == "seed":
-        text = cell_text(value)
-        return int(text) if text else None
-    return cell_text(value) if column in ("shape", "worst_index") else _plain(value)
+        return [_seed(v) for v in values]
+    if column in ("shape", "worst_index"):
+        return [cell_text(v) for v in values]
+    return [v if type(v) is str else _plain(v) for v in values]
+
+
+def _number(value: Any) -> Any:
+    x = float(value)
+    if math.isnan(x):
+        return None
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+def _seed(value: Any) -> int | None:
+    text = cell_text(value)
+    return int(text) if text else None
 
 
 def _plain(value: Any) -> Any:

@@ -42,9 +42,22 @@ def _row(values: list[str]) -> str:
 
 
 def _rows(table, columns: tuple[str, ...]):
-    """The table's rows as Markdown lines, one at a time (column by column, no row objects)."""
+    """The table's rows as Markdown lines, one at a time (column by column, no row objects; a cell
+    that repeats — a case, a check, a status — is escaped once)."""
+    seen: dict[tuple, str] = {}
+
+    def cell(value: object, column: str) -> str:
+        key = (column, type(value), value)  # the type: 1, 1.0 and True are equal keys, not equal cells
+        try:
+            return seen[key]
+        except KeyError:
+            text = seen[key] = _cell(value, column)
+            return text
+        except TypeError:  # unhashable (a list)
+            return _cell(value, column)
+
     for values in zip(*(table[c].tolist() for c in columns)):
-        yield _row([_cell(v, c) for v, c in zip(values, columns)])
+        yield _row([cell(v, c) for v, c in zip(values, columns)])
 
 
 def _header(columns: tuple[str, ...]) -> str:

@@ -53,3 +53,13 @@ def test_markdown_syntax_in_case_text_stays_text():
     assert "\\_\\_dunder\\_\\_" in text and "__dunder__" not in text
     assert r"\*not bold\*" in text and r"a\\b" in text and r"\[link\](x)" in text
     assert r"\~\~gone\~\~" in text and r"\$x^2\$" in text and r"\`tick\`" in text
+
+
+def test_equal_values_of_other_types_keep_their_own_cells():
+    # cells are escaped once per distinct value: 1, 1.0 and True are equal keys, yet other cells
+    import pandas as pd
+
+    from gradcheck_suite.report.markdown import _rows
+
+    lines = list(_rows(pd.DataFrame({"input": [1, True, 1.0, "1", 1]}, dtype=object), ("input",)))
+    assert lines == ["| 1 |\n", "| true |\n", "| 1.0 |\n", "| 1 |\n", "| 1 |\n"]

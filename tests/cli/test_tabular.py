@@ -73,3 +73,15 @@ def test_json_is_strict_even_with_infinities():
     text = render_json(Report(table(row(max_abs_err=float("inf"), status="fail"))))
     doc = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     assert doc["results"][0]["max_abs_err"] == "inf"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats())
+def test_json_numbers_are_the_floats_themselves_or_named(err):
+    value = json.loads(render_json(Report(table(row(max_abs_err=err)))))["results"][0]["max_abs_err"]
+    if err != err:
+        assert value is None
+    elif err in (float("inf"), float("-inf")):
+        assert value == ("inf" if err > 0 else "-inf")
+    else:
+        assert type(value) is float and value == err
