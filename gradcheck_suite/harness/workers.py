@@ -41,12 +41,13 @@ def pool_size(jobs: int | str, cases: int | None = None) -> int:
 
 
 #: what every worker needs, imported once in the forkserver (the harness imports torch lazily; a
-#: worker makes no DataFrame, so pandas is not among them)
-PRELOAD = ("torch", "gradcheck_suite.harness.run", "gradcheck_suite.harness.checks", "gradcheck_suite.ops.table")
+#: worker makes no DataFrame, so pandas is not among them); last, the server's quick exit (:mod:`.server_exit`)
+PRELOAD = ("torch", "gradcheck_suite.harness.run", "gradcheck_suite.harness.checks", "gradcheck_suite.ops.table",
+           "gradcheck_suite.harness.server_exit")
 #: … and under a time limit also what torch imports lazily on the first backward pass with an
 #: explicit seed (sympy: 0.3-2 s that would count against the first case's limit; without a limit a
 #: worker imports it when a case needs it, and a one-case run of a scalar output never does)
-TIMED_PRELOAD = PRELOAD + ("torch.fx.experimental.symbolic_shapes",)
+TIMED_PRELOAD = PRELOAD[:-1] + ("torch.fx.experimental.symbolic_shapes",) + PRELOAD[-1:]
 
 
 def context(timed: bool = False):

@@ -158,3 +158,52 @@ def test_what_meanwhile_raises_reaches_the_caller(tmp_path):
 
     with pytest.raises(LookupError, match="meanwhile failed"):
         api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=broken)
+
+
+_SERVER_SCRIPT = """
+import multiprocessing, os, sys
+from multiprocessing import forkserver
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(sys.argv[1:])
+    proc = ctx.Process(target=os.getpid)
+    proc.start()
+    proc.join()
+    print(forkserver._forkserver._forkserver_pid)
+"""
+
+
+def _server_exit_handlers_ran(tmp_path, preload: list[str]) -> bool:
+    """Start a forkserver with ``preload`` in a program that then ends; did the server's exit
+    handlers run when it followed?"""
+    import os
+    import time
+
+    marker = tmp_path / f"marker-{len(list(tmp_path.iterdir()))}"
+    env = {**os.environ, "GRADCHECK_TEST_EXIT_MARKER": str(marker)}
+    done = subprocess.run([sys.executable, "-c", _SERVER_SCRIPT, *preload], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=120, check=True)
+    pid = int(done.stdout.split()[-1])
+    for _ in range(1200):  # the server follows its program within moments; generous for a loaded machine
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the forkserver outlived its program by a minute")
+    return marker.exists()
+
+
+def test_the_workers_server_leaves_without_tearing_down_what_it_imported(tmp_path):
+    assert workers.PRELOAD[-1] == workers.TIMED_PRELOAD[-1] == "gradcheck_suite.harness.server_exit"
+    assert _server_exit_handlers_ran(tmp_path, ["tests.harness.exit_marker"])  # the control: they run
+    assert not _server_exit_handlers_ran(tmp_path, ["tests.harness.exit_marker",
+                                                    "gradcheck_suite.harness.server_exit"])
+
+
+def test_the_quick_exit_is_only_the_servers():
+    code = ("import sys, gradcheck_suite.harness.server_exit as s\n"
+            "assert not s.imported_by_the_forkserver()\n"
+            "sys.exit(3)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 3
