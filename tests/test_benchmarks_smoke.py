@@ -29,6 +29,7 @@ EXPECTED_ROWS = [
     ("B3", "big_tensors", "engine forward + reverse"),
     ("B4", "01_sigmoid_affine.yaml", "gradcheck-suite run (one case, all reports)"),
     ("B4", "01_sigmoid_affine.yaml", "gradcheck-suite run --jobs 1 (one case, all reports)"),
+    ("B4", "01_sigmoid_affine.yaml", "the same, until its output ends (piped, as in a CI log)"),
     ("B4", "--help", "gradcheck-suite --help"),
     ("B4", "ops", "gradcheck-suite ops"),
     ("B4", "list cases/seed", "gradcheck-suite list cases/seed"),
