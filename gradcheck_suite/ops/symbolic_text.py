@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import types
@@ -27,6 +28,11 @@ __all__ = ["symbolic_texts", "symbolic_text", "fingerprint", "cache_folder", "CA
 
 #: the layout of the cache file; another value is another fingerprint
 _FORMAT = 1
+#: cache files kept (the most recently written): one per installation or registry in use, not one per
+#: change ever made
+KEEP = 8
+#: a memory address in a repr (``<object at 0x7f…>``): not part of what a form means
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def symbolic_text(prim) -> str:
@@ -83,7 +89,8 @@ def fingerprint(prims: Iterable[Any]) -> str:
         sympy_version = "?"
     h = hashlib.sha256(repr((_FORMAT, sys.version_info[:2], sympy_version)).encode())
     for p in prims:
-        h.update(repr((p.name, tuple(p.args), bool(p.variadic), sorted(p.params.items(), key=str))).encode())
+        h.update(_ADDRESS.sub("", repr((p.name, tuple(p.args), bool(p.variadic),
+                                        sorted(p.params.items(), key=str)))).encode())
         h.update(_form_bytes(p.symbolic))
     return h.hexdigest()[:24]
 
@@ -94,8 +101,8 @@ def _form_bytes(form: Any) -> bytes:
         return b"text:" + str(form).encode()
     code = getattr(form, "__code__", None)
     if code is None:  # a callable object: its type's qualified name and its state
-        return repr((type(form).__qualname__, getattr(form, "__dict__", None))).encode()
-    return b"code:" + _code_bytes(code) + repr((form.__defaults__, form.__kwdefaults__)).encode()
+        return _ADDRESS.sub("", repr((type(form).__qualname__, getattr(form, "__dict__", None)))).encode()
+    return b"code:" + _code_bytes(code) + _ADDRESS.sub("", repr((form.__defaults__, form.__kwdefaults__))).encode()
 
 
 def _code_bytes(code: types.CodeType) -> bytes:
@@ -128,5 +135,18 @@ def _write(file: Path, texts: dict[str, str]) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _prune(file.parent)
     except OSError:  # a read-only home, a full disk: the listing is still right, only slower next time
         pass
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the :data:`KEEP` most recently written cache files."""
+    def written(f: Path) -> float:
+        try:
+            return f.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    for old in sorted(folder.glob("symbolic-*.json"), key=written, reverse=True)[KEEP:]:
+        old.unlink(missing_ok=True)

@@ -109,3 +109,26 @@ def test_a_stale_file_of_another_fingerprint_is_not_read(cache):
     (cache / "symbolic-000000000000000000000000.json").write_text(
         json.dumps({"texts": {p.name: "stale" for p in PRIMITIVES}}), encoding="utf-8")
     assert "stale" not in symbolic_texts(PRIMITIVES).values()
+
+
+def test_the_folder_keeps_only_the_latest_files(cache):
+    import os
+
+    from gradcheck_suite.ops.symbolic_text import KEEP
+
+    cache.mkdir(parents=True)
+    for i in range(KEEP + 3):  # files other registries or installations wrote, oldest first
+        old = cache / f"symbolic-{i:024d}.json"
+        old.write_text(json.dumps({"texts": {}}), encoding="utf-8")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    symbolic_texts(PRIMITIVES)
+    kept = sorted(f.name for f in cache.glob("symbolic-*.json"))
+    assert len(kept) == KEEP and f"symbolic-{fingerprint(PRIMITIVES)}.json" in kept
+    assert "symbolic-000000000000000000000000.json" not in kept  # the oldest went first
+
+
+def test_a_memory_address_in_a_parameter_is_not_part_of_the_fingerprint():
+    class Opaque:  # a plugin's parameter whose repr shows where it lives
+        pass
+
+    assert fingerprint([_prim(params={"f": Opaque()})]) == fingerprint([_prim(params={"f": Opaque()})])
