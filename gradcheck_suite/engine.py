@@ -182,17 +182,15 @@ def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
 
 
 def _lift(prim: registry.Primitive, raw: Sequence[np.ndarray], flags: Sequence[bool], nb: int) -> list[np.ndarray]:
-    """Arguments of a batched call: unbatched ones get ``nb`` size-1 axes, broadcasting cores a common rank."""
-    cores = [v.ndim - (nb if f else 0) for v, f in zip(raw, flags)]
-    top = max(cores) if prim.broadcasts else 0
-    args = []
-    for v, f, c in zip(raw, flags, cores):
-        core_shape = v.shape[nb:] if f else v.shape
-        lead = v.shape[:nb] if f else (1,) * nb
-        pad = (1,) * (top - c) if prim.broadcasts else ()
-        shape = lead + pad + core_shape
-        args.append(v if shape == v.shape else v.reshape(shape))  # a batched argument of full rank as it is
-    return args
+    """Arguments of a batched call: unbatched ones get ``nb`` size-1 axes, broadcasting cores a common rank
+    (a batched argument that needs neither is handed on as it is)."""
+    if not prim.broadcasts:
+        return [v if f else v.reshape((1,) * nb + v.shape) for v, f in zip(raw, flags)]
+    cores = [v.ndim - nb if f else v.ndim for v, f in zip(raw, flags)]
+    top = max(cores)
+    return [v if f and c == top else v.reshape((v.shape[:nb] if f else (1,) * nb) + (1,) * (top - c)
+                                               + (v.shape[nb:] if f else v.shape))
+            for v, f, c in zip(raw, flags, cores)]
 
 
 def _forward_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Mapping[str, np.ndarray], nb: int,
@@ -214,10 +212,11 @@ def _forward_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
                     is_batched[node.id] = False
                 continue
             prim = registry.get(node.op)
-            raw = [values[a] for a in node.args]
+            args = [values[a] for a in node.args]
             flags = [is_batched[a] for a in node.args]
             k = nb if any(flags) else 0
-            args = _lift(prim, raw, flags, nb) if k else raw
+            if k:
+                args = _lift(prim, args, flags, nb)
             cores = [a.ndim - k for a in args]
             try:
                 p = normalise_params(prim, node.params, cores, k, args[0].shape if args else ())

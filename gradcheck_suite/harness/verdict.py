@@ -129,10 +129,14 @@ def compare(actual: np.ndarray, reference: np.ndarray, tol: Tolerance, fd_err: n
     )
 
 
+#: a row with every column empty ("" for text, NaN for numbers), copied by :func:`make_row`
+_EMPTY_ROW = {c: ("" if c in TEXT_COLUMNS else float("nan")) for c in COLUMNS}
+
+
 def make_row(**fields: Any) -> dict[str, Any]:
     """A table row with every column (missing ones empty: "" for text, NaN for numbers)."""
-    row = {c: ("" if c in TEXT_COLUMNS else float("nan")) for c in COLUMNS}
-    unknown = set(fields) - set(COLUMNS)
+    row = dict(_EMPTY_ROW)
+    unknown = fields.keys() - _EMPTY_ROW.keys()
     if unknown:
         raise KeyError(f"unknown result columns {sorted(unknown)}")
     row.update(fields)
