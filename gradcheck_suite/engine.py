@@ -18,7 +18,7 @@ from typing import Any, Collection, Mapping, Sequence
 import numpy as np
 
 from .errors import EvalError
-from .graph import Graph, Node
+from .graph import LEAF_OPS, Graph, Node
 from .ops import registry
 from .ops.registry import BIG, NotDifferentiable, RuleError, normalise_params, unbroadcast
 
@@ -39,6 +39,8 @@ __all__ = [
 
 #: bytes one batched pass may use for its largest array (chunks are sized to this)
 CHUNK_BYTES = 64 * 2**20
+#: what a primitive's forward may raise on arguments it cannot take (an EvalError naming the step)
+_FORWARD_ERRORS = (ValueError, TypeError, IndexError, np.linalg.LinAlgError, ZeroDivisionError)
 
 
 @dataclass
@@ -104,14 +106,19 @@ def _requires_grad(graph: Graph) -> list[bool]:
     for node in graph:
         if node.op == "input":
             flags[node.id] = True
-        elif not node.is_leaf:
-            prim = registry.get(node.op)
-            if prim.differentiable_output:
-                rules = prim.vjp * len(node.args) if prim.variadic else prim.vjp
-                flags[node.id] = any(
-                    flags[a] and not isinstance(r, NotDifferentiable) for a, r in zip(node.args, rules)
-                )
+        elif node.op not in LEAF_OPS:
+            flags[node.id] = _carries_gradient(registry.get(node.op), node, flags)
     return flags
+
+
+def _carries_gradient(prim: registry.Primitive, node: Node, flags: Sequence[bool]) -> bool:
+    """Does a gradient reach ``node``: an argument carries one (``flags``) and its VJP rule is not NOT_DIFFERENTIABLE."""
+    if not prim.differentiable_output:
+        return False
+    for k, a in enumerate(node.args):  # a loop, not any(): this runs for every node of every forward pass
+        if flags[a] and not isinstance(_rule(prim, prim.vjp, k), NotDifferentiable):
+            return True
+    return False
 
 
 def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.float64,
@@ -125,16 +132,18 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.flo
     dtype = np.dtype(dtype)
     values: list[np.ndarray] = []
     params: list[dict[str, Any]] = []
+    requires = [False] * len(graph)  # as _requires_grad(graph) gives them, made on the way
     last_use: dict[int, int] = {}
     if keep is not None:
         for node in graph:
             for a in node.args:
                 last_use[a] = node.id
     with np.errstate(all="ignore"):
-        for node in graph:
-            if node.is_leaf:
+        for node in graph.nodes:
+            if node.op in LEAF_OPS:
                 values.append(_leaf_value(node, leaves, dtype))
                 params.append({})
+                requires[node.id] = node.op == "input"
                 continue
             prim = registry.get(node.op)
             args = [values[a] for a in node.args]
@@ -142,17 +151,18 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], dtype: Any = np.flo
                 p = normalise_params(prim, node.params, [a.ndim for a in args], 0,
                                      args[0].shape if args else ())
                 out = np.asarray(prim.forward(*args, **p))
-            except (ValueError, TypeError, IndexError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+            except _FORWARD_ERRORS as exc:
                 raise _fail(node, args, exc) from None
             if out.dtype != dtype and out.dtype != np.bool_:
                 out = out.astype(dtype)
             values.append(out)
             params.append(p)
+            requires[node.id] = _carries_gradient(prim, node, requires)
             if keep is not None:  # drop what no later node needs
                 for a in set(node.args) | {node.id}:
                     if last_use.get(a, -1) <= node.id and a not in keep:
                         values[a] = None  # type: ignore[call-overload]
-    return Evaluation(graph, dtype, values, params, _requires_grad(graph))
+    return Evaluation(graph, dtype, values, params, requires)
 
 
 def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Mapping[str, np.ndarray],
@@ -172,32 +182,28 @@ def evaluate_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
 
 
 def _lift(prim: registry.Primitive, raw: Sequence[np.ndarray], flags: Sequence[bool], nb: int) -> list[np.ndarray]:
-    """Arguments of a batched call: unbatched ones get ``nb`` size-1 axes, broadcasting cores a common rank."""
-    cores = [v.ndim - (nb if f else 0) for v, f in zip(raw, flags)]
-    top = max(cores) if prim.broadcasts else 0
-    args = []
-    for v, f, c in zip(raw, flags, cores):
-        core_shape = v.shape[nb:] if f else v.shape
-        lead = v.shape[:nb] if f else (1,) * nb
-        pad = (1,) * (top - c) if prim.broadcasts else ()
-        args.append(v.reshape(lead + pad + core_shape))
-    return args
+    """Arguments of a batched call: unbatched ones get ``nb`` size-1 axes, broadcasting cores a common rank
+    (a batched argument that needs neither is handed on as it is)."""
+    if not prim.broadcasts:
+        return [v if f else v.reshape((1,) * nb + v.shape) for v, f in zip(raw, flags)]
+    cores = [v.ndim - nb if f else v.ndim for v, f in zip(raw, flags)]
+    top = max(cores)
+    return [v if f and c == top else v.reshape((v.shape[:nb] if f else (1,) * nb) + (1,) * (top - c)
+                                               + (v.shape[nb:] if f else v.shape))
+            for v, f, c in zip(raw, flags, cores)]
 
 
 def _forward_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Mapping[str, np.ndarray], nb: int,
                      dtype: np.dtype, target: int):
     """The batched forward of :func:`evaluate_batched`: every needed node's value (batched or not),
     its normalised parameters, whether it is batched, and the batch shape."""
-    needed = graph.ancestors(target)
     values: dict[int, np.ndarray] = {}
     params: dict[int, dict[str, Any]] = {}
     is_batched: dict[int, bool] = {}
     bshape: tuple[int, ...] = next(iter(batched.values())).shape[:nb] if batched else ()
     with np.errstate(all="ignore"):
-        for node in graph:
-            if node.id not in needed:
-                continue
-            if node.is_leaf:
+        for node in graph.ancestor_nodes(target):
+            if node.op in LEAF_OPS:
                 if node.name in batched and node.op != "literal":
                     values[node.id] = np.asarray(batched[node.name], dtype=dtype)
                     is_batched[node.id] = True
@@ -206,15 +212,16 @@ def _forward_batched(graph: Graph, leaves: Mapping[str, np.ndarray], batched: Ma
                     is_batched[node.id] = False
                 continue
             prim = registry.get(node.op)
-            raw = [values[a] for a in node.args]
+            args = [values[a] for a in node.args]
             flags = [is_batched[a] for a in node.args]
             k = nb if any(flags) else 0
-            args = _lift(prim, raw, flags, nb) if k else raw
+            if k:
+                args = _lift(prim, args, flags, nb)
             cores = [a.ndim - k for a in args]
             try:
                 p = normalise_params(prim, node.params, cores, k, args[0].shape if args else ())
                 out = np.asarray(prim.forward(*args, **p))
-            except (ValueError, TypeError, IndexError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+            except _FORWARD_ERRORS as exc:
                 raise _fail(node, args, exc) from None
             if out.dtype != dtype and out.dtype != np.bool_:
                 out = out.astype(dtype)
@@ -340,9 +347,8 @@ def vjp(ev: Evaluation, cotangent: np.ndarray, *, output: int | None = None,
     # hand it to the node's last rule as a buffer to write into (``private``, see the registry header)
     owned: set[int] = set()
     track = trace is None
-    needed = graph.ancestors(out_id)
-    for node in reversed(graph.nodes[: out_id + 1]):
-        if node.id not in needed or node.is_leaf or node.id not in grads:
+    for node in reversed(graph.ancestor_nodes(out_id)):
+        if node.op in LEAF_OPS or node.id not in grads:
             continue
         g = grads.pop(node.id) if track else grads[node.id]  # nobody reads it after this node
         if trace is not None:
@@ -434,7 +440,6 @@ def node_tangents(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output:
     and the batch axes.  Nodes absent from the dict have a zero tangent."""
     graph = ev.graph
     out_id = graph.output if output is None else output
-    needed = graph.ancestors(out_id)
     tans: dict[int, np.ndarray] = {}
     batch: tuple[int, ...] | None = None
     for name, t in tangents.items():
@@ -448,8 +453,8 @@ def node_tangents(ev: Evaluation, tangents: Mapping[str, np.ndarray], *, output:
         batch = b
         tans[i] = t
     batch = batch or ()
-    for node in graph.nodes[: out_id + 1]:
-        if node.is_leaf or node.id not in needed or not ev.requires_grad[node.id]:
+    for node in graph.ancestor_nodes(out_id):
+        if node.op in LEAF_OPS or not ev.requires_grad[node.id]:
             continue
         prim = registry.get(node.op)
         ans = ev.values[node.id]

@@ -9,12 +9,14 @@ finite-difference reference all evaluate this same object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any, Callable, Hashable, Iterator, TypeVar
 
 __all__ = ["Node", "Graph", "LEAF_OPS"]
 
 #: ops of leaf nodes (nodes that apply no primitive)
 LEAF_OPS = ("input", "constant", "literal")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -104,8 +106,42 @@ class Graph:
                 users[a].append(node.id)
         return users
 
-    def ancestors(self, node_id: int) -> set[int]:
-        """Ids of every node ``node_id`` depends on, itself included (iterative)."""
+    def derived(self, key: Hashable, upto: int, compute: Callable[[], T]) -> T:
+        """``compute()`` of something that depends on nodes ``0 … upto`` alone (and on nothing that
+        can change), made once per ``key`` and kept: the engine and the references ask for the same
+        ancestors and paths at every evaluation of a point.
+
+        Kept while node ``upto`` is the object it was made from: a graph's nodes only grow at the end
+        or are cut back (the rollback of a failed expression), and a node is never changed once made,
+        so nodes ``0 … upto`` are the same exactly while node ``upto`` is.  What is kept is shared:
+        callers must not change it.  It is never pickled (see :meth:`__getstate__`)."""
+        node = self.nodes[upto]
+        memo = self.__dict__.setdefault("_derived", {})
+        kept = memo.get(key)
+        if kept is not None and kept[0] is node:
+            return kept[1]
+        value = compute()
+        memo[key] = (node, value)
+        return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling keeps (a case goes to a worker process): the fields, not what :meth:`derived` kept."""
+        state = dict(self.__dict__)
+        state.pop("_derived", None)
+        return state
+
+    def ancestors(self, node_id: int) -> frozenset[int]:
+        """Ids of every node ``node_id`` depends on, itself included (iterative; kept, see :meth:`derived`)."""
+        return self.derived(("ancestors", node_id), node_id, lambda: self._ancestors(node_id))
+
+    def ancestor_nodes(self, node_id: int) -> tuple[Node, ...]:
+        """The nodes ``node_id`` depends on, itself included, in the graph's (topological) order (kept)."""
+        def compute() -> tuple[Node, ...]:
+            needed = self.ancestors(node_id)
+            return tuple(n for n in self.nodes[: node_id + 1] if n.id in needed)
+        return self.derived(("ancestor_nodes", node_id), node_id, compute)
+
+    def _ancestors(self, node_id: int) -> frozenset[int]:
         seen = {node_id}
         stack = [node_id]
         while stack:
@@ -113,7 +149,7 @@ class Graph:
                 if a not in seen:
                     seen.add(a)
                     stack.append(a)
-        return seen
+        return frozenset(seen)
 
     def depends_on_inputs(self) -> list[bool]:
         """For every node: does its value depend on a differentiable input?"""

@@ -352,11 +352,10 @@ def judge(checker: _Checker, spec: Check, name: str, actual: Derivative, referen
         c_also = compare(actual.also[0], r, tol, fde, nondiff)
         if not c_also.passed:  # the VJP rules agree but a JVP rule does not
             a, c, labels = actual.also[0], c_also, (actual.also[1], labels[1])
-    nums, failed = _compared_row(row, spec, name, c, tol, fde is not None, labels, _jacobian_words(p, a_route, name),
-                                 pre)
+    words = _jacobian_words(p, a_route, name)
+    nums, failed = _compared_row(row, spec, name, c, tol, fde is not None, labels, words, pre)
     if failed is not None:
         return failed
-    words = _jacobian_words(p, a_route, name)
     if nondiff is not None and nondiff.any():
         idx = tuple(int(i) for i in np.argwhere(nondiff)[0]) if nondiff.ndim else ()
         where = index_text(idx)
@@ -433,17 +432,17 @@ def judge_blocked(checker: _Checker, spec: Check, name: str, comparison: Blocked
 
 
 def _jacobian_words(point: Point, route: Route, name: str) -> Callable[[tuple[int, ...] | None], str]:
-    """``(∂output(i)/∂x(j))`` for an element of a Jacobian ("" for a gradient)."""
-    out_shape = route.out_shape(name)
-    out_ndim = 0 if int(np.prod(out_shape, dtype=np.int64)) == 1 else len(out_shape)
-    what = "∂(uᵀJ)" if route.name.startswith("subject_ggrad") else "∂output"
-
+    """``(∂output(i)/∂x(j))`` for an element of a Jacobian ("" for a gradient); worked out when a message
+    asks (most rows pass and never do)."""
     def words(index: tuple[int, ...] | None) -> str:
         own = route.element_words(name, index)  # second order: the two inputs of the Hessian entry
         if own is not None:
             return own
+        out_shape = route.out_shape(name)
+        out_ndim = 0 if int(np.prod(out_shape, dtype=np.int64)) == 1 else len(out_shape)
         if not out_ndim or index is None:
             return ""
+        what = "∂(uᵀJ)" if route.name.startswith("subject_ggrad") else "∂output"
         return f" ({what}{index_text(index[:out_ndim])}/∂{name}{index_text(index[out_ndim:])})"
     return words
 

@@ -155,11 +155,18 @@ class HandRoute(Route):
     name, label, timing_column = "hand", "ours", "time_hand_s"
     has_jvp = True
 
+    def __init__(self, point: Point) -> None:
+        super().__init__(point)
+        self._missing: dict[str, list[str]] = {}
+
     def missing_jvp(self, name: str) -> list[str]:
-        """Primitives between ``name`` and the output that declare no JVP rule (plugin primitives may not)."""
-        graph = self.point.graph
-        return sorted({graph[i].op for i in fd.path_nodes(graph, name)
-                       if any(r is registry.NOT_DECLARED for r in registry.get(graph[i].op).jvp)})
+        """Primitives between ``name`` and the output that declare no JVP rule (plugin primitives may not;
+        kept per input: the harness and this route both ask)."""
+        if name not in self._missing:
+            graph = self.point.graph
+            self._missing[name] = sorted({graph[i].op for i in fd.path_nodes(graph, name)
+                                          if any(r is registry.NOT_DECLARED for r in registry.get(graph[i].op).jvp)})
+        return list(self._missing[name])
 
     def _compute(self, name: str) -> Derivative:
         p = self.point
@@ -263,16 +270,29 @@ class FDGraphRoute(Route):
     name, label, kind, timing_column = "fd", "finite differences", "fd", "time_fd_s"
     has_vjp = False
 
+    def __init__(self, point: Point) -> None:
+        super().__init__(point)
+        self._base: fd.Base | None = None
+
+    def base(self) -> fd.Base:
+        """The unperturbed float64 forward every input's differences start from: made once per point (kept:
+        each input would make it again), from our own forward when the point is float64 (the same values)."""
+        if self._base is None:
+            p = self.point
+            same = p.np_dtype == np.float64 and p.ev is not None and p.ev.graph is p.graph
+            self._base = fd.base_of(p.ev) if same else fd.base(p.graph, p.values64)
+        return self._base
+
     def _compute(self, name: str) -> Derivative:
         p = self.point
         try:
-            result = fd.derivative(p.graph, p.values64, name)
+            result = fd.derivative(p.graph, p.values64, name, at=self.base())
         except Exception as exc:
             return Derivative(problem=f"finite differences failed: {p.located(exc)}", status="error")
         return _from_fd(result, p.values[name].ndim, p.compared_shape(name))
 
     def directional(self, name: str, v: np.ndarray) -> fd.FDResult:
-        return fd.directional(self.point.graph, self.point.values64, name, v)
+        return fd.directional(self.point.graph, self.point.values64, name, v, at=self.base())
 
 
 def opaque_fd(point: Point, function: Callable[[np.ndarray], np.ndarray], name: str, shape: tuple[int, ...],

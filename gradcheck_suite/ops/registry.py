@@ -642,13 +642,15 @@ def elementwise(
 
 def get(name: str) -> Primitive:
     """The primitive called ``name`` (KeyError if there is none)."""
-    _ensure_loaded()
+    if not _LOADED:  # tested here, not in a call: the engine asks for every node of every pass
+        _ensure_loaded()
     return _REGISTRY[name]
 
 
 def lookup(name: str) -> Primitive | None:
     """The primitive called ``name``, or None."""
-    _ensure_loaded()
+    if not _LOADED:
+        _ensure_loaded()
     return _REGISTRY.get(name)
 
 
@@ -807,6 +809,8 @@ def normalise_params(prim: Primitive, params: Mapping[str, Any], core_ndims: lis
     """
     out = dict(prim.params)
     out.update(params)
+    if not prim.param_kinds and not prim.needs_nb:  # most primitives: nothing to normalise
+        return out
     core = core_ndims[0] if core_ndims else 0
     for key, kind in prim.param_kinds.items():
         value = out.get(key)

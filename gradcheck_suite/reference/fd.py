@@ -31,9 +31,10 @@ difference against the step over a log range (the answer key's V-shaped plot).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping, Union
+from typing import Callable, Iterator, Mapping, NamedTuple, Union
 
 import numpy as np
 
@@ -47,6 +48,9 @@ __all__ = [
     "EPS",
     "COMPLEX_STEP",
     "default_step",
+    "Base",
+    "base",
+    "base_of",
     "path_nodes",
     "path_is_analytic",
     "derivative",
@@ -66,6 +70,8 @@ CHUNK_BYTES = 4 * 2**20
 EPS = float(np.finfo(np.float64).eps)
 #: the complex step
 COMPLEX_STEP = 1e-20
+#: values up to this many elements are joined before :func:`base_of` looks for the largest
+_JOINED = 4096
 _FACTORS = (1.0, 0.5, 0.25)
 _REFINE = (0.1, 0.01, 0.001)
 _DOMAIN_TRIES = 8
@@ -91,8 +97,8 @@ class FDResult:
 
     def jacobian(self, array: np.ndarray, row_ndim: int) -> np.ndarray:
         """``array`` (rows + output) with the output axes moved in front (output + rows)."""
-        out_ndim = array.ndim - row_ndim
-        return np.moveaxis(array, tuple(range(row_ndim)), tuple(range(out_ndim, out_ndim + row_ndim)))
+        # np.moveaxis(array, rows → the end) as the transpose moveaxis makes (without its argument checks)
+        return array.transpose(tuple(range(row_ndim, array.ndim)) + tuple(range(row_ndim)))
 
 
 def default_step(x: np.ndarray) -> np.ndarray:
@@ -104,15 +110,20 @@ def default_step(x: np.ndarray) -> np.ndarray:
 
 
 def path_nodes(graph: Graph, name: str) -> list[int]:
-    """Ids of the primitive nodes on a path from input ``name`` to the output."""
-    start = graph.inputs[name]
+    """Ids of the primitive nodes on a path from input ``name`` to the output (kept by the graph: every
+    FD derivative and check of the input asks; they lie between the input and the output)."""
+    start, out = graph.inputs[name], graph.output
+    return list(graph.derived(("path", start, out), out, lambda: _path_nodes(graph, start, out)))
+
+
+def _path_nodes(graph: Graph, start: int, out: int) -> tuple[int, ...]:
     reach = [False] * len(graph)
     reach[start] = True
     for node in graph:
         if node.id != start and any(reach[a] for a in node.args):
             reach[node.id] = True
-    upstream = graph.ancestors(graph.output)
-    return [n.id for n in graph if reach[n.id] and n.id in upstream and not n.is_leaf]
+    upstream = graph.ancestors(out)
+    return tuple(n.id for n in graph if reach[n.id] and n.id in upstream and not n.is_leaf)
 
 
 def path_is_analytic(graph: Graph, name: str) -> bool:
@@ -168,25 +179,43 @@ Perturb = Union[_UnitCopies, _DirectionCopies]
 
 
 def _graph_elements(graph: Graph, leaves: Mapping[str, np.ndarray]) -> int:
-    return _base(graph, leaves)[1]
+    return base(graph, leaves).elements
 
 
-def _base(graph: Graph, leaves: Mapping[str, np.ndarray]) -> tuple[np.ndarray, int, float]:
-    """From one forward pass: the unperturbed output (float64), the elements of one copy of
-    the graph, and the largest finite magnitude of any value in it.
+class Base(NamedTuple):
+    """What the differences of every input at one point start from (one forward pass): the unperturbed
+    output (float64), the elements of one copy of the graph, and the largest finite magnitude of any
+    value in it.
 
     That magnitude scales the round-off term of the error estimate: an output that is a
     small sum of large, cancelling terms carries the round-off of the terms, not its own.
     """
-    ev = engine.evaluate(graph, leaves, np.float64)
+
+    output: np.ndarray
+    elements: int
+    magnitude: float
+
+
+def base(graph: Graph, leaves: Mapping[str, np.ndarray]) -> Base:
+    """The :class:`Base` of ``graph`` at ``leaves`` (float64)."""
+    return base_of(engine.evaluate(graph, leaves, np.float64))
+
+
+def base_of(ev: engine.Evaluation) -> Base:
+    """The :class:`Base` of a float64 forward pass already made (the same as :func:`base` at its leaves)."""
+    numbers = [np.asarray(v) for v in ev.values]
+    numbers = [v for v in numbers if v.size and v.dtype != np.bool_]
+    small = [v.reshape(-1) for v in numbers if v.size <= _JOINED]
+    parts = [v for v in numbers if v.size > _JOINED] + ([np.concatenate(small)] if small else [])
     magnitude = 0.0
-    for v in ev.values:
-        if np.size(v) and np.asarray(v).dtype != np.bool_:
-            a = np.abs(np.asarray(v, dtype=np.float64))
+    for v in parts:  # a deep graph's many small values as one array: one pass, not four numpy calls per node
+        a = np.abs(np.asarray(v, dtype=np.float64))
+        top = a.max()  # NaN or inf when some element is not finite: then the largest finite one
+        if not np.isfinite(top):
             finite = a[np.isfinite(a)]
-            if finite.size:
-                magnitude = max(magnitude, float(finite.max()))
-    return np.asarray(ev.output, dtype=np.float64), int(sum(np.size(v) for v in ev.values)), magnitude
+            top = finite.max() if finite.size else 0.0
+        magnitude = max(magnitude, float(top))
+    return Base(np.asarray(ev.output, dtype=np.float64), int(sum(np.size(v) for v in ev.values)), magnitude)
 
 
 def _evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, perturb: Perturb,
@@ -331,10 +360,19 @@ def _complex_step(evaluate_c, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return value, 16 * EPS * np.abs(value)
 
 
+@functools.lru_cache(maxsize=256)
+def _probe_direction(shape: tuple[int, ...]) -> np.ndarray:
+    """The fixed random direction the complex step is validated along, for an input of ``shape`` (kept: the
+    same numbers for every input of that shape, and a generator costs more to seed than a small check;
+    read-only, as it is shared)."""
+    v = np.random.default_rng(20240531).standard_normal((1,) + shape)
+    v.setflags(write=False)
+    return v
+
+
 def _complex_step_trusted(graph, leaves, name, x0, f0, per_copy) -> bool:
     """Validate the complex step along one random direction against Richardson."""
-    v = np.random.default_rng(20240531).standard_normal((1,) + x0.shape)
-    perturb = _direction_perturb(x0, v)
+    perturb = _direction_perturb(x0, _probe_direction(tuple(x0.shape)))
     try:
         cs = _evaluate(graph, leaves, name, perturb, np.zeros(1, int), np.array([COMPLEX_STEP * 1j]),
                        per_copy, np.complex128).imag / COMPLEX_STEP
@@ -344,7 +382,7 @@ def _complex_step_trusted(graph, leaves, name, x0, f0, per_copy) -> bool:
         return False
     evaluate = lambda rows, deltas: _evaluate(graph, leaves, name, perturb, rows, deltas, per_copy)  # noqa: E731
     step = np.array([EPS ** (1 / 3) * max(1.0, float(np.abs(x0).max(initial=0.0)))])
-    value, error, *_ = _richardson(evaluate, 1, step, f0)
+    value, error, *_ = _richardson(evaluate, 1, step, f0, sides=False)  # no kink test: no one-sided estimates
     if not np.all(np.isfinite(value)):
         return True  # nothing to contradict it with (e.g. a domain edge)
     return bool(np.all(np.abs(cs - value) <= error + 1e-6 * (np.abs(value) + np.abs(value).max(initial=0.0))))
@@ -386,17 +424,18 @@ def _one_sided(fwd, bwd, shape) -> tuple:
 
 
 def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
-               method: str = "auto", per_copy: int | None = None) -> FDResult:
+               method: str = "auto", per_copy: int | None = None, at: Base | None = None) -> FDResult:
     """The derivative of the output with respect to every element of input ``name``.
 
     ``leaves`` are the values of the point (cast to float64 here).  ``method`` is
     ``"auto"`` (complex step where the path is analytic and the check along a random
     direction agrees, Richardson otherwise), ``"complex-step"`` or ``"richardson"``.
+    ``at``: the point's :class:`Base`, when the caller has it (every input of a point shares it).
     Returns value/error of shape input shape + output shape.
     """
     leaves = {k: np.asarray(v, dtype=np.float64) for k, v in leaves.items()}
     x0 = leaves[name]
-    f0, elements, magnitude = _base(graph, leaves)
+    f0, elements, magnitude = base(graph, leaves) if at is None else at
     per_copy = per_copy or elements
     out_shape = f0.shape
     n = x0.size
@@ -409,16 +448,16 @@ def derivative(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, *,
 
 
 def directional(graph: Graph, leaves: Mapping[str, np.ndarray], name: str, directions: np.ndarray, *,
-                method: str = "auto", per_copy: int | None = None) -> FDResult:
+                method: str = "auto", per_copy: int | None = None, at: Base | None = None) -> FDResult:
     """Directional derivatives ``J·v`` along each ``v`` in ``directions`` (K + input shape).
 
-    Returns value/error of shape (K,) + output shape.
+    ``at`` as for :func:`derivative`.  Returns value/error of shape (K,) + output shape.
     """
     leaves = {k: np.asarray(v, dtype=np.float64) for k, v in leaves.items()}
     x0 = leaves[name]
     directions = np.asarray(directions, dtype=np.float64)
     k = directions.shape[0]
-    f0, elements, magnitude = _base(graph, leaves)
+    f0, elements, magnitude = base(graph, leaves) if at is None else at
     per_copy = per_copy or elements
     perturb = _direction_perturb(x0, directions)
     shape = (k,) + f0.shape
@@ -558,7 +597,7 @@ def quadratic_forms(graph: Graph, leaves: Mapping[str, np.ndarray], names: list[
     x0 = np.concatenate([leaves[n].reshape(-1) for n in names])
     directions = np.asarray(directions, dtype=np.float64)
     k = directions.shape[0]
-    f0, _, magnitude = _base(graph, leaves)
+    f0, _, magnitude = base(graph, leaves)
     s0 = np.array([float(np.asarray(f0).reshape(-1) @ np.asarray(cotangent, dtype=np.float64).reshape(-1))])
     size = np.abs(directions).max(axis=1, initial=0.0)
     # the error after extrapolation is ε/h² + h⁴: best near h ∝ ε^(1/6)

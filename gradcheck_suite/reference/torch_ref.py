@@ -36,6 +36,8 @@ _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 def torch_dtype(dtype: Any) -> torch.dtype:
     """The torch dtype of a dtype name or numpy dtype."""
+    if isinstance(dtype, str) and dtype in _DTYPES:  # the harness's names: no numpy dtype (whose .name is slow)
+        return _DTYPES[dtype]
     return _DTYPES[np.dtype(dtype).name]
 
 
