@@ -22,9 +22,9 @@ __all__ = [
 ]
 
 #: the names this package offers, and the module of the package each comes from: imported on first
-#: use (PEP 562), so that a worker process that imports one module of the package (the answer key's
-#: sections, :class:`~gradcheck_suite.report.answer_key.Sections`) does not import every renderer
-#: and pandas with it (0.3 s of CPU in each worker)
+#: use (PEP 562), so that a worker process that imports the modules building each case's parts of the
+#: HTML pages (:class:`~gradcheck_suite.report.pages.CasePages`) does not import every renderer and
+#: pandas with them (0.3 s of CPU in each worker)
 _LAZY = {
     "Report": "results", "COLUMNS": "results", "STATUSES": "results", "exit_code": "results",
     "status_counts": "results", "render_csv": "csv", "render_html": "html", "render_json": "json",

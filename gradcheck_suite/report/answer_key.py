@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES
 from .results import Report, anchor_id, unique_safe_name, worst_status
 
-__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget", "Sections"]
+__all__ = ["FILE_NAME", "render_answer_key", "case_section", "page_of", "link_of", "time_budget"]
 
 #: the index page report.html's header links to (each case's card links to its own page)
 FILE_NAME = ANSWER_KEY_FILE
@@ -87,7 +87,8 @@ def render_answer_key(report: Report) -> dict[str, str]:
     names = list(report.cases)
     end = time.monotonic() + time_budget(len(names))
     tasks = [(report.cases[name], groups.get(name, []), end) for name in names]
-    sections = [report.key_sections.get(name) or _section(*t) for name, t in zip(names, tasks)]
+    sections = [report.pages[name].section if name in report.pages else case_section(*t)
+                for name, t in zip(names, tasks)]
     entries, pages = [], {}
     for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
         rows = tasks[i][1]
@@ -104,24 +105,10 @@ def render_answer_key(report: Report) -> dict[str, str]:
     return {ANSWER_KEY_FILE: index, **pages}
 
 
-class Sections:
-    """The answer-key section of each case built where the case was checked — in a run's worker
-    processes, in parallel — as ``run_cases(after=Sections())``; :func:`render_answer_key` then
-    only lays the pages out (``Report.key_sections``).  The run's time budget counts from when
-    this object was made (the monotonic clock is the machine's, the same in every process)."""
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-
-    def __call__(self, result, cases: int) -> tuple[str, str]:
-        from .results import conform_rows  # the case's rows as the main process's table has them
-
-        return _section(result.case, conform_rows(result.rows), self.start + time_budget(cases))
-
-
-def _section(case, rows, end: float) -> tuple[str, str]:
+def case_section(case, rows, end: float) -> tuple[str, str]:
     """(why the case gets no answer key, "") or ("", its section's HTML); ``end`` on the monotonic clock.
-    ``rows`` are the case's harness rows: a DataFrame (a worker's table) or row mappings."""
+    ``rows`` are the case's harness rows: a DataFrame or row mappings.  Built here for the cases
+    ``Report.pages`` lacks, in a worker for the others (:class:`~gradcheck_suite.report.pages.CasePages`)."""
     from ..budget import OutOfTime, deadline
     from ..explain import explain_case, html_fragment
     from ..explain.routes import records

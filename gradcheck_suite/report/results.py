@@ -23,6 +23,8 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where a table is made: a worker building a page needs none
     import pandas as pd
 
+    from .pages import Pages
+
 __all__ = [
     "COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS", "STATUSES", "CHECKS", "STATUS_ORDER",
     "Report", "conform", "conform_rows", "cell_text", "status_counts", "worst_status", "exit_code",
@@ -42,9 +44,9 @@ class Report:
     ``(case, dtype, input)`` to ``{"ours", "torch", "fd", "abs_err"}`` arrays for small
     inputs; ``meta`` holds the run's facts (seed, versions, paths, options);
     ``incomplete`` is true when the run was interrupted before every case finished;
-    ``key_sections`` maps a case name to its answer-key section when it was built where the
-    case was checked (:class:`~gradcheck_suite.report.answer_key.Sections`), the others are
-    built when the answer key is rendered.
+    ``pages`` maps a case name to its parts of the HTML pages (its answer-key section, its card's
+    details) when they were built where the case was checked (:class:`~gradcheck_suite.report.pages.Pages`);
+    the renderers build the others.
     """
 
     table: pd.DataFrame
@@ -52,7 +54,7 @@ class Report:
     arrays: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
     incomplete: bool = False
-    key_sections: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    pages: Mapping[str, Pages] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.table = conform(self.table)
