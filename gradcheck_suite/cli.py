@@ -344,7 +344,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from . import api
     from .gate import decide
     from .report import Report, progress_bar, render_summary, write_reports
-    from .report.pages import CasePages
+    from .report.pages import CasePages, prepare
 
     paths = args.paths or list(DEFAULT_PATHS)
     meta: dict[str, Any] = {
@@ -367,8 +367,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     options["load_options"] = _load_options(args)
     # each case's answer-key section and card are built where the case is checked (in parallel with workers)
     after = CasePages() if "html" in formats else None
-    # … and what the answer key's pages need here is imported while the workers check
-    meanwhile = (lambda: importlib.import_module("gradcheck_suite.explain.html")) if "html" in formats else None
+    # … and what laying the pages out needs here is imported and compiled while the workers check
+    meanwhile = prepare if "html" in formats else None
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),

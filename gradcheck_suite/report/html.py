@@ -36,7 +36,7 @@ from .results import STATUS_ORDER, STATUSES, Report, anchor_id, bound_share, cel
 if TYPE_CHECKING:  # pandas for the overview only: a worker building a case's card needs none
     import pandas as pd
 
-__all__ = ["render_html", "card_details", "CSP", "ELEMENT_LIMIT", "PAGE_BUDGET"]
+__all__ = ["render_html", "card_details", "compile_templates", "CSP", "ELEMENT_LIMIT", "PAGE_BUDGET"]
 
 #: the page's Content-Security-Policy: nothing from outside, inline style/script/SVG only
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -132,6 +132,11 @@ def _heatmap(err: np.ndarray) -> dict[str, Any]:
             "low": f"{10 ** lo:.3g}" if logs.size else "", "high": f"{10 ** hi:.3g}" if logs.size else ""}
 
 
+def _index_text(index: tuple[int, ...]) -> str:
+    """An element's index as :func:`cell_text` writes a tuple of ints ("()" for a scalar's)."""
+    return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
+
+
 def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], limit: int) -> ArrayView | None:
     _, dtype, name = key
     ours = np.asarray(arrays.get("ours")) if arrays.get("ours") is not None else None
@@ -142,10 +147,9 @@ def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], lim
     err = arrays.get("abs_err")
     parts = [np.broadcast_to(np.asarray(a, dtype=float), ours.shape) if a is not None else None
              for a in (ours, torch_, fd, err)]
-    rows = []
-    for index in np.ndindex(ours.shape):
-        rows.append((cell_text(index) if index else "()",)
-                    + tuple(_num(p[index]) if p is not None else "" for p in parts))
+    # column by column, each array's elements as Python floats in index order (not a numpy scalar each)
+    columns = [[_num(v) for v in p.ravel().tolist()] if p is not None else [""] * ours.size for p in parts]
+    rows = list(zip([_index_text(index) for index in np.ndindex(ours.shape)], *columns))
     heat = _heatmap(np.asarray(parts[3])) if parts[3] is not None and ours.ndim == 2 else None
     return ArrayView(dtype=dtype, input=name, shape=cell_text(ours.shape), rows=rows, heatmap=heat)
 
@@ -320,6 +324,12 @@ def _environment() -> jinja2.Environment:
     # the page's data as compact JSON; tojson escapes <, >, & and ' so it cannot end its <script>
     env.policies["json.dumps_kwargs"] = {"separators": (",", ":"), "ensure_ascii": False}
     return env
+
+
+def compile_templates() -> None:
+    """Compile the page's templates now, rather than when the page is first rendered."""
+    for name in ("report.html.j2", "report_card.html.j2"):
+        _environment().get_template(name)
 
 
 def _candidates(view: CaseView, env: jinja2.Environment) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from .answer_key import case_section, time_budget
 from .html import card_details
 from .results import conform_rows
 
-__all__ = ["Pages", "CasePages"]
+__all__ = ["Pages", "CasePages", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,14 @@ class CasePages:
         return Pages(section=case_section(case, rows, self.start + time_budget(cases)),
                      card=card_details(case, ordered, {k: v for k, v in result.arrays.items() if k[0] == case.name}),
                      rows=len(rows))
+
+
+def prepare() -> None:
+    """What laying the pages out needs in the main process — the answer key's renderer and report.html's
+    templates, compiled — made ready while the workers check (``run_cases(meanwhile=prepare)``)."""
+    import importlib
+
+    from .html import compile_templates
+
+    importlib.import_module("gradcheck_suite.explain.html")
+    compile_templates()
