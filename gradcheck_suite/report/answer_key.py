@@ -90,16 +90,17 @@ def render_answer_key(report: Report) -> dict[str, str]:
     sections = [report.pages[name].section if name in report.pages else case_section(*t)
                 for name, t in zip(names, tasks)]
     entries, pages = [], {}
+    links = {name: link_of(name) for name in names}  # each case's link, for its entry and its neighbours' pages
     for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
         rows = tasks[i][1]
         entries.append({"name": name, "title": getattr(report.cases[name], "title", "") or "",
-                        "status": worst_status(r["status"] for r in rows) if rows else "", "href": link_of(name),
+                        "status": worst_status(r["status"] for r in rows) if rows else "", "href": links[name],
                         "note": bool(why)})
         neighbours = {"previous": names[i - 1] if i else None, "next": names[i + 1] if i + 1 < len(names) else None}
         pages[page_of(name)] = _CASE_PAGE.render(
             csp=CSP, css=Markup(CSS), name=name, fragment=Markup(fragment or _note(name, why)),
             index=f"../{ANSWER_KEY_FILE}", report=f"../{FORMAT_FILES['html']}#{anchor_id(name)}",
-            links={k: (v, "../" + link_of(v)) for k, v in neighbours.items() if v is not None})
+            links={k: (v, "../" + links[v]) for k, v in neighbours.items() if v is not None})
     index = _INDEX_PAGE.render(csp=CSP, css=Markup(CSS), entries=entries, note=_INDEX_NOTE,
                                report=FORMAT_FILES["html"])
     return {ANSWER_KEY_FILE: index, **pages}
@@ -147,9 +148,9 @@ _CASE_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "answer key: {{ name 
 {% macro nav() %}<nav class="pages"><a href="{{ index }}">all cases</a><a href="{{ report }}">this case in the report</a>
 {%- if "previous" in links %}<a rel="prev" href="{{ links.previous[1] }}">← {{ links.previous[0] }}</a>{% endif %}
 {%- if "next" in links %}<a rel="next" href="{{ links.next[1] }}">{{ links.next[0] }} →</a>{% endif %}</nav>{% endmacro %}
-{{ nav() }}
+{% set pages_nav = nav() %}{{ pages_nav }}
 {{ fragment }}
-{{ nav() }}
+{{ pages_nav }}
 </body></html>
 """)
 _INDEX_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "gradcheck-suite answer key") + """\
