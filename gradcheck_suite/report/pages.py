@@ -47,7 +47,9 @@ class CasePages:
 
         case = result.case
         rows = conform_rows(result.rows)  # as the main process's table reads them back
-        ordered = conform_rows(sorted_rows(result.rows, {case.name: {n: i for i, n in enumerate(case.graph.inputs)}}))
+        at = {id(row): i for i, row in enumerate(result.rows)}
+        ordered = [rows[at[id(row)]]  # … and in its order
+                   for row in sorted_rows(result.rows, {case.name: {n: i for i, n in enumerate(case.graph.inputs)}})]
         return Pages(section=case_section(case, rows, self.start + time_budget(cases)),
                      card=card_details(case, ordered, {k: v for k, v in result.arrays.items() if k[0] == case.name}),
                      rows=len(rows))
