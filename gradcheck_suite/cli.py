@@ -355,7 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from . import api
     from .gate import decide
     from .report import Report, progress_bar, render_summary, write_reports
-    from .report.answer_key import Sections
+    from .report.pages import CasePages, prepare
 
     paths = args.paths or list(DEFAULT_PATHS)
     meta: dict[str, Any] = {
@@ -376,10 +376,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("element_limit", args.element_limit), ("threshold", args.threshold))
                if v is not None}
     options["load_options"] = _load_options(args)
-    # each case's answer-key section is built where the case is checked (in parallel with workers)
-    after = Sections() if "html" in formats else None
-    # … and what the answer key's pages need here is imported while the workers check
-    meanwhile = (lambda: importlib.import_module("gradcheck_suite.explain.html")) if "html" in formats else None
+    # each case's answer-key section and card are built where the case is checked (in parallel with workers)
+    after = CasePages() if "html" in formats else None
+    # … and what laying the pages out needs here is imported and compiled while the workers check
+    meanwhile = prepare if "html" in formats else None
     with progress_bar(not args.quiet) as progress:
         try:
             result = api.run(paths, name_filter=args.name_filter, tags=args.tag, dtypes=_flatten(args.dtype),
@@ -400,7 +400,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         arrays=getattr(result, "arrays", None) or {},
         meta=meta,
         incomplete=incomplete,
-        key_sections=getattr(result, "per_case", None) or {},
+        pages=getattr(result, "per_case", None) or {},
     )
     note = ""
     if not len(report.table) and not incomplete:

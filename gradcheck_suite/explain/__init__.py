@@ -12,12 +12,24 @@ The package itself can be called, for notebooks::
     import gradcheck_suite
     gradcheck_suite.explain("seed_two_paths")     # an Explanation; Jupyter shows it inline
 """
+import importlib
 import sys
 import types
 
-from .build import explain_case, explain_graph
-from .grade import grade_answers, grade_claim
 from .model import Explanation
+
+#: names of the package defined in its modules that import sympy (build, grade): imported on first
+#: use, so that a process that only lays out pages already built (the run's main process, which
+#: needs the answer key's CSS and anchors) does not import sympy (0.4 s)
+_LAZY = {"explain_case": "build", "explain_graph": "build", "grade_answers": "grade", "grade_claim": "grade"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = ["explain", "explain_case", "explain_graph", "grade_answers", "grade_claim", "Explanation",
            "render_text", "render_markdown", "render_html", "render_tex", "html_fragment", "anchor"]
@@ -32,6 +44,8 @@ def explain(case, paths=None, **options) -> Explanation:
         from .cli import find_case
 
         case = find_case(case, list(paths or DEFAULT_PATHS))
+    from .build import explain_case
+
     return explain_case(case, **options)
 
 

@@ -57,14 +57,13 @@ def dominators(graph: Graph, source: int, target: int) -> list[int]:
 
 
 def _cut(graph: Graph, node_id: int) -> Graph:
-    """A copy of ``graph`` in which node ``node_id`` is an input leaf of the same name."""
-    nodes = [dataclasses.replace(n) for n in graph.nodes]
-    old = nodes[node_id]
-    nodes[node_id] = dataclasses.replace(old, op="input", args=(), params={})
-    inputs = dict(graph.inputs)
-    inputs[old.name] = node_id
-    return Graph(nodes=nodes, inputs=inputs, constants=dict(graph.constants), steps=dict(graph.steps),
-                 output=graph.output)
+    """A copy of ``graph`` in which node ``node_id`` is an input leaf of the same name (the other
+    nodes shared: a node is never changed once made, see :meth:`Graph.copy`)."""
+    cut = graph.copy()
+    old = cut.nodes[node_id]
+    cut.nodes[node_id] = dataclasses.replace(old, op="input", args=(), params={})
+    cut.inputs[old.name] = node_id
+    return cut
 
 
 def _link(graph: Graph, ev: engine.Evaluation, leaves: Mapping[str, Any], start: int, end: int) -> np.ndarray:

@@ -104,8 +104,11 @@ def layout(rows: list[ForwardRow]) -> Layout:
                                                key=lambda t: t[0])]
 
     for _ in range(SWEEPS // 2):
+        before = [list(level) for level in order]
         sweep(range(1, depth), up)
         sweep(range(depth - 2, -1, -1), down)
+        if order == before:
+            break  # settled: another round would compute the same orders again
 
     unit = BOX_W + GAP_X
     x: dict[int, float] = {}
@@ -137,10 +140,13 @@ def layout(rows: list[ForwardRow]) -> Layout:
             x[v] = p + shift
 
     for _ in range(4):
+        before = dict(x)
         for lvl in range(1, depth):
             settle(lvl, up)
         for lvl in range(depth - 2, -1, -1):
             settle(lvl, down)
+        if x == before:
+            break  # settled: another round would compute the same positions again
     left = min(x.values(), default=0) - BOX_W / 2
     out = Layout()
     every = {v: (x[v] - left + MARGIN, MARGIN + vlayer[v] * (BOX_H + GAP_Y) + BOX_H / 2) for v in x}

@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES
 from .results import Report, anchor_id, unique_safe_name, worst_status
 
-__all__ = ["FILE_NAME", "render_answer_key", "page_of", "link_of", "time_budget", "Sections"]
+__all__ = ["FILE_NAME", "render_answer_key", "case_section", "page_of", "link_of", "time_budget"]
 
 #: the index page report.html's header links to (each case's card links to its own page)
 FILE_NAME = ANSWER_KEY_FILE
@@ -87,41 +87,29 @@ def render_answer_key(report: Report) -> dict[str, str]:
     names = list(report.cases)
     end = time.monotonic() + time_budget(len(names))
     tasks = [(report.cases[name], groups.get(name, []), end) for name in names]
-    sections = [report.key_sections.get(name) or _section(*t) for name, t in zip(names, tasks)]
+    sections = [report.pages[name].section if name in report.pages else case_section(*t)
+                for name, t in zip(names, tasks)]
     entries, pages = [], {}
+    links = {name: link_of(name) for name in names}  # each case's link, for its entry and its neighbours' pages
     for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
         rows = tasks[i][1]
         entries.append({"name": name, "title": getattr(report.cases[name], "title", "") or "",
-                        "status": worst_status(r["status"] for r in rows) if rows else "", "href": link_of(name),
+                        "status": worst_status(r["status"] for r in rows) if rows else "", "href": links[name],
                         "note": bool(why)})
         neighbours = {"previous": names[i - 1] if i else None, "next": names[i + 1] if i + 1 < len(names) else None}
         pages[page_of(name)] = _CASE_PAGE.render(
             csp=CSP, css=Markup(CSS), name=name, fragment=Markup(fragment or _note(name, why)),
             index=f"../{ANSWER_KEY_FILE}", report=f"../{FORMAT_FILES['html']}#{anchor_id(name)}",
-            links={k: (v, "../" + link_of(v)) for k, v in neighbours.items() if v is not None})
+            links={k: (v, "../" + links[v]) for k, v in neighbours.items() if v is not None})
     index = _INDEX_PAGE.render(csp=CSP, css=Markup(CSS), entries=entries, note=_INDEX_NOTE,
                                report=FORMAT_FILES["html"])
     return {ANSWER_KEY_FILE: index, **pages}
 
 
-class Sections:
-    """The answer-key section of each case built where the case was checked — in a run's worker
-    processes, in parallel — as ``run_cases(after=Sections())``; :func:`render_answer_key` then
-    only lays the pages out (``Report.key_sections``).  The run's time budget counts from when
-    this object was made (the monotonic clock is the machine's, the same in every process)."""
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-
-    def __call__(self, result, cases: int) -> tuple[str, str]:
-        from .results import conform_rows  # the case's rows as the main process's table has them
-
-        return _section(result.case, conform_rows(result.rows), self.start + time_budget(cases))
-
-
-def _section(case, rows, end: float) -> tuple[str, str]:
+def case_section(case, rows, end: float) -> tuple[str, str]:
     """(why the case gets no answer key, "") or ("", its section's HTML); ``end`` on the monotonic clock.
-    ``rows`` are the case's harness rows: a DataFrame (a worker's table) or row mappings."""
+    ``rows`` are the case's harness rows: a DataFrame or row mappings.  Built here for the cases
+    ``Report.pages`` lacks, in a worker for the others (:class:`~gradcheck_suite.report.pages.CasePages`)."""
     from ..budget import OutOfTime, deadline
     from ..explain import explain_case, html_fragment
     from ..explain.routes import records
@@ -160,9 +148,9 @@ _CASE_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "answer key: {{ name 
 {% macro nav() %}<nav class="pages"><a href="{{ index }}">all cases</a><a href="{{ report }}">this case in the report</a>
 {%- if "previous" in links %}<a rel="prev" href="{{ links.previous[1] }}">← {{ links.previous[0] }}</a>{% endif %}
 {%- if "next" in links %}<a rel="next" href="{{ links.next[1] }}">{{ links.next[0] }} →</a>{% endif %}</nav>{% endmacro %}
-{{ nav() }}
+{% set pages_nav = nav() %}{{ pages_nav }}
 {{ fragment }}
-{{ nav() }}
+{{ pages_nav }}
 </body></html>
 """)
 _INDEX_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "gradcheck-suite answer key") + """\

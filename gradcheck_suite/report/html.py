@@ -21,20 +21,22 @@ escaped.  This module only prepares plain view objects for the template.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import jinja2
 import numpy as np
-import pandas as pd
 
 from ..contract import ANSWER_KEY_FILE
-from ..gate import verdict_of
 from .results import STATUS_ORDER, STATUSES, Report, anchor_id, bound_share, cell_text, number_text, seconds, \
     status_counts, worst_status
 
-__all__ = ["render_html", "CSP", "ELEMENT_LIMIT", "PAGE_BUDGET"]
+if TYPE_CHECKING:  # pandas for the overview only: a worker building a case's card needs none
+    import pandas as pd
+
+__all__ = ["render_html", "card_details", "compile_templates", "CSP", "ELEMENT_LIMIT", "PAGE_BUDGET"]
 
 #: the page's Content-Security-Policy: nothing from outside, inline style/script/SVG only
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -130,6 +132,11 @@ def _heatmap(err: np.ndarray) -> dict[str, Any]:
             "low": f"{10 ** lo:.3g}" if logs.size else "", "high": f"{10 ** hi:.3g}" if logs.size else ""}
 
 
+def _index_text(index: tuple[int, ...]) -> str:
+    """An element's index as :func:`cell_text` writes a tuple of ints ("()" for a scalar's)."""
+    return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
+
+
 def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], limit: int) -> ArrayView | None:
     _, dtype, name = key
     ours = np.asarray(arrays.get("ours")) if arrays.get("ours") is not None else None
@@ -140,27 +147,35 @@ def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], lim
     err = arrays.get("abs_err")
     parts = [np.broadcast_to(np.asarray(a, dtype=float), ours.shape) if a is not None else None
              for a in (ours, torch_, fd, err)]
-    rows = []
-    for index in np.ndindex(ours.shape):
-        rows.append((cell_text(index) if index else "()",)
-                    + tuple(_num(p[index]) if p is not None else "" for p in parts))
+    # column by column, each array's elements as Python floats in index order (not a numpy scalar each)
+    columns = [[_num(v) for v in p.ravel().tolist()] if p is not None else [""] * ours.size for p in parts]
+    rows = list(zip([_index_text(index) for index in np.ndindex(ours.shape)], *columns))
     heat = _heatmap(np.asarray(parts[3])) if parts[3] is not None and ours.ndim == 2 else None
     return ArrayView(dtype=dtype, input=name, shape=cell_text(ours.shape), rows=rows, heatmap=heat)
 
 
 
-def _case_view(name: str, rows: list[dict[str, Any]], report: Report, limit: int,
-               array_keys: list[tuple[str, str, str]]) -> CaseView:
-    case = report.cases.get(name)
+def _headline(name: str, rows: list[Mapping[str, Any]], case: Any, subject: str) -> CaseView:
+    """What a card shows folded: its name, status, file, title, dtypes, counts and subject."""
     file = rows[0]["file"]
     statuses = [r["status"] for r in rows]
     view = CaseView(name=name or file or "(unnamed)", anchor=anchor_id(name or file),
                     status=worst_status(statuses), file=file,
                     dtypes=[d for d in dict.fromkeys(r["dtype"] for r in rows) if d],
                     counts={s: statuses.count(s) for s in STATUSES if s in statuses})
-    view.subject = str(dict(report.meta.get("subjects") or {}).get(name, ""))
+    view.subject = subject
     if case is not None:
-        view.title, view.description = case.title or "", case.description or ""
+        view.title = case.title or ""
+    return view
+
+
+def _case_view(name: str, rows: list[Mapping[str, Any]], case: Any, arrays: Mapping[tuple[str, str, str], Any],
+               limit: int, subject: str = "") -> CaseView:
+    """A card with its details: the headline, then the case's text, inputs, checks and small gradients
+    (``arrays``: the case's, keyed ``(case, dtype, input)``)."""
+    view = _headline(name, rows, case, subject)
+    if case is not None:
+        view.description = case.description or ""
         view.tags = list(case.tags)
         view.steps = list(case.steps.items())
         view.output = case.output
@@ -175,11 +190,20 @@ def _case_view(name: str, rows: list[dict[str, Any]], report: Report, limit: int
             "worst_index": cell_text(r["worst_index"]), "actual": _num(r["actual"]),
             "expected": _num(r["expected"]), "method": r["method"], "message": r["message"],
         })
-    for key in sorted(array_keys):
-        av = _array_view(key, report.arrays[key], limit)
+    for key in sorted(arrays):
+        av = _array_view(key, arrays[key], limit)
         if av is not None:
             view.arrays.append(av)
     return view
+
+
+def card_details(case: Any, rows: list[Mapping[str, Any]], arrays: Mapping[tuple[str, str, str], Any],
+                 limit: int = ELEMENT_LIMIT) -> tuple[str, ...]:
+    """A case's card details as report.html may show them, best first: whole, then (when it has
+    gradients side by side) without them.  ``rows`` are the case's rows in the table's order, as the
+    table reads them back; ``arrays`` the case's.  A worker process builds these right after the case's
+    checks (:class:`~gradcheck_suite.report.pages.CasePages`); :func:`render_html` keeps them to its budget."""
+    return _candidates(_case_view(case.name, rows, case, arrays, limit), _environment())
 
 
 # ---- the overview: one row per case × dtype, how close each check came, the slowest --------------
@@ -192,6 +216,8 @@ def _overview(table: pd.DataFrame) -> dict[str, Any]:
     Read from the table alone: ``share`` is :func:`bound_share` of each row, a case × dtype's time
     is :func:`seconds` of its rows, its "worst check" the row of its worst status with the largest share.
     """
+    import pandas as pd
+
     if not len(table):
         return {"data": {"cases": [], "rows": []}, "histogram": _histogram(np.zeros(0), []), "nearest": [],
                 "slowest": [], "rows": 0}
@@ -289,7 +315,9 @@ PAGE_BUDGET = 4_500_000
 PROBLEMS_SHOWN = 100
 
 
+@functools.lru_cache(maxsize=None)
 def _environment() -> jinja2.Environment:
+    """The templates' environment, made (and each template compiled) once per process."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("gradcheck_suite", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
@@ -298,15 +326,25 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _details(views: list[CaseView], env: jinja2.Environment, budget: int) -> dict[str, str]:
-    """Each card's details as HTML, worst cases first, within ``budget`` bytes:
-    whole, else without the gradients side by side, else left out ("")."""
+def compile_templates() -> None:
+    """Compile the page's templates now, rather than when the page is first rendered."""
+    for name in ("report.html.j2", "report_card.html.j2"):
+        _environment().get_template(name)
+
+
+def _candidates(view: CaseView, env: jinja2.Environment) -> tuple[str, ...]:
+    """A card's details, best first: whole, else (when it has any) without the gradients side by side."""
     details = env.get_template("report_card.html.j2").module.details
+    return tuple(str(details(view, arrays)) for arrays in ((True, False) if view.arrays else (False,)))
+
+
+def _details(views: list[CaseView], candidates: Mapping[str, tuple[str, ...]], budget: int) -> dict[str, str]:
+    """Each card's details as HTML, worst cases first, within ``budget`` bytes: the first of its
+    ``candidates`` (whole, else without the gradients side by side) that fits, else left out ("")."""
     out: dict[str, str] = {}
     for v in views:  # worst first: failures and errors get theirs before any other card
         out[v.anchor] = ""
-        for arrays in ((True, False) if v.arrays else (False,)):
-            text = str(details(v, arrays))
+        for text in candidates[v.anchor]:
             size = len(text.encode("utf-8"))
             if size <= budget:
                 out[v.anchor], budget = text, budget - size
@@ -318,25 +356,43 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: 
                 page_budget: int = PAGE_BUDGET) -> str:
     """The HTML page; with ``answer_key`` each case links to its page of the answer key written beside it.
 
-    The page is rendered once without the cards' details, to learn what they may take of
-    ``page_budget`` bytes, then with them.
+    A card's details come from ``report.pages`` when a worker built them (:func:`card_details`, for
+    the default ``element_limit``); the others are built here.  The page is rendered once without the
+    cards' details, to learn what they may take of ``page_budget`` bytes, then with them.
     """
-    array_keys: dict[str, list] = {}
-    for key in report.arrays:
-        array_keys.setdefault(key[0], []).append(key)
-    groups: dict[str, list[dict[str, Any]]] = {}  # the rows of each case, in first-seen order
-    for r in report.table.to_dict("records"):
-        groups.setdefault(r["case"], []).append(r)
-    views = [_case_view(name, rows, report, element_limit, array_keys.get(name, [])) for name, rows in groups.items()]
+    from ..gate import verdict_of
+
+    table = report.table
+    groups: dict[str, list[int]] = {}  # the rows of each case, in first-seen order
+    for i, name in enumerate(table["case"].tolist()):
+        groups.setdefault(name, []).append(i)
+    heads = {c: table[c].tolist() for c in ("file", "status", "dtype")}
+    subjects = dict(report.meta.get("subjects") or {})
+    env = _environment()
+    views, candidates, records, arrays = [], {}, None, None
+    for name, index in groups.items():
+        built = getattr(report.pages.get(name), "card", None) if element_limit == ELEMENT_LIMIT else None
+        if built is not None and report.pages[name].rows == len(index):
+            view = _headline(name, [{c: heads[c][i] for c in heads} for i in index], report.cases.get(name),
+                             str(subjects.get(name, "")))
+            candidates[view.anchor] = built
+        else:
+            if records is None:
+                records, arrays = table.to_dict("records"), {}
+                for key, value in report.arrays.items():
+                    arrays.setdefault(key[0], {})[key] = value
+            view = _case_view(name, [records[i] for i in index], report.cases.get(name), arrays.get(name, {}),
+                              element_limit, str(subjects.get(name, "")))
+            candidates[view.anchor] = _candidates(view, env)
+        views.append(view)
     views.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: worst first, then table order
-    counts = status_counts(report.table)
+    counts = status_counts(table)
     meta = dict(report.meta)
     links: dict[str, str] = {}
     if answer_key:
         from .answer_key import link_of  # the answer key's pages, only when they are written
 
         links = {name: link_of(name) for name in report.cases}
-    env = _environment()
     page = env.get_template("report.html.j2")
     context = dict(
         csp=CSP, cases=views, problems=[v for v in views if v.status in ("fail", "error")], counts=counts,
@@ -344,7 +400,7 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: 
         versions=dict(meta.get("versions", {})), started=str(meta.get("started", "")),
         command=str(meta.get("command", "")), statuses=list(counts), answer_links=links,
         answer_index=ANSWER_KEY_FILE if answer_key else "", verdict=verdict_of(report),
-        overview=_overview(report.table), problems_shown=PROBLEMS_SHOWN,
+        overview=_overview(table), problems_shown=PROBLEMS_SHOWN,
     )
     skeleton = page.render(details={}, **context)
-    return page.render(details=_details(views, env, page_budget - len(skeleton.encode("utf-8"))), **context)
+    return page.render(details=_details(views, candidates, page_budget - len(skeleton.encode("utf-8"))), **context)

@@ -16,10 +16,14 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: a worker building a page needs none
+    import pandas as pd
+
+    from .pages import Pages
 
 __all__ = [
     "COLUMNS", "TIME_COLUMNS", "FLOAT_COLUMNS", "STATUSES", "CHECKS", "STATUS_ORDER",
@@ -40,9 +44,9 @@ class Report:
     ``(case, dtype, input)`` to ``{"ours", "torch", "fd", "abs_err"}`` arrays for small
     inputs; ``meta`` holds the run's facts (seed, versions, paths, options);
     ``incomplete`` is true when the run was interrupted before every case finished;
-    ``key_sections`` maps a case name to its answer-key section when it was built where the
-    case was checked (:class:`~gradcheck_suite.report.answer_key.Sections`), the others are
-    built when the answer key is rendered.
+    ``pages`` maps a case name to its parts of the HTML pages (its answer-key section, its card's
+    details) when they were built where the case was checked (:class:`~gradcheck_suite.report.pages.Pages`);
+    the renderers build the others.
     """
 
     table: pd.DataFrame
@@ -50,7 +54,7 @@ class Report:
     arrays: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
     incomplete: bool = False
-    key_sections: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    pages: Mapping[str, Pages] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.table = conform(self.table)
@@ -64,6 +68,8 @@ _TEXT = ("case", "file", "dtype", "input", "check", "status", "method", "mode", 
 
 def conform(table: pd.DataFrame | None) -> pd.DataFrame:
     """The table with exactly :data:`COLUMNS`, in order (missing ones empty), index 0..n-1."""
+    import pandas as pd
+
     if table is None:
         table = pd.DataFrame(columns=list(COLUMNS))
     out = table.reindex(columns=list(COLUMNS)).reset_index(drop=True)
@@ -86,13 +92,13 @@ def conform_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {}
         for col in COLUMNS:
             if col not in row:
-                value = "" if col in _TEXT else pd.NA if col == "seed" else math.nan
+                value = "" if col in _TEXT else _na() if col == "seed" else math.nan
             else:
                 value = row[col]
                 if col in FLOAT_COLUMNS:
                     value = _number(value)
                 elif col == "seed":
-                    value = pd.NA if _missing(value) else int(value)
+                    value = _na() if _missing(value) else int(value)
                 elif col in _TEXT:
                     value = "" if _missing(value) else str(value)
                 elif value is None:  # shape, worst_index: pandas reads None back as NaN
@@ -117,12 +123,27 @@ def _number(value: Any) -> float:
 
 
 def _missing(value: Any) -> bool:
+    """What ``pd.isna`` says of a cell (False for a sequence); the cells a row holds answered without
+    pandas, so that a worker process building an answer-key section never imports it."""
     if value is None:
         return True
+    if isinstance(value, (str, bool, int, np.integer, np.bool_, tuple, list, np.ndarray)):
+        return False
+    if isinstance(value, (float, np.floating)):
+        return bool(value != value)
+    import pandas as pd
+
     try:
-        return bool(pd.isna(value)) if not isinstance(value, (tuple, list, np.ndarray)) else False
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def _na() -> Any:
+    """pandas' missing value (what a missing seed reads back as), imported only when one is missing."""
+    import pandas as pd
+
+    return pd.NA
 
 
 def cell_text(value: Any) -> str:

@@ -89,19 +89,21 @@ def test_with_workers_the_main_process_never_imports_torch_and_writes_the_same_r
     assert "could not be evaluated" in (tmp_path / "pooled" / "answer-key" / "c_broken.html").read_text()
 
 
-def test_sections_are_built_where_the_case_is_checked(tmp_path):
-    from gradcheck_suite.report.answer_key import Sections
+def test_pages_are_built_where_the_case_is_checked(tmp_path):
+    from gradcheck_suite.report.pages import CasePages
 
     (tmp_path / "lib.yaml").write_text(LIBRARY)
-    result = api.run([tmp_path / "lib.yaml"], jobs=2, after=Sections())
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, after=CasePages())
     assert set(result.per_case) == {"a_sigmoid", "b_matrix", "c_broken"}
-    why, fragment = result.per_case["b_matrix"]
+    why, fragment = result.per_case["b_matrix"].section
     assert why == "" and 'class="answer-key"' in fragment
-    why, fragment = result.per_case["c_broken"]
+    assert "<h3>Checks</h3>" in result.per_case["b_matrix"].card[0]
+    assert result.per_case["b_matrix"].rows == int((result.table["case"] == "b_matrix").sum())
+    why, fragment = result.per_case["c_broken"].section
     assert "could not be evaluated" in why and fragment == ""
     assert api.run([tmp_path / "lib.yaml"], jobs=1).per_case == {}  # nothing asked, nothing kept
-    # one process: nothing to spread; the answer key builds its sections when it is rendered
-    assert api.run([tmp_path / "lib.yaml"], jobs=1, after=Sections()).per_case == {}
+    # one process: nothing to spread; the renderers build the pages' parts when they render
+    assert api.run([tmp_path / "lib.yaml"], jobs=1, after=CasePages()).per_case == {}
 
 
 def test_jobs_auto_in_the_teams_configuration_and_on_the_command_line(tmp_path, capsys):
