@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import jinja2
 import numpy as np
@@ -198,12 +198,13 @@ def _case_view(name: str, rows: list[Mapping[str, Any]], case: Any, arrays: Mapp
 
 
 def card_details(case: Any, rows: list[Mapping[str, Any]], arrays: Mapping[tuple[str, str, str], Any],
-                 limit: int = ELEMENT_LIMIT) -> tuple[str, ...]:
-    """A case's card details as report.html may show them, best first: whole, then (when it has
-    gradients side by side) without them.  ``rows`` are the case's rows in the table's order, as the
-    table reads them back; ``arrays`` the case's.  A worker process builds these right after the case's
-    checks (:class:`~gradcheck_suite.report.pages.CasePages`); :func:`render_html` keeps them to its budget."""
-    return _candidates(_case_view(case.name, rows, case, arrays, limit), _environment())
+                 limit: int = ELEMENT_LIMIT) -> tuple[str, bool]:
+    """A case's card details in report.html, whole, and whether they hold gradients side by side (then,
+    should the page's budget not hold them whole, :func:`render_html` builds them without).  ``rows``
+    are the case's rows in the table's order, as the table reads them back; ``arrays`` the case's.  A
+    worker process builds these right after the case's checks (:class:`~gradcheck_suite.report.pages.CasePages`)."""
+    view = _case_view(case.name, rows, case, arrays, limit)
+    return next(_candidates(view, _environment())), bool(view.arrays)
 
 
 # ---- the overview: one row per case × dtype, how close each check came, the slowest --------------
@@ -332,13 +333,25 @@ def compile_templates() -> None:
         _environment().get_template(name)
 
 
-def _candidates(view: CaseView, env: jinja2.Environment) -> tuple[str, ...]:
-    """A card's details, best first: whole, else (when it has any) without the gradients side by side."""
+def _candidates(view: CaseView, env: jinja2.Environment, whole: bool = True) -> Iterator[str]:
+    """A card's details, best first, each rendered when asked for: whole (unless ``whole`` is false: it is
+    known already), else (when it has any) without the gradients side by side."""
     details = env.get_template("report_card.html.j2").module.details
-    return tuple(str(details(view, arrays)) for arrays in ((True, False) if view.arrays else (False,)))
+    if whole:
+        yield str(details(view, bool(view.arrays)))
+    if view.arrays:
+        yield str(details(view, False))
 
 
-def _details(views: list[CaseView], candidates: Mapping[str, tuple[str, ...]], budget: int) -> dict[str, str]:
+def _prebuilt(pages: Any, view: Callable[[], CaseView], env: jinja2.Environment) -> Iterator[str]:
+    """A card's details as its worker built them (:func:`card_details`), then, only when asked for (the
+    page's budget did not hold them whole), built here without the gradients side by side."""
+    yield pages.card
+    if pages.lighter:
+        yield from _candidates(view(), env, whole=False)
+
+
+def _details(views: list[CaseView], candidates: Mapping[str, Iterable[str]], budget: int) -> dict[str, str]:
     """Each card's details as HTML, worst cases first, within ``budget`` bytes: the first of its
     ``candidates`` (whole, else without the gradients side by side) that fits, else left out ("")."""
     out: dict[str, str] = {}
@@ -369,20 +382,27 @@ def render_html(report: Report, element_limit: int = ELEMENT_LIMIT, answer_key: 
     heads = {c: table[c].tolist() for c in ("file", "status", "dtype")}
     subjects = dict(report.meta.get("subjects") or {})
     env = _environment()
-    views, candidates, records, arrays = [], {}, None, None
+    records: list[dict[str, Any]] = []
+    arrays: dict[str, dict] = {}
+
+    def full_view(name: str, index: list[int]) -> CaseView:  # the table's rows as dicts: made on first use
+        if not records:
+            records.extend(table.to_dict("records"))
+            for key, value in report.arrays.items():
+                arrays.setdefault(key[0], {})[key] = value
+        return _case_view(name, [records[i] for i in index], report.cases.get(name), arrays.get(name, {}),
+                          element_limit, str(subjects.get(name, "")))
+
+    views: list[CaseView] = []
+    candidates: dict[str, Iterable[str]] = {}
     for name, index in groups.items():
-        built = getattr(report.pages.get(name), "card", None) if element_limit == ELEMENT_LIMIT else None
-        if built is not None and report.pages[name].rows == len(index):
+        built = report.pages.get(name) if element_limit == ELEMENT_LIMIT else None
+        if built is not None and built.rows == len(index):
             view = _headline(name, [{c: heads[c][i] for c in heads} for i in index], report.cases.get(name),
                              str(subjects.get(name, "")))
-            candidates[view.anchor] = built
+            candidates[view.anchor] = _prebuilt(built, lambda name=name, index=index: full_view(name, index), env)
         else:
-            if records is None:
-                records, arrays = table.to_dict("records"), {}
-                for key, value in report.arrays.items():
-                    arrays.setdefault(key[0], {})[key] = value
-            view = _case_view(name, [records[i] for i in index], report.cases.get(name), arrays.get(name, {}),
-                              element_limit, str(subjects.get(name, "")))
+            view = full_view(name, index)
             candidates[view.anchor] = _candidates(view, env)
         views.append(view)
     views.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: worst first, then table order

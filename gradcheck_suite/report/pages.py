@@ -28,8 +28,10 @@ class Pages:
 
     #: (why the case gets no answer key, "") or ("", its answer-key section's HTML)
     section: tuple[str, str]
-    #: its card's details in report.html, best first (:func:`~gradcheck_suite.report.html.card_details`)
-    card: tuple[str, ...]
+    #: its card's details in report.html, whole (:func:`~gradcheck_suite.report.html.card_details`)
+    card: str
+    #: whether they hold gradients side by side (without which report.html may show them, to keep to its budget)
+    lighter: bool
     #: how many rows of the table they were built from (the renderer rebuilds a card whose rows differ)
     rows: int
 
@@ -50,8 +52,8 @@ class CasePages:
         at = {id(row): i for i, row in enumerate(result.rows)}
         ordered = [rows[at[id(row)]]  # … and in its order
                    for row in sorted_rows(result.rows, {case.name: {n: i for i, n in enumerate(case.graph.inputs)}})]
-        return Pages(section=case_section(case, rows, self.start + time_budget(cases)),
-                     card=card_details(case, ordered, {k: v for k, v in result.arrays.items() if k[0] == case.name}),
+        card, lighter = card_details(case, ordered, {k: v for k, v in result.arrays.items() if k[0] == case.name})
+        return Pages(section=case_section(case, rows, self.start + time_budget(cases)), card=card, lighter=lighter,
                      rows=len(rows))
 
 

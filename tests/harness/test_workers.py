@@ -97,7 +97,7 @@ def test_pages_are_built_where_the_case_is_checked(tmp_path):
     assert set(result.per_case) == {"a_sigmoid", "b_matrix", "c_broken"}
     why, fragment = result.per_case["b_matrix"].section
     assert why == "" and 'class="answer-key"' in fragment
-    assert "<h3>Checks</h3>" in result.per_case["b_matrix"].card[0]
+    assert "<h3>Checks</h3>" in result.per_case["b_matrix"].card
     assert result.per_case["b_matrix"].rows == int((result.table["case"] == "b_matrix").sum())
     why, fragment = result.per_case["c_broken"].section
     assert "could not be evaluated" in why and fragment == ""
