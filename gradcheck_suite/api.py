@@ -134,7 +134,7 @@ def run(paths_or_cases: Iterable[str | Path | Case] | str | Path | Case, *, name
         element_limit: int = 10**7, load_options: dict[str, Any] | None = None, plugins: Sequence[str] = (),
         tolerances: Mapping[tuple[str, str], tuple[float, float]] | None = None,
         order: int | None = None, after: Callable[..., Any] | None = None,
-        meanwhile: Callable[[], Any] | None = None) -> RunResult:
+        meanwhile: Callable[[bool], Any] | None = None) -> RunResult:
     """Load (where given paths), select and check cases; see the module docstring (``after`` and
     ``meanwhile``: :func:`gradcheck_suite.harness.run.run_cases`)."""
     _validate(dtypes, mode, seed, order)

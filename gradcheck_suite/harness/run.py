@@ -10,6 +10,7 @@ numpy calls, while the explicit limit's process can be killed anywhere.
 """
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import multiprocessing.connection
 import signal
@@ -182,7 +183,7 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
               time_limit: float | None = None, progress: Callable[..., None] | None = None,
               plugins: Sequence[str] = (), tolerances: Mapping | None = None, order: int | None = None,
               after: Callable[[CaseResult, int], Any] | None = None,
-              meanwhile: Callable[[], Any] | None = None) -> RunResult:
+              meanwhile: Callable[[bool], Any] | None = None) -> RunResult:
     """Check ``cases`` (already selected) and gather one table; see :func:`gradcheck_suite.api.run`.
 
     ``after(result, cases)`` — a picklable function of a case's :class:`CaseResult` and the run's
@@ -191,9 +192,11 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
     what it returns is kept in ``RunResult.per_case[case name]``.  Only in a pool of two or more
     workers: with one process there is nothing to spread, and under ``time_limit`` each case has a
     fresh process that would import what ``after`` needs again; the caller then does the work
-    itself for the cases missing from ``per_case``.  ``meanwhile()`` runs once in this process, in a
-    thread, while a pool's workers start and check, e.g. to import what the caller needs next (the
-    run waits for it before it returns, and raises what it raised).
+    itself for the cases missing from ``per_case``.  ``meanwhile(spread)`` runs once in this process, in
+    a thread, while a pool's workers start and check, e.g. to import what the caller needs next —
+    ``spread``: whether ``after`` runs in the workers (False: the caller will do that work itself, and
+    may want to import what it takes now).  The run waits for it before it returns, and raises what
+    it raised.
     """
     results: dict[str, CaseResult] = {}
     total = len(cases)
@@ -215,7 +218,7 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
             _with_limit(cases, args, max(1, workers), float(time_limit), done)
         elif workers:
             # before the pool: its first submit waits until the workers' server has imported torch
-            finish_meanwhile = _aside(meanwhile)
+            finish_meanwhile = _aside(None if meanwhile is None else functools.partial(meanwhile, spread is not None))
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=init_worker,
                                        initargs=(workers,))
             broken: list[Case] = []

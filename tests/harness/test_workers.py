@@ -136,10 +136,15 @@ def test_pool_workers_share_the_cores_among_their_torch_threads(tmp_path):
 def test_meanwhile_runs_once_in_this_process_while_a_pool_checks(tmp_path):
     (tmp_path / "lib.yaml").write_text(LIBRARY)
     calls: list[int] = []
-    result = api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=lambda: calls.append(len(calls)))
-    assert calls == [0] and len(set(result.table["case"])) == 3
-    api.run([tmp_path / "lib.yaml"], jobs=1, meanwhile=lambda: calls.append(len(calls)))
-    assert calls == [0]  # in one process nothing runs meanwhile
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, after=_torch_threads, meanwhile=calls.append)
+    assert calls == [True] and len(set(result.table["case"])) == 3  # `after` ran in the workers
+    api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=calls.append)
+    assert calls == [True, False]  # nothing to spread
+    api.run([tmp_path / "lib.yaml"], jobs="auto", after=_torch_threads, meanwhile=calls.append, name_filter="a_")
+    one_case = [False] if workers.pool_size("auto", 1) else []  # a pool of one worker: `after` is the caller's
+    assert calls == [True, False] + one_case
+    api.run([tmp_path / "lib.yaml"], jobs=1, after=_torch_threads, meanwhile=calls.append)
+    assert calls == [True, False] + one_case  # in one process nothing runs meanwhile
 
 
 def test_meanwhile_runs_beside_the_pool_not_before_it(tmp_path):
@@ -147,7 +152,7 @@ def test_meanwhile_runs_beside_the_pool_not_before_it(tmp_path):
     (tmp_path / "lib.yaml").write_text(LIBRARY)
     first = threading.Event()
     seen: list[bool] = []
-    result = api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=lambda: seen.append(first.wait(120)),
+    result = api.run([tmp_path / "lib.yaml"], jobs=2, meanwhile=lambda spread: seen.append(first.wait(120)),
                      progress=lambda done, total, name: first.set())
     assert seen == [True] and len(set(result.table["case"])) == 3
 
@@ -155,7 +160,7 @@ def test_meanwhile_runs_beside_the_pool_not_before_it(tmp_path):
 def test_what_meanwhile_raises_reaches_the_caller(tmp_path):
     (tmp_path / "lib.yaml").write_text(LIBRARY)
 
-    def broken() -> None:
+    def broken(spread: bool) -> None:
         raise LookupError("meanwhile failed")
 
     with pytest.raises(LookupError, match="meanwhile failed"):
