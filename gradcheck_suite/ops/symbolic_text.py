@@ -73,8 +73,13 @@ def cache_folder() -> Path | None:
         return Path(chosen) if chosen.strip() else None
     if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
         base = Path(os.environ["LOCALAPPDATA"])
+    elif os.environ.get("XDG_CACHE_HOME"):
+        base = Path(os.environ["XDG_CACHE_HOME"])
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:  # no home folder to be found (a service account): no cache
+            return None
     return base / "gradcheck-suite"
 
 

@@ -132,3 +132,16 @@ def test_a_memory_address_in_a_parameter_is_not_part_of_the_fingerprint():
         pass
 
     assert fingerprint([_prim(params={"f": Opaque()})]) == fingerprint([_prim(params={"f": Opaque()})])
+
+
+def test_without_a_home_folder_there_is_no_cache_and_the_texts_are_still_written(monkeypatch):
+    from pathlib import Path
+
+    def nowhere():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(nowhere))
+    assert cache_folder() is None
+    assert symbolic_texts(PRIMITIVES) == {p.name: symbolic_text(p) for p in PRIMITIVES}
