@@ -17,7 +17,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import types
 from pathlib import Path
 from typing import Any, Iterable
@@ -129,17 +128,11 @@ def _read(file: Path) -> dict[str, str] | None:
 
 
 def _write(file: Path, texts: dict[str, str]) -> None:
-    """Write the cache file whole or not at all (a reader never sees half a file)."""
+    """Write the cache file whole or not at all (a reader never sees half a file), then prune the folder."""
+    from ..report.atomic import write_atomic
+
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".symbolic-", suffix=".tmp", dir=file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"texts": texts}, fh, ensure_ascii=False, sort_keys=True)
-            os.replace(tmp, file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(file, json.dumps({"texts": texts}, ensure_ascii=False, sort_keys=True))
         _prune(file.parent)
     except OSError:  # a read-only home, a full disk: the listing is still right, only slower next time
         pass

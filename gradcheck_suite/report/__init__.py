@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..contract import ANSWER_KEY_DIR, ANSWER_KEY_FILE, FORMAT_FILES, FORMATS as FORMAT_NAMES
 from ..errors import GradcheckError
 from .atomic import append_text, write_set
+
+if TYPE_CHECKING:  # imported on first use at run time (see _LAZY)
+    from .results import Report
 
 __all__ = [
     "FORMATS", "Report", "COLUMNS", "STATUSES", "write_reports", "exit_code", "status_counts",

@@ -30,6 +30,7 @@ import jinja2
 import numpy as np
 
 from ..contract import ANSWER_KEY_FILE
+from ..harness.verdict import index_text
 from .results import STATUS_ORDER, STATUSES, Report, anchor_id, bound_share, cell_text, number_text, seconds, \
     status_counts, worst_status
 
@@ -132,11 +133,6 @@ def _heatmap(err: np.ndarray) -> dict[str, Any]:
             "low": f"{10 ** lo:.3g}" if logs.size else "", "high": f"{10 ** hi:.3g}" if logs.size else ""}
 
 
-def _index_text(index: tuple[int, ...]) -> str:
-    """An element's index as :func:`cell_text` writes a tuple of ints ("()" for a scalar's)."""
-    return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
-
-
 def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], limit: int) -> ArrayView | None:
     _, dtype, name = key
     ours = np.asarray(arrays.get("ours")) if arrays.get("ours") is not None else None
@@ -149,7 +145,7 @@ def _array_view(key: tuple[str, str, str], arrays: Mapping[str, np.ndarray], lim
              for a in (ours, torch_, fd, err)]
     # column by column, each array's elements as Python floats in index order (not a numpy scalar each)
     columns = [[_num(v) for v in p.ravel().tolist()] if p is not None else [""] * ours.size for p in parts]
-    rows = list(zip([_index_text(index) for index in np.ndindex(ours.shape)], *columns))
+    rows = list(zip([index_text(index) for index in np.ndindex(ours.shape)], *columns))
     heat = _heatmap(np.asarray(parts[3])) if parts[3] is not None and ours.ndim == 2 else None
     return ArrayView(dtype=dtype, input=name, shape=cell_text(ours.shape), rows=rows, heatmap=heat)
 
