@@ -182,6 +182,8 @@ def from_autograd_function(function: Any, name: str | None = None, *, args: Sequ
     """
     import torch as _torch
 
+    from .reference.torch_ref import pullback
+
     forward_sig = inspect.signature(function.forward)
     params = [p for p in forward_sig.parameters if p != "ctx"]
     args = tuple(args) if args is not None else tuple(params)
@@ -204,8 +206,7 @@ def from_autograd_function(function: Any, name: str | None = None, *, args: Sequ
     def one_vjp(k: int, g: np.ndarray, arrays: Sequence[np.ndarray]) -> np.ndarray:
         tensors = [to_torch(a, grad=(i == k)) for i, a in enumerate(arrays)]
         out = function.apply(*tensors)
-        (grad,) = _torch.autograd.grad(out, [tensors[k]], _torch.from_numpy(np.array(g)).to(out.dtype),
-                                       allow_unused=True)
+        (grad,) = pullback(out, [tensors[k]], _torch.from_numpy(np.array(g)).to(out.dtype), retain=False)
         return np.zeros(arrays[k].shape) if grad is None else grad.numpy()
 
     def vjp_for(k: int) -> Callable[..., np.ndarray]:

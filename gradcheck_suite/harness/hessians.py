@@ -209,7 +209,7 @@ class TorchHessianRoute(_SecondOrder):
         if not tev.output.requires_grad:
             grads = [torch.zeros_like(t) for t in inputs]
         else:
-            grads = torch.autograd.grad(tev.output, inputs, w, create_graph=True, allow_unused=True)
+            grads = torch_ref.pullback(tev.output, inputs, w, create_graph=True)
             grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, inputs)]
         return _Evaluation(torch.cat([g.reshape(-1) for g in grads]), {name: tev.inputs[name]})
 
@@ -226,7 +226,7 @@ class TorchHessianRoute(_SecondOrder):
             tev = torch_ref.replay(p.graph, p.values, p.dtype)
             x = tev.inputs[name]
             w = torch.from_numpy(np.array(self.w, dtype=np.float64)).to(tev.output.dtype)
-            g = torch.autograd.grad(tev.output, x, w, create_graph=True, allow_unused=True)[0] \
+            g = torch_ref.pullback(tev.output, [x], w, create_graph=True)[0] \
                 if tev.output.requires_grad else None
             cache[name] = _Evaluation(torch.zeros_like(x).reshape(-1) if g is None else g.reshape(-1),
                                       {n: tev.inputs[n] for n in p.inputs})

@@ -611,11 +611,13 @@ class DoubleBackwardRoute(Route):
     def _vjp_graph(self, name: str) -> Any:
         import torch
 
+        from ..reference import torch_ref
+
         p = self.point
         ev = self.code.evaluation(p.values, p.dtype, [name])
         x = ev.inputs[name]
         u = torch.from_numpy(np.array(self.u)).to(ev.output.dtype)
-        (g,) = torch.autograd.grad(ev.output, [x], u, create_graph=True, allow_unused=True)
+        (g,) = torch_ref.pullback(ev.output, [x], u, create_graph=True)
         if g is None:
             g = torch.zeros_like(x)
         return _Evaluation(g, {name: x})
@@ -629,7 +631,9 @@ class DoubleBackwardRoute(Route):
                                        "does not require grad)")
                 import torch
 
-                torch.autograd.grad(ev.output, [ev.inputs[name]], torch.ones_like(ev.output), allow_unused=True)
+                from ..reference import torch_ref
+
+                torch_ref.pullback(ev.output, [ev.inputs[name]], torch.ones_like(ev.output), retain=False)
                 self._support[name] = ""
             except USER_ERRORS as exc:
                 self._support[name] = f"{type(exc).__name__}: {_first_line(exc)}" \

@@ -5,10 +5,11 @@ node on torch tensors of the case dtype (inputs with ``requires_grad``), and
 differentiated with ``torch.autograd``:
 
 * :func:`gradient` — a scalar output's gradient (one ``torch.autograd.grad``);
-* :func:`jacobian` — the full Jacobian of a vector output, batched over the rows
-  (``is_grads_batched``), falling back to chunks of single backward passes when an
-  op cannot be vmapped;
-* :func:`vjp` — many cotangents in one pass (the random projections);
+* :func:`jacobian` — the full Jacobian of a vector output, by :func:`vjp` over chunks of rows;
+* :func:`vjp` — many cotangents: up to :data:`LOOP_ROWS` one backward pass each, more in one
+  batched pass (``is_grads_batched``), falling back to single passes when an op cannot be vmapped;
+* :func:`pullback` — one cotangent, as the gradient of a one-element output (every explicit seed
+  in the harness goes through it);
 * :func:`torch_function` — a plain callable ``f(*input_tensors)`` for peers such as
   ``torch.autograd.gradcheck`` (the benchmark).
 
@@ -29,7 +30,7 @@ from ..graph import Graph
 from ..ops import registry
 from ..ops.registry import normalise_params
 
-__all__ = ["TorchEvaluation", "replay", "gradient", "jacobian", "vjp", "torch_function", "torch_dtype"]
+__all__ = ["TorchEvaluation", "replay", "gradient", "jacobian", "vjp", "pullback", "torch_function", "torch_dtype"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -115,12 +116,26 @@ class TorchReplayError(Exception):
         self.node = node
 
 
-def _grads(out: torch.Tensor, tensors: list[torch.Tensor], seed: torch.Tensor, batched: bool,
-           retain: bool = True) -> list[torch.Tensor | None]:
-    if not out.requires_grad:
-        return [None] * len(tensors)
-    return list(torch.autograd.grad(out, tensors, seed, retain_graph=retain, allow_unused=True,
-                                    is_grads_batched=batched))
+# Up to this many cotangents are pulled back one backward pass at a time; more go through torch's
+# batched backward (``is_grads_batched``, vmap).  A pass costs ~0.13 ms on a small graph, while
+# torch's first explicit seed costs an import of sympy (0.3 s, per process).
+LOOP_ROWS = 32
+
+
+def pullback(out: torch.Tensor, tensors: Sequence[torch.Tensor], seed: torch.Tensor | None,
+             retain: bool = True, create_graph: bool = False) -> list[torch.Tensor | None]:
+    """``seedᵀ J`` for each of ``tensors`` (None where ``out`` does not depend on it); ``seed`` None
+    for a one-element output (torch makes the one itself).  Raises as ``torch.autograd.grad`` does
+    (an ``out`` without a graph is a RuntimeError).
+
+    Differentiates the one-element ``sum(out * seed)``: the product's backward hands the seed on
+    exactly, so the numbers are those of ``torch.autograd.grad(out, tensors, seed)`` (and with
+    ``create_graph`` its graph differentiates the same), but torch's check of an explicit seed's
+    shape imports sympy (0.3 s) on first use in every process.
+    """
+    scalar = out if seed is None else (out * seed).sum()
+    return list(torch.autograd.grad(scalar, tensors, retain_graph=retain or create_graph,
+                                    create_graph=create_graph, allow_unused=True))
 
 
 def _fill(grads: list[torch.Tensor | None], tev: TorchEvaluation, names: Sequence[str],
@@ -143,10 +158,10 @@ def gradient(tev: TorchEvaluation, wrt: Sequence[str] | None = None) -> dict[str
     """Gradient of a one-element output with respect to the inputs (input-shaped arrays)."""
     names = list(tev.inputs if wrt is None else wrt)
     out = tev.output
-    # no explicit seed for a one-element output: torch makes the ones itself, and an explicit
-    # tensor seed makes torch import sympy (1-2 s) on the first call
-    seed = None if out.numel() == 1 else torch.ones_like(out)
-    return _fill(_grads(out, [tev.inputs[n] for n in names], seed, False), tev, names, ())
+    tensors = [tev.inputs[n] for n in names]
+    if not out.requires_grad:
+        return _fill([None] * len(tensors), tev, names, ())
+    return _fill(pullback(out, tensors, None if out.numel() == 1 else torch.ones_like(out)), tev, names, ())
 
 
 def vjp(tev: TorchEvaluation, cotangents: np.ndarray, wrt: Sequence[str] | None = None) -> dict[str, np.ndarray]:
@@ -156,10 +171,15 @@ def vjp(tev: TorchEvaluation, cotangents: np.ndarray, wrt: Sequence[str] | None 
     seeds = torch.from_numpy(np.ascontiguousarray(cotangents)).to(out.dtype)
     k = seeds.shape[0]
     tensors = [tev.inputs[n] for n in names]
-    try:
-        grads = _grads(out, tensors, seeds, True)
-    except RuntimeError:  # an op without a batching rule: one backward pass per cotangent
-        rows = [_grads(out, tensors, seeds[i], False) for i in range(k)]
+    grads = None if out.requires_grad else [None] * len(tensors)
+    if grads is None and k > LOOP_ROWS:
+        try:
+            grads = list(torch.autograd.grad(out, tensors, seeds, retain_graph=True, allow_unused=True,
+                                             is_grads_batched=True))
+        except RuntimeError:  # an op without a batching rule: one backward pass per cotangent
+            pass
+    if grads is None:
+        rows = [pullback(out, tensors, seeds[i]) for i in range(k)]
         grads = [None if all(r[j] is None for r in rows) else
                  torch.stack([r[j] if r[j] is not None else torch.zeros_like(tensors[j]) for r in rows])
                  for j in range(len(tensors))]

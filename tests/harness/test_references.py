@@ -2,7 +2,11 @@
 step curve, directional derivatives) and the torch replay (gradient, Jacobian, VJP, plain function)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
@@ -102,6 +106,54 @@ def test_torch_replay_gradient_jacobian_vjp():
     grad = torch_ref.gradient(tev32)["x"]
     assert grad.dtype == np.float32
     np.testing.assert_allclose(grad, np.cos(x), rtol=1e-6)
+
+
+def _mlp(n: int, m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(n * 1000 + m)
+    x = torch.randn(n, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(m, n, dtype=torch.float64, generator=gen, requires_grad=True)
+    return x, w, torch.sigmoid(torch.tanh(w @ x) * 2 + 1) * x[:m]
+
+
+def test_pullback_gives_torch_explicit_seed_numbers_exactly():
+    x, w, y = _mlp(5, 4)
+    u = torch.tensor([0.3, -1.7, 2.5, 1e-3], dtype=torch.float64)
+    want = torch.autograd.grad(y, [x, w], u, retain_graph=True)
+    got = torch_ref.pullback(y, [x, w], u)
+    assert all(torch.equal(a, b) for a, b in zip(got, want))
+    # with create_graph, the pulled-back gradient differentiates as torch's own does
+    v = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    (want2,) = torch.autograd.grad(torch.autograd.grad(y, x, u, create_graph=True)[0], x, v, retain_graph=True)
+    (got2,) = torch.autograd.grad(torch_ref.pullback(y, [x], u, create_graph=True)[0], x, v, retain_graph=True)
+    torch.testing.assert_close(got2, want2, rtol=1e-15, atol=0)
+    # an output without a graph raises as torch.autograd.grad does (no silent zero gradient)
+    with pytest.raises(RuntimeError):
+        torch_ref.pullback(y.detach(), [x], u)
+
+
+@pytest.mark.parametrize("m", [3, torch_ref.LOOP_ROWS + 8])
+def test_vjp_rows_one_pass_each_or_batched_agree_with_torch(m):
+    x, w, y = _mlp(m + 2, m)
+    tev = torch_ref.TorchEvaluation(Graph(), [], {"x": x, "w": w})
+    tev.graph.output = 0
+    tev.values.append(y)
+    seeds = np.random.default_rng(m).normal(size=(m, m))
+    got = torch_ref.vjp(tev, seeds)
+    want = torch.autograd.grad(y, [x, w], torch.from_numpy(seeds), retain_graph=True, is_grads_batched=True)
+    np.testing.assert_allclose(got["x"], want[0].numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(got["w"], want[1].numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_checking_a_vector_case_imports_no_sympy(tmp_path):
+    """An explicit seed makes torch import sympy (0.3 s a process); the checks never give one."""
+    case = tmp_path / "v.yaml"
+    case.write_text("name: v\ninputs: {x: [0.3, 0.6, 0.9]}\nsteps:\n  y: tanh(x) * x\n")
+    script = ("import sys, torch; before = 'sympy' in sys.modules; from gradcheck_suite import run; "
+              f"r = run([{str(case)!r}], jobs=1); assert r.exit_code == 0, r.exit_code; "
+              "print(before, 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_torch_function_runs_under_gradcheck(load_case):
