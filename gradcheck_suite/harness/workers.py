@@ -41,12 +41,14 @@ def pool_size(jobs: int | str, cases: int | None = None) -> int:
 
 
 #: what every worker needs, imported once in the forkserver (the harness imports torch lazily; a
-#: worker makes no DataFrame, so pandas is not among them); last, the server's quick exit (:mod:`.server_exit`)
+#: worker makes no DataFrame, so pandas is not among them); last, what the server does once it is
+#: ready (:mod:`.server_ready`: it freezes its objects out of the garbage collector, and leaves at
+#: once at the end)
 PRELOAD = ("torch", "gradcheck_suite.harness.run", "gradcheck_suite.harness.checks", "gradcheck_suite.ops.table",
-           "gradcheck_suite.harness.server_exit")
-#: … and under a time limit also what torch imports lazily on the first backward pass with an
-#: explicit seed (sympy: 0.3-2 s that would count against the first case's limit; without a limit a
-#: worker imports it when a case needs it, and a one-case run of a scalar output never does)
+           "gradcheck_suite.harness.server_ready")
+#: … and under a time limit also what torch imports lazily on its first batched backward pass
+#: (sympy, for the seed's shape check: 0.3-2 s that would count against that case's limit; the
+#: harness pulls up to ``torch_ref.LOOP_ROWS`` cotangents back one at a time, which needs none)
 TIMED_PRELOAD = PRELOAD[:-1] + ("torch.fx.experimental.symbolic_shapes",) + PRELOAD[-1:]
 
 

@@ -203,14 +203,39 @@ def _server_exit_handlers_ran(tmp_path, preload: list[str]) -> bool:
 
 
 def test_the_workers_server_leaves_without_tearing_down_what_it_imported(tmp_path):
-    assert workers.PRELOAD[-1] == workers.TIMED_PRELOAD[-1] == "gradcheck_suite.harness.server_exit"
+    assert workers.PRELOAD[-1] == workers.TIMED_PRELOAD[-1] == "gradcheck_suite.harness.server_ready"
     assert _server_exit_handlers_ran(tmp_path, ["tests.harness.exit_marker"])  # the control: they run
     assert not _server_exit_handlers_ran(tmp_path, ["tests.harness.exit_marker",
-                                                    "gradcheck_suite.harness.server_exit"])
+                                                    "gradcheck_suite.harness.server_ready"])
+
+
+_FROZEN_SCRIPT = """
+import multiprocessing, sys
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(sys.argv[1:])
+    from tests.harness.exit_marker import exit_frozen
+    proc = ctx.Process(target=exit_frozen)
+    proc.start()
+    proc.join()
+    sys.exit(proc.exitcode)
+"""
+
+
+def _worker_inherits_frozen_objects(preload: list[str]) -> bool:
+    done = subprocess.run([sys.executable, "-c", _FROZEN_SCRIPT, *preload], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120)
+    assert done.returncode in (0, 3), done.stderr[-2000:]
+    return done.returncode == 0
+
+
+def test_workers_inherit_the_servers_imports_frozen_out_of_the_garbage_collector():
+    assert not _worker_inherits_frozen_objects(["tests.harness.exit_marker"])  # the control
+    assert _worker_inherits_frozen_objects(["tests.harness.exit_marker", "gradcheck_suite.harness.server_ready"])
 
 
 def test_the_quick_exit_is_only_the_servers():
-    code = ("import sys, gradcheck_suite.harness.server_exit as s\n"
-            "assert not s.imported_by_the_forkserver()\n"
+    code = ("import gc, sys, gradcheck_suite.harness.server_ready as s\n"
+            "assert not s.imported_by_the_forkserver() and gc.get_freeze_count() == 0\n"
             "sys.exit(3)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 3
