@@ -94,6 +94,14 @@ def _work(case: Case, dtypes, seed, mode, threshold, plugins=(), tolerances=None
     return result
 
 
+def _pooled_work(*args) -> CaseResult:
+    """:func:`_work` in a pool's worker: the result goes back without its case, which the run that
+    sent it still holds (half of what a worker would pickle and the main process unpickle)."""
+    result = _work(*args)
+    result.case = None
+    return result
+
+
 def _check(case: Case, dtypes, seed, mode, threshold, plugins, tolerances, order, alarm: bool) -> CaseResult:
     from .checks import check_case  # torch: in the process that checks, never in a pool's main process
 
@@ -223,13 +231,14 @@ def run_cases(cases: list[Case], *, errors: Sequence[GradcheckError] = (), dtype
                                        initargs=(workers,))
             broken: list[Case] = []
             try:
-                futures = {pool.submit(_work, *args(c)): c for c in cases}
+                futures = {pool.submit(_pooled_work, *args(c)): c for c in cases}
                 for future in _as_completed(futures):
                     try:
                         result = future.result()
                     except BrokenProcessPool:  # a worker died (OOM-kill, segfault): which case killed it?
                         broken.append(futures[future])
                         continue
+                    result.case = futures[future]
                     done(futures[future], result)
             except KeyboardInterrupt:  # Ctrl-C: drop the cases not started, stop the running ones
                 _stop(pool)
