@@ -91,14 +91,15 @@ def render_answer_key(report: Report) -> dict[str, str]:
                 for name, t in zip(names, tasks)]
     entries, pages = [], {}
     links = {name: link_of(name) for name in names}  # each case's link, for its entry and its neighbours' pages
+    css = Markup(CSS)
     for i, (name, (why, fragment)) in enumerate(zip(names, sections)):
         rows = tasks[i][1]
         entries.append({"name": name, "title": getattr(report.cases[name], "title", "") or "",
                         "status": worst_status(r["status"] for r in rows) if rows else "", "href": links[name],
                         "note": bool(why)})
         neighbours = {"previous": names[i - 1] if i else None, "next": names[i + 1] if i + 1 < len(names) else None}
-        pages[page_of(name)] = _CASE_PAGE.render(
-            csp=CSP, css=Markup(CSS), name=name, fragment=Markup(fragment or _note(name, why)),
+        pages[page_of(name)] = _case_page(
+            name, fragment or _note(name, why), css,
             index=f"../{ANSWER_KEY_FILE}", report=f"../{FORMAT_FILES['html']}#{anchor_id(name)}",
             links={k: (v, "../" + links[v]) for k, v in neighbours.items() if v is not None})
     index = _INDEX_PAGE.render(csp=CSP, css=Markup(CSS), entries=entries, note=_INDEX_NOTE,
@@ -144,15 +145,23 @@ _HEAD = """<!DOCTYPE html>
 nav.pages a{margin-right:1em} td.status{font-weight:600}</style></head>
 <body>
 """
-_CASE_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "answer key: {{ name }}") + """\
-{% macro nav() %}<nav class="pages"><a href="{{ index }}">all cases</a><a href="{{ report }}">this case in the report</a>
+#: a case's page is its head, its links, the case's section, the links again: the section (tens of kB,
+#: built in a worker) is joined in as it is, not passed through the template engine
+_CASE_HEAD = _ENV.from_string(_HEAD.replace("{{ title }}", "answer key: {{ name }}"))
+_CASE_NAV = _ENV.from_string("""\
+<nav class="pages"><a href="{{ index }}">all cases</a><a href="{{ report }}">this case in the report</a>
 {%- if "previous" in links %}<a rel="prev" href="{{ links.previous[1] }}">← {{ links.previous[0] }}</a>{% endif %}
-{%- if "next" in links %}<a rel="next" href="{{ links.next[1] }}">{{ links.next[0] }} →</a>{% endif %}</nav>{% endmacro %}
-{% set pages_nav = nav() %}{{ pages_nav }}
-{{ fragment }}
-{{ pages_nav }}
-</body></html>
-""")
+{%- if "next" in links %}<a rel="next" href="{{ links.next[1] }}">{{ links.next[0] }} →</a>{% endif %}</nav>""")
+
+
+def _case_page(name: str, fragment: str, css: Markup, **nav) -> str:
+    """A case's answer-key page: ``fragment`` (its section's HTML) between the links of :data:`_CASE_NAV`."""
+    from ..explain.html import CSP
+
+    links = _CASE_NAV.render(**nav)
+    # (jinja drops the head's last newline: the blank line after <body> is the one the page always had)
+    return "".join((_CASE_HEAD.render(csp=CSP, css=css, name=name), "\n\n", links, "\n", fragment, "\n", links,
+                    "\n</body></html>"))
 _INDEX_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "gradcheck-suite answer key") + """\
 <div class="answer-key">
 <h1>gradcheck-suite answer key</h1>
