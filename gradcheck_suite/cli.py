@@ -246,10 +246,14 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 def entry() -> int:
-    """The console command (``gradcheck-suite``, ``python -m gradcheck_suite``): :func:`main`, then every
-    object left is frozen out of the garbage collector on the way out — the interpreter's exit frees
-    them anyway, and its last full collection over them took 0.1 s after a run of the library.
-    (Not in :func:`main`, which a program may call many times.)"""
+    """The console command (``gradcheck-suite``, ``python -m gradcheck_suite``): :func:`main` collecting
+    garbage less often (:func:`~gradcheck_suite.harness.workers.collect_less`), then every object left
+    is frozen out of the garbage collector on the way out — the interpreter's exit frees them anyway,
+    and its last full collection over them took 0.1 s after a run of the library.  (Not in
+    :func:`main`, which a program may call many times.)"""
+    from .harness.workers import collect_less
+
+    collect_less()
     code = main()
     gc.freeze()
     return code

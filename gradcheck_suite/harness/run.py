@@ -27,7 +27,7 @@ from ..contract import DEFAULT_THRESHOLD
 from ..errors import EvalError, GradcheckError, SkippedPath
 from ..shard import in_shard
 from .table import CaseResult, sort_table, sorted_rows
-from .workers import context, init_worker, pool_size, start_workers, usable_cores, watch_parent
+from .workers import collect_less, context, init_worker, pool_size, start_workers, usable_cores, watch_parent
 from .verdict import COLUMNS, make_row
 
 if TYPE_CHECKING:  # pandas only where a table is made: a worker process hands on plain rows
@@ -137,6 +137,7 @@ def _error_result(case: Case, dtypes, seed, message: str) -> CaseResult:
 
 def _timed_entry(conn, args) -> None:
     watch_parent()
+    collect_less()
     try:
         conn.send(_work(*args, alarm=False))
     finally:

@@ -229,6 +229,15 @@ def _worker_inherits_frozen_objects(preload: list[str]) -> bool:
     return done.returncode == 0
 
 
+def test_pool_workers_collect_garbage_less_often_than_the_program_that_started_them():
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=workers.context(), initializer=workers.init_worker, initargs=(1,)) as pool:
+        assert pool.submit(gc.get_threshold).result()[0] == workers.GC_THRESHOLD
+    assert gc.get_threshold()[0] != workers.GC_THRESHOLD  # a program using the API is left alone
+
+
 def test_workers_inherit_the_servers_imports_frozen_out_of_the_garbage_collector():
     assert not _worker_inherits_frozen_objects(["tests.harness.exit_marker"])  # the control
     assert _worker_inherits_frozen_objects(["tests.harness.exit_marker", "gradcheck_suite.harness.server_ready"])
