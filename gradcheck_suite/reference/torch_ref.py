@@ -131,8 +131,12 @@ def pullback(out: torch.Tensor, tensors: Sequence[torch.Tensor], seed: torch.Ten
     Differentiates the one-element ``sum(out * seed)``: the product's backward hands the seed on
     exactly, so the numbers are those of ``torch.autograd.grad(out, tensors, seed)`` (and with
     ``create_graph`` its graph differentiates the same), but torch's check of an explicit seed's
-    shape imports sympy (0.3 s) on first use in every process.
+    shape imports sympy (0.3 s) on first use in every process.  The shapes are compared here instead:
+    a product would broadcast a seed of another shape without a word.
     """
+    if seed is not None and tuple(seed.shape) != tuple(out.shape):
+        raise RuntimeError(f"Mismatch in shape: the cotangent has a shape of {tuple(seed.shape)} and the "
+                           f"output a shape of {tuple(out.shape)}")
     scalar = out if seed is None else (out * seed).sum()
     return list(torch.autograd.grad(scalar, tensors, retain_graph=retain or create_graph,
                                     create_graph=create_graph, allow_unused=True))

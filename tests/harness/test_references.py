@@ -129,6 +129,9 @@ def test_pullback_gives_torch_explicit_seed_numbers_exactly():
     # an output without a graph raises as torch.autograd.grad does (no silent zero gradient)
     with pytest.raises(RuntimeError):
         torch_ref.pullback(y.detach(), [x], u)
+    # … and so does a cotangent of another shape, which the product would have broadcast
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        torch_ref.pullback(y, [x], u[:, None])
 
 
 @pytest.mark.parametrize("m", [3, torch_ref.LOOP_ROWS + 8])
