@@ -99,10 +99,10 @@ def render_answer_key(report: Report) -> dict[str, str]:
                         "note": bool(why)})
         neighbours = {"previous": names[i - 1] if i else None, "next": names[i + 1] if i + 1 < len(names) else None}
         pages[page_of(name)] = _case_page(
-            name, fragment or _note(name, why), css,
+            name, fragment or _note(name, why), CSP, css,
             index=f"../{ANSWER_KEY_FILE}", report=f"../{FORMAT_FILES['html']}#{anchor_id(name)}",
             links={k: (v, "../" + links[v]) for k, v in neighbours.items() if v is not None})
-    index = _INDEX_PAGE.render(csp=CSP, css=Markup(CSS), entries=entries, note=_INDEX_NOTE,
+    index = _INDEX_PAGE.render(csp=CSP, css=css, entries=entries, note=_INDEX_NOTE,
                                report=FORMAT_FILES["html"])
     return {ANSWER_KEY_FILE: index, **pages}
 
@@ -154,14 +154,14 @@ _CASE_NAV = _ENV.from_string("""\
 {%- if "next" in links %}<a rel="next" href="{{ links.next[1] }}">{{ links.next[0] }} →</a>{% endif %}</nav>""")
 
 
-def _case_page(name: str, fragment: str, css: Markup, **nav) -> str:
+def _case_page(name: str, fragment: str, csp: str, css: Markup, **nav) -> str:
     """A case's answer-key page: ``fragment`` (its section's HTML) between the links of :data:`_CASE_NAV`."""
-    from ..explain.html import CSP
-
     links = _CASE_NAV.render(**nav)
     # (jinja drops the head's last newline: the blank line after <body> is the one the page always had)
-    return "".join((_CASE_HEAD.render(csp=CSP, css=css, name=name), "\n\n", links, "\n", fragment, "\n", links,
+    return "".join((_CASE_HEAD.render(csp=csp, css=css, name=name), "\n\n", links, "\n", fragment, "\n", links,
                     "\n</body></html>"))
+
+
 _INDEX_PAGE = _ENV.from_string(_HEAD.replace("{{ title }}", "gradcheck-suite answer key") + """\
 <div class="answer-key">
 <h1>gradcheck-suite answer key</h1>
